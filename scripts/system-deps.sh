@@ -1,0 +1,25 @@
+#!/bin/sh
+# Installs the Debian packages the tests drive for real: the AWS CLI v2, a Secret
+# Service (gnome-keyring on a private D-Bus), Xvfb + xdotool + trayer for the tray and
+# the dialog, ImageMagick for screenshots. Does nothing when they are all present.
+set -eu
+PACKAGES="awscli gnome-keyring dbus-x11 dbus-daemon libsecret-tools xvfb xdotool trayer \
+imagemagick x11-utils desktop-file-utils libgirepository1.0-dev libcairo2-dev pkg-config \
+gir1.2-gtk-3.0 gir1.2-ayatanaappindicator3-0.1"
+missing=""
+for p in $PACKAGES; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+    SUDO=sudo
+else
+    SUDO=
+fi
+if ! command -v apt-get >/dev/null 2>&1; then
+    echo "system-deps: not a Debian/Ubuntu system; install these by hand:$missing" >&2
+    exit 1
+fi
+echo "system-deps: installing$missing"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null

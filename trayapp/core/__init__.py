@@ -1,0 +1,1 @@
+"""The aacli library: no UI, no globals, no printing; every dependency passed in."""

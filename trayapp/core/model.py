@@ -1,0 +1,107 @@
+"""The plain data of aacli: profiles, accounts, roles, targets, credentials, sessions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+DEFAULT_ROLE_DURATION = 3600
+DEFAULT_STS_REGION = "us-east-1"
+
+
+@dataclass(frozen=True)
+class Role:
+    """A role in a spoke account, and the AWS profile its credentials go to."""
+
+    name: str
+    duration_seconds: int = DEFAULT_ROLE_DURATION
+    aws_profile: str | None = None  # None: "<account>-<role>"
+
+
+@dataclass(frozen=True)
+class Account:
+    """A spoke account under a profile."""
+
+    name: str
+    account_id: str
+    region: str
+    roles: tuple[Role, ...] = ()
+
+
+@dataclass(frozen=True)
+class Profile:
+    """One hub identity. Its secret key lives in the secret store, never here."""
+
+    name: str
+    access_key_id: str
+    mfa_serial: str
+    sts_region: str = DEFAULT_STS_REGION
+    partition: str = "aws"
+    session_name: str | None = None  # None: the OS user name
+    accounts: tuple[Account, ...] = ()
+
+
+@dataclass(frozen=True)
+class Settings:
+    """App-wide settings."""
+
+    secret_backend: str = "auto"  # "auto" | "keyring" | "vault"
+    unauth_on_quit: bool = True
+    warn_minutes: int = 5
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole configuration file."""
+
+    profiles: tuple[Profile, ...] = ()
+    settings: Settings = field(default_factory=Settings)
+
+
+@dataclass(frozen=True)
+class Target:
+    """A resolved ``profile/account/role``."""
+
+    profile: Profile
+    account: Account
+    role: Role
+
+    @property
+    def label(self) -> str:
+        return f"{self.profile.name}/{self.account.name}/{self.role.name}"
+
+    @property
+    def aws_profile(self) -> str:
+        return self.role.aws_profile or f"{self.account.name}-{self.role.name}"
+
+    @property
+    def role_arn(self) -> str:
+        return f"arn:{self.profile.partition}:iam::{self.account.account_id}:role/{self.role.name}"
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """Temporary AWS credentials as STS returned them."""
+
+    access_key_id: str
+    secret_access_key: str = field(repr=False)
+    session_token: str = field(repr=False)
+    expiration: datetime
+    assumed_role_arn: str = ""
+    from_long_term_keys: bool = True  # False when chained from an MFA session
+
+
+@dataclass(frozen=True)
+class Session:
+    """A ledger entry: what aacli wrote, never the secrets themselves."""
+
+    target: str
+    aws_profiles: tuple[str, ...]
+    access_key_id: str
+    expiration: datetime
+    issued_at: datetime
+    credentials_file: str
+    config_file: str
+    region: str
+    from_long_term_keys: bool = True
+    config_sections_created: tuple[str, ...] = ()

@@ -1,0 +1,72 @@
+"""Where aacli keeps its files, and where the AWS shared files are."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+APP_NAME = "aacli"
+
+
+@dataclass(frozen=True)
+class AppPaths:
+    """The app's own files: config, state (ledger, code windows, lock) and vault."""
+
+    config_dir: Path
+    state_dir: Path
+
+    @property
+    def config_file(self) -> Path:
+        return self.config_dir / "config.toml"
+
+    @property
+    def vault_file(self) -> Path:
+        return self.config_dir / "vault.bin"
+
+    @property
+    def ledger_file(self) -> Path:
+        return self.state_dir / "sessions.json"
+
+    @property
+    def code_windows_file(self) -> Path:
+        return self.state_dir / "code-windows.json"
+
+    @property
+    def lock_file(self) -> Path:
+        return self.state_dir / "aws-files.lock"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> AppPaths:
+        """``AACLI_HOME`` puts everything under one folder; else the platform dirs."""
+        env = os.environ if env is None else env
+        home = env.get("AACLI_HOME")
+        if home:
+            base = Path(home).expanduser()
+            return cls(config_dir=base, state_dir=base / "state")
+        import platformdirs
+
+        return cls(
+            config_dir=Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)),
+            state_dir=Path(platformdirs.user_state_dir(APP_NAME, appauthor=False)),
+        )
+
+
+@dataclass(frozen=True)
+class AwsPaths:
+    """The AWS shared credentials and config files, as every SDK finds them."""
+
+    credentials_file: Path
+    config_file: Path
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> AwsPaths:
+        env = os.environ if env is None else env
+        aws_dir = Path("~/.aws").expanduser()
+        creds = env.get("AWS_SHARED_CREDENTIALS_FILE")
+        config = env.get("AWS_CONFIG_FILE")
+        return cls(
+            credentials_file=Path(creds).expanduser() if creds else aws_dir / "credentials",
+            config_file=Path(config).expanduser() if config else aws_dir / "config",
+        )

@@ -1,0 +1,131 @@
+"""Checks of user-supplied values: each returns the clean value or raises with the reason."""
+
+from __future__ import annotations
+
+import re
+
+from trayapp.core.errors import UsageError
+
+MIN_DURATION = 900
+MAX_DURATION = 43200
+PARTITIONS = ("aws", "aws-cn", "aws-us-gov")
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", re.ASCII)
+_ACCOUNT_ID = re.compile(r"^\d{12}$", re.ASCII)
+_ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$", re.ASCII)
+_REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$", re.ASCII)
+_ACCESS_KEY_ID = re.compile(r"^AKIA[A-Z0-9]{12,124}$", re.ASCII)
+_MFA_ARN = re.compile(r"^arn:aws(-cn|-us-gov)?:iam::\d{12}:mfa/[\w+=,.@/-]{1,512}$", re.ASCII)
+_MFA_HARDWARE = re.compile(r"^[A-Z0-9]{9,64}$", re.ASCII)
+_AWS_PROFILE = re.compile(r"^[\w.@+=,-]{1,64}$", re.ASCII)
+_SESSION_NAME_CHARS = re.compile(r"[^\w+=,.@-]", re.ASCII)
+_CODE = re.compile(r"^\d{6}$", re.ASCII)
+_DURATION = re.compile(
+    r"^(?:(?P<h>\d+)h)?\s*(?:(?P<m>\d+)m(?:in)?)?\s*(?:(?P<s>\d+)s?)?$", re.ASCII
+)
+
+
+def _short(value: str) -> str:
+    """A value for an error message: quoted, and cut so junk cannot flood the line."""
+    return repr(value if len(value) <= 40 else value[:37] + "...")
+
+
+def name(value: str, what: str) -> str:
+    if not _NAME.match(value):
+        raise UsageError(
+            f"{what} {_short(value)} must be 1-64 letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit"
+        )
+    return value
+
+
+def account_id(value: str) -> str:
+    value = value.strip().replace("-", "")
+    if not _ACCOUNT_ID.match(value):
+        raise UsageError(f"account id {_short(value)} must be exactly 12 digits")
+    return value
+
+
+def role_name(value: str) -> str:
+    if not _ROLE_NAME.match(value):
+        raise UsageError(
+            f"role name {_short(value)} must be 1-64 characters of letters, digits and +=,.@_-"
+        )
+    return value
+
+
+def region(value: str) -> str:
+    if not _REGION.match(value):
+        raise UsageError(f"region {_short(value)} is not an AWS region name like 'eu-west-1'")
+    return value
+
+
+def access_key_id(value: str) -> str:
+    value = value.strip()
+    if not _ACCESS_KEY_ID.match(value):
+        raise UsageError(
+            f"access key id {_short(value)} is not an IAM user key id (AKIA followed by "
+            "upper-case letters and digits)"
+        )
+    return value
+
+
+def mfa_serial(value: str) -> str:
+    value = value.strip()
+    if not (_MFA_ARN.match(value) or _MFA_HARDWARE.match(value)):
+        raise UsageError(
+            f"MFA device {_short(value)} must be an ARN like "
+            "'arn:aws:iam::123456789012:mfa/alice' or a hardware serial like 'GAHT12345678'"
+        )
+    return value
+
+
+def partition(value: str) -> str:
+    if value not in PARTITIONS:
+        raise UsageError(f"partition {_short(value)} must be one of {', '.join(PARTITIONS)}")
+    return value
+
+
+def aws_profile(value: str) -> str:
+    if not _AWS_PROFILE.match(value):
+        raise UsageError(
+            f"AWS profile name {_short(value)} must be 1-64 letters, digits or _.@+=,-"
+        )
+    return value
+
+
+def duration(value: str | int) -> int:
+    """Seconds from ``3600``, ``"90m"``, ``"2h"`` or ``"1h30m"``; 15 min to 12 h."""
+    if isinstance(value, bool):
+        raise UsageError(f"duration {value!r} must be a number of seconds or like '2h', '90m'")
+    if isinstance(value, int):
+        seconds = value
+    else:
+        match = _DURATION.match(value.strip())
+        if not value.strip() or not match or not any(match.groupdict().values()):
+            raise UsageError(
+                f"duration {_short(value)} must be seconds or like '2h', '90m', '1h30m'"
+            )
+        parts = {k: int(v) if v else 0 for k, v in match.groupdict().items()}
+        seconds = parts["h"] * 3600 + parts["m"] * 60 + parts["s"]
+    if not MIN_DURATION <= seconds <= MAX_DURATION:
+        raise UsageError(
+            f"duration {seconds} s is outside what AWS allows: 15 min (900 s) to 12 h (43200 s)"
+        )
+    return seconds
+
+
+def mfa_code(value: str) -> str:
+    """Exactly six digits (leading zeros are valid); spaces are tolerated."""
+    cleaned = value.strip().replace(" ", "")
+    if not _CODE.match(cleaned):
+        raise UsageError("the MFA code must be exactly 6 digits")
+    return cleaned
+
+
+def session_name(value: str) -> str:
+    """A RoleSessionName: 2-64 characters of [\\w+=,.@-]; other characters become '-'."""
+    cleaned = _SESSION_NAME_CHARS.sub("-", value)[:64]
+    if len(cleaned) < 2:
+        cleaned = (cleaned + "-aacli")[:64] if cleaned else "aacli"
+    return cleaned
