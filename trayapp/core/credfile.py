@@ -1,0 +1,250 @@
+"""Read, lock and atomically rewrite the AWS shared files, changing only aacli's own sections."""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import os
+import tempfile
+from collections.abc import Callable, Collection, Iterator, Mapping
+from pathlib import Path
+from typing import TypeVar
+
+import filelock
+
+from trayapp.core import inifile
+from trayapp.core.clock import isoformat_z
+from trayapp.core.errors import CredFileError
+from trayapp.core.model import Credentials
+
+ACCESS_KEY_ID = "aws_access_key_id"
+SECRET_ACCESS_KEY = "aws_secret_access_key"
+SESSION_TOKEN = "aws_session_token"
+EXPIRES = "x_security_token_expires"
+CREDENTIAL_KEYS = (ACCESS_KEY_ID, SECRET_ACCESS_KEY, SESSION_TOKEN, EXPIRES)
+REGION = "region"
+TEMP_MARK = ".aacli-tmp-"
+LOCK_BUSY = "Another aacli process is editing the AWS files; try again."
+T = TypeVar("T")
+
+
+class RemoveOutcome(enum.Enum):
+    """What removing aacli's credentials from a profile found."""
+
+    REMOVED = "removed"
+    ABSENT = "absent"  # no credentials of any kind in that profile
+    CHANGED = "changed"  # someone else's key id is there now: left untouched
+
+
+def read_text(path: Path) -> str:
+    """The file's text ("" when it does not exist); UTF-8 only, a BOM is kept as U+FEFF."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return ""
+    except OSError as exc:
+        raise CredFileError(f"Cannot read {path}: {_reason(exc)}.") from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise CredFileError(
+            f"{path} line {line}: not UTF-8 text; aacli will not edit it. Nothing was changed."
+        ) from None
+
+
+def atomic_write(path: Path, text: str) -> None:
+    """Replace the file (the target, if ``path`` is a symlink) with ``text``, mode 0600.
+
+    Readers see the old file or the new one, never a part; on failure the old file stays.
+    """
+    try:
+        target = path.resolve()
+    except (OSError, RuntimeError) as exc:
+        raise CredFileError(f"Cannot write {path}: {_reason(exc)}.") from None
+    folder = target.parent
+    try:
+        data = text.encode("utf-8")
+        _make_private_dir(folder)
+        _remove_stale_temps(folder, target.name)
+        fd, temp_name = tempfile.mkstemp(prefix=f".{target.name}{TEMP_MARK}", dir=folder)
+    except (OSError, UnicodeEncodeError) as exc:
+        raise CredFileError(f"Cannot write {path}: {_reason(exc)}. Nothing was changed.") from None
+    temp = Path(temp_name)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+            os.chmod(temp, 0o600)
+        os.replace(temp, target)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            temp.unlink()
+        raise CredFileError(
+            f"Cannot write {path}: {_reason(exc)}. The file was left unchanged."
+        ) from None
+    _fsync_dir(folder)
+
+
+@contextlib.contextmanager
+def aws_files_lock(lock_file: Path, timeout: float = 10) -> Iterator[None]:
+    """Hold the inter-process lock that keeps the tray and the CLI from interleaving edits."""
+    try:
+        lock_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CredFileError(f"Cannot create {lock_file.parent}: {_reason(exc)}.") from None
+    lock = filelock.FileLock(lock_file, timeout=timeout)
+    try:
+        lock.acquire()
+    except filelock.Timeout:
+        raise CredFileError(LOCK_BUSY) from None
+    except OSError as exc:
+        raise CredFileError(f"Cannot lock {lock_file}: {_reason(exc)}.") from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def write_profile_credentials(
+    path: Path, profile: str, creds: Credentials, owned_key_ids: Collection[str]
+) -> None:
+    """Write the credentials into ``[profile]``, unless that profile holds someone else's keys."""
+
+    def edit(text: str) -> str:
+        current = inifile.get_section(text, profile)
+        if current is not None:
+            ours = current.get(ACCESS_KEY_ID) in owned_key_ids
+            if not ours and any(key in current for key in CREDENTIAL_KEYS):
+                raise CredFileError(
+                    f"{path}: profile [{profile}] holds keys that aacli did not write; "
+                    "nothing was changed. Choose another AWS profile name for this role, "
+                    "or remove those keys yourself."
+                )
+        values = {
+            ACCESS_KEY_ID: creds.access_key_id,
+            SECRET_ACCESS_KEY: creds.secret_access_key,
+            SESSION_TOKEN: creds.session_token,
+            EXPIRES: isoformat_z(creds.expiration),
+        }
+        return inifile.upsert_section(text, profile, values)
+
+    _edit_file(path, edit)
+
+
+def remove_profile_credentials(path: Path, profile: str, expected_key_id: str) -> RemoveOutcome:
+    """Remove aacli's four keys from ``[profile]`` if its key id is still the one aacli wrote."""
+    outcome = RemoveOutcome.ABSENT
+
+    def edit(text: str) -> str:
+        nonlocal outcome
+        current = inifile.get_section(text, profile)
+        if current is None or not any(key in current for key in CREDENTIAL_KEYS):
+            return text
+        if current.get(ACCESS_KEY_ID) != expected_key_id:
+            outcome = RemoveOutcome.CHANGED
+            return text
+        outcome = RemoveOutcome.REMOVED
+        return inifile.remove_keys(text, profile, CREDENTIAL_KEYS)
+
+    _edit_file(path, edit)
+    return outcome
+
+
+def set_profile_region(config_path: Path, profile: str, region: str) -> bool:
+    """Set ``region`` for the profile in the config file; True when the section was created."""
+    section = inifile.config_section_name(profile)
+    created = False
+
+    def edit(text: str) -> str:
+        nonlocal created
+        current = inifile.get_section(text, section, config_style=True)
+        created = current is None
+        if current is not None and current.get(REGION) == region:
+            return text
+        return inifile.upsert_section(text, section, {REGION: region}, config_style=True)
+
+    _edit_file(config_path, edit)
+    return created
+
+
+def remove_profile_region(config_path: Path, profile: str, region: str) -> bool:
+    """Remove the profile's ``region`` if it is still ``region``; True when it was removed."""
+    section = inifile.config_section_name(profile)
+    removed = False
+
+    def edit(text: str) -> str:
+        nonlocal removed
+        current = inifile.get_section(text, section, config_style=True)
+        if current is None or current.get(REGION) != region:
+            return text
+        removed = True
+        return inifile.remove_keys(text, section, (REGION,), config_style=True)
+
+    _edit_file(config_path, edit)
+    return removed
+
+
+def read_profile(path: Path, profile: str, *, config_style: bool = False) -> Mapping[str, str]:
+    """The keys of one section ({} when absent), e.g. to show what a profile holds."""
+    section = inifile.config_section_name(profile) if config_style else profile
+    text = read_text(path)
+    found = _with_path(path, lambda: inifile.get_section(text, section, config_style=config_style))
+    return found or {}
+
+
+def _edit_file(path: Path, edit: Callable[[str], str]) -> None:
+    text = read_text(path)
+    new_text = _with_path(path, lambda: edit(text))
+    if new_text != text:
+        atomic_write(path, new_text)
+
+
+def _with_path(path: Path, action: Callable[[], T]) -> T:
+    """Run an edit, naming the file in an IniError (which only knows line numbers)."""
+    try:
+        return action()
+    except inifile.IniError as exc:
+        where = f"{path} line {exc.line}" if exc.line else str(path)
+        raise CredFileError(
+            f"{where}: {exc.reason}; aacli will not edit this file until it is fixed. "
+            "Nothing was changed."
+        ) from None
+
+
+def _make_private_dir(folder: Path) -> None:
+    if folder.is_dir():
+        return
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(folder, 0o700)  # mkdir's mode is cut by the umask
+
+
+def _remove_stale_temps(folder: Path, name: str) -> None:
+    # Callers hold the lock, so a temp file of ours here is from a killed writer.
+    for stale in folder.glob(f".{name}{TEMP_MARK}*"):
+        with contextlib.suppress(OSError):
+            stale.unlink()
+
+
+def _fsync_dir(folder: Path) -> None:
+    if not hasattr(os, "O_DIRECTORY"):
+        return  # Windows cannot open a directory; its rename is durable enough
+    try:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # the rename happened; some file systems cannot sync a directory
+    finally:
+        os.close(fd)
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    if isinstance(exc, UnicodeEncodeError):
+        return "the text cannot be written as UTF-8"
+    return type(exc).__name__
