@@ -1,0 +1,326 @@
+"""The encrypted vault: round trip, wrong passphrase vs damage, permissions, atomic changes."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+import signal
+import stat
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from trayapp.core.errors import (
+    SecretStoreError,
+    UsageError,
+    VaultCorruptError,
+    VaultPassphraseError,
+)
+from trayapp.core.secrets.vault import DEFAULT_SCRYPT, ScryptParams, Vault
+
+# Only for speed: every real vault uses DEFAULT_SCRYPT (test_default_params_vault_opens).
+FAST = ScryptParams(log2_n=10, r=8, p=1)
+PASS = "correct horse battery staple"
+OTHER = "a different passphrase"
+SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+REPO = Path(__file__).resolve().parents[1]
+
+# Offsets of the v1 format as docs/SECURITY.md describes it.
+KDF_SALT = slice(13, 29)
+SAVE_SALT = slice(29, 45)
+NONCE = slice(45, 57)
+VERIFIER = slice(57, 89)
+HEADER_SIZE = 93
+
+
+def make_vault(tmp_path: Path, passphrase: str = PASS) -> Vault:
+    vault = Vault.create(tmp_path / "cfg" / "vault.bin", passphrase, scrypt=FAST)
+    vault.set("acme/secret_access_key", SECRET)
+    return vault
+
+
+def reopen(vault: Vault, passphrase: str = PASS) -> Vault:
+    return Vault(vault.path, lambda: passphrase, scrypt=FAST)
+
+
+def flip(data: bytes, index: int) -> bytes:
+    return data[:index] + bytes([data[index] ^ 0x01]) + data[index + 1 :]
+
+
+def with_checksum(body: bytes) -> bytes:
+    """What a deliberate tamperer would do: fix the unkeyed checksum after an edit."""
+    return body + hashlib.sha256(body).digest()
+
+
+def test_round_trip(tmp_path: Path) -> None:
+    vault = make_vault(tmp_path)
+    vault.set("acme/totp_seed", "JBSWY3DPEHPK3PXP")
+    again = reopen(vault)
+    assert again.get("acme/secret_access_key") == SECRET
+    assert again.keys() == ["acme/secret_access_key", "acme/totp_seed"]
+    assert again.get("acme/mfa_session") is None
+    again.delete("acme/totp_seed")
+    again.delete("acme/never-stored")
+    assert reopen(vault).keys() == ["acme/secret_access_key"]
+    raw = vault.path.read_bytes()
+    assert SECRET.encode() not in raw
+    assert b"acme" not in raw  # key names are encrypted too
+    assert PASS not in repr(vault) and SECRET not in repr(vault)
+    assert vault.name == f"vault ({vault.path})"
+
+
+def test_default_params_vault_opens(tmp_path: Path) -> None:
+    assert DEFAULT_SCRYPT.n >= 2**15
+    path = tmp_path / "vault.bin"
+    Vault.create(path, PASS).set("acme/secret_access_key", SECRET)
+    assert path.read_bytes()[10] == DEFAULT_SCRYPT.log2_n  # log2(N) in the header
+    assert Vault(path, lambda: PASS).get("acme/secret_access_key") == SECRET
+
+
+def test_passphrase_asked_lazily_and_once(tmp_path: Path) -> None:
+    vault = make_vault(tmp_path)
+    asked: list[int] = []
+
+    def passphrase() -> str:
+        asked.append(1)
+        return PASS
+
+    again = Vault(vault.path, passphrase, scrypt=FAST)
+    assert asked == []
+    again.get("acme/secret_access_key")
+    again.set("acme/totp_seed", "JBSWY3DPEHPK3PXP")
+    again.keys()
+    assert asked == [1]
+
+
+def test_missing_vault_reads_empty_without_asking(tmp_path: Path) -> None:
+    def never() -> str:
+        raise AssertionError("asked for a passphrase")
+
+    vault = Vault(tmp_path / "none.bin", never, scrypt=FAST)
+    assert vault.get("acme/secret_access_key") is None
+    assert vault.keys() == []
+    vault.delete("acme/secret_access_key")
+    with pytest.raises(SecretStoreError, match="no vault"):
+        vault.set("acme/secret_access_key", SECRET)
+    assert not vault.path.exists()
+
+
+def test_wrong_passphrase(tmp_path: Path) -> None:
+    vault = make_vault(tmp_path)
+    before = vault.path.read_bytes()
+    wrong = reopen(vault, OTHER)
+    with pytest.raises(VaultPassphraseError) as caught:
+        wrong.get("acme/secret_access_key")
+    assert str(caught.value) == "Wrong vault passphrase."
+    with pytest.raises(VaultPassphraseError):
+        wrong.set("acme/secret_access_key", "overwrite")
+    with pytest.raises(VaultPassphraseError):
+        wrong.delete("acme/secret_access_key")
+    assert vault.path.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        8,
+        9,
+        10,
+        KDF_SALT.start,
+        SAVE_SALT.start,
+        NONCE.start,
+        VERIFIER.start,
+        90,
+        HEADER_SIZE,
+        -40,
+        -1,
+    ],
+    ids=lambda w: f"byte{w}",
+)
+def test_flipped_byte_is_damage(tmp_path: Path, where: int) -> None:
+    vault = make_vault(tmp_path)
+    damaged = flip(vault.path.read_bytes(), where)
+    vault.path.write_bytes(damaged)
+    with pytest.raises(VaultCorruptError) as caught:
+        reopen(vault).get("acme/secret_access_key")
+    message = str(caught.value)
+    assert str(vault.path) in message and "damaged or was tampered with" in message
+    assert "it was not changed" in message
+    with pytest.raises(VaultCorruptError):
+        reopen(vault).set("acme/secret_access_key", "overwrite")
+    assert vault.path.read_bytes() == damaged
+
+
+@pytest.mark.parametrize("field", [NONCE, SAVE_SALT, slice(HEADER_SIZE, HEADER_SIZE + 1)])
+def test_tampering_with_fixed_checksum_is_caught_by_gcm(tmp_path: Path, field: slice) -> None:
+    vault = make_vault(tmp_path)
+    body = flip(vault.path.read_bytes()[:-32], field.start)
+    vault.path.write_bytes(with_checksum(body))
+    with pytest.raises(VaultCorruptError, match="authentication failed"):
+        reopen(vault).get("acme/secret_access_key")
+
+
+def test_tampered_kdf_salt_reads_as_wrong_passphrase(tmp_path: Path) -> None:
+    """Documented limit: an edit of what the passphrase check hashes looks like a wrong passphrase."""
+    vault = make_vault(tmp_path)
+    body = flip(vault.path.read_bytes()[:-32], KDF_SALT.start)
+    tampered = with_checksum(body)
+    vault.path.write_bytes(tampered)
+    with pytest.raises(VaultPassphraseError):
+        reopen(vault).get("acme/secret_access_key")
+    assert vault.path.read_bytes() == tampered
+
+
+@pytest.mark.parametrize("keep", [0, 5, HEADER_SIZE - 1, HEADER_SIZE + 10, -33, -1])
+def test_truncated_file_is_damage(tmp_path: Path, keep: int) -> None:
+    vault = make_vault(tmp_path)
+    truncated = vault.path.read_bytes()[:keep]
+    vault.path.write_bytes(truncated)
+    with pytest.raises(VaultCorruptError, match="damaged"):
+        reopen(vault).get("acme/secret_access_key")
+    assert vault.path.read_bytes() == truncated
+
+
+def test_fresh_salt_and_nonce_on_every_save(tmp_path: Path) -> None:
+    vault = make_vault(tmp_path)
+    first = vault.path.read_bytes()
+    vault.set("acme/secret_access_key", SECRET)  # same contents, saved again
+    second = vault.path.read_bytes()
+    assert first[SAVE_SALT] != second[SAVE_SALT]
+    assert first[NONCE] != second[NONCE]
+    assert first[HEADER_SIZE:-32] != second[HEADER_SIZE:-32]
+    # The scrypt salt changes with the passphrase only, so scrypt runs once per process.
+    assert first[KDF_SALT] == second[KDF_SALT]
+    vault.change_passphrase(PASS, OTHER)
+    assert vault.path.read_bytes()[KDF_SALT] != second[KDF_SALT]
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
+def test_file_and_folder_modes(tmp_path: Path) -> None:
+    vault = make_vault(tmp_path)
+    assert stat.S_IMODE(vault.path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(vault.path.parent.stat().st_mode) == 0o700
+    assert [p.name for p in vault.path.parent.iterdir() if p.name.endswith(".tmp")] == []
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
+def test_group_writable_file_refused(tmp_path: Path) -> None:
+    vault = make_vault(tmp_path)
+    vault.path.chmod(0o620)
+    before = vault.path.read_bytes()
+    with pytest.raises(SecretStoreError, match=f"chmod 600 {vault.path}"):
+        reopen(vault).get("acme/secret_access_key")
+    with pytest.raises(SecretStoreError, match="chmod 600"):
+        reopen(vault).set("acme/secret_access_key", "x")
+    assert vault.path.read_bytes() == before
+    assert stat.S_IMODE(vault.path.stat().st_mode) == 0o620
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
+def test_world_writable_folder_refused(tmp_path: Path) -> None:
+    vault = make_vault(tmp_path)
+    vault.path.parent.chmod(0o777)
+    with pytest.raises(SecretStoreError, match=f"chmod 700 {vault.path.parent}"):
+        reopen(vault).get("acme/secret_access_key")
+
+
+def test_empty_passphrase_refused(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="must not be empty"):
+        Vault.create(tmp_path / "vault.bin", "", scrypt=FAST)
+    assert not (tmp_path / "vault.bin").exists()
+    vault = make_vault(tmp_path)
+    before = vault.path.read_bytes()
+    with pytest.raises(UsageError, match="must not be empty"):
+        vault.change_passphrase(PASS, "")
+    assert vault.path.read_bytes() == before
+
+
+def test_create_never_replaces(tmp_path: Path) -> None:
+    vault = make_vault(tmp_path)
+    before = vault.path.read_bytes()
+    with pytest.raises(SecretStoreError, match="already exists"):
+        Vault.create(vault.path, OTHER, scrypt=FAST)
+    assert vault.path.read_bytes() == before
+
+
+def test_change_passphrase(tmp_path: Path) -> None:
+    vault = make_vault(tmp_path)
+    before = vault.path.read_bytes()
+    with pytest.raises(VaultPassphraseError):
+        vault.change_passphrase(OTHER, "third passphrase")
+    assert vault.path.read_bytes() == before
+    vault.change_passphrase(PASS, OTHER)
+    assert vault.get("acme/secret_access_key") == SECRET  # this object keeps working
+    assert reopen(vault, OTHER).get("acme/secret_access_key") == SECRET
+    with pytest.raises(VaultPassphraseError):
+        reopen(vault, PASS).get("acme/secret_access_key")
+
+
+def test_passphrase_changed_by_another_process_is_asked_again(tmp_path: Path) -> None:
+    vault = make_vault(tmp_path)
+    answers = [PASS, OTHER]
+    reader = Vault(vault.path, lambda: answers.pop(0), scrypt=FAST)
+    assert reader.get("acme/secret_access_key") == SECRET
+    vault.change_passphrase(PASS, OTHER)
+    assert reader.get("acme/secret_access_key") == SECRET
+    assert answers == []
+
+
+CHILD = textwrap.dedent(
+    """
+    import os, sys
+    from pathlib import Path
+    from trayapp.core.secrets.vault import ScryptParams, Vault
+    fast = ScryptParams(log2_n=10, r=8, p=1)
+    old, new = os.environ["TEST_OLD"], os.environ["TEST_NEW"]
+    vault = Vault(Path(sys.argv[1]), lambda: old, scrypt=fast)
+    vault.get("acme/secret_access_key")
+    print("ready", flush=True)
+    while True:
+        vault.change_passphrase(old, new)
+        old, new = new, old
+    """
+)
+
+
+@pytest.mark.slow
+def test_kill_during_change_passphrase_leaves_a_usable_vault(tmp_path: Path) -> None:
+    vault = make_vault(tmp_path)
+    rng = random.Random(20240601)
+    current = PASS
+    for _trial in range(20):
+        other = OTHER if current == PASS else PASS
+        child = subprocess.Popen(
+            [sys.executable, "-c", CHILD, str(vault.path)],
+            cwd=REPO,
+            env={**os.environ, "TEST_OLD": current, "TEST_NEW": other, "PYTHONPATH": str(REPO)},
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert child.stdout is not None
+            assert child.stdout.readline().strip() == "ready"
+            time.sleep(rng.uniform(0.0, 0.25))
+        finally:
+            child.send_signal(signal.SIGKILL)
+            child.wait(timeout=10)
+            if child.stdout is not None:
+                child.stdout.close()
+        assert child.returncode == -signal.SIGKILL
+        opened = []
+        for candidate in (current, other):
+            try:
+                value = reopen(vault, candidate).get("acme/secret_access_key")
+            except VaultPassphraseError:
+                continue
+            opened.append(candidate)
+            assert value == SECRET
+        assert len(opened) == 1, "the vault must open with exactly one of the two passphrases"
+        current = opened[0]
+    reopen(vault, current).set("acme/totp_seed", "JBSWY3DPEHPK3PXP")  # writable after kills
+    assert [p for p in vault.path.parent.iterdir() if p.name.endswith(".tmp")] == []
