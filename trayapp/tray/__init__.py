@@ -1,0 +1,1 @@
+"""The system-tray front: the pystray icon and menu, the expiry scheduler, notifications."""
