@@ -1,0 +1,359 @@
+"""Load, validate and save the aacli config (TOML); import roles from ~/.aws/config."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, TypeVar
+
+from trayapp.core import validate
+from trayapp.core.errors import ConfigError, UsageError
+from trayapp.core.model import DEFAULT_ROLE_DURATION, Account, Config, Profile, Role, Settings
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+SCHEMA_VERSION = 1
+SECRET_BACKENDS = ("auto", "keyring", "vault")
+T = TypeVar("T")
+
+
+def load_config(path: Path) -> Config:
+    """The config at ``path``; an empty one when the file does not exist yet."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return Config()
+    except OSError as exc:
+        raise ConfigError(f"Cannot read {path}: {exc.strerror or exc}") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path} is not UTF-8 text; the file was left unchanged.") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: {exc}; the file was left unchanged.") from None
+    return parse_config(data, path)
+
+
+def parse_config(data: Mapping[str, Any], path: Path) -> Config:
+    """Build a Config from TOML data; every fault names the file, the key and the reason."""
+    version = data.get("version", SCHEMA_VERSION)
+    if version != SCHEMA_VERSION:
+        raise ConfigError(
+            f"{path}: version: this aacli reads config version {SCHEMA_VERSION}, "
+            f"the file says {version!r}"
+        )
+    _only_keys(data, ("version", "settings", "profiles"), "", path)
+    settings = _parse_settings(_table(data, "settings", "settings", path), path)
+    profiles = tuple(
+        _parse_profile(name, _as_table(body, f"profiles.{name}", path), path)
+        for name, body in _table(data, "profiles", "profiles", path).items()
+    )
+    config = Config(profiles=profiles, settings=settings)
+    check_unique_aws_profiles(config, path)
+    return config
+
+
+def _parse_settings(data: Mapping[str, Any], path: Path) -> Settings:
+    _only_keys(data, ("secret_backend", "unauth_on_quit", "warn_minutes"), "settings", path)
+    backend = _typed(data, "secret_backend", str, "settings", path, "auto")
+    if backend not in SECRET_BACKENDS:
+        raise ConfigError(
+            f"{path}: settings.secret_backend: must be one of {', '.join(SECRET_BACKENDS)}"
+        )
+    warn = _typed(data, "warn_minutes", int, "settings", path, 5)
+    if not 0 <= warn <= 60:
+        raise ConfigError(f"{path}: settings.warn_minutes: must be 0 to 60")
+    return Settings(
+        secret_backend=backend,
+        unauth_on_quit=_typed(data, "unauth_on_quit", bool, "settings", path, True),
+        warn_minutes=warn,
+    )
+
+
+def _parse_profile(name: str, data: Mapping[str, Any], path: Path) -> Profile:
+    key = f"profiles.{name}"
+    _check(lambda: validate.name(name, "profile name"), key, path)
+    _only_keys(
+        data,
+        ("access_key_id", "mfa_serial", "sts_region", "partition", "session_name", "accounts"),
+        key,
+        path,
+    )
+    session_name = data.get("session_name")
+    if session_name is not None and not isinstance(session_name, str):
+        raise ConfigError(f"{path}: {key}.session_name: must be a string")
+    accounts = tuple(
+        _parse_account(acc, _as_table(body, f"{key}.accounts.{acc}", path), key, path)
+        for acc, body in _table(data, "accounts", f"{key}.accounts", path).items()
+    )
+    ids = [a.account_id for a in accounts]
+    for dup in {i for i in ids if ids.count(i) > 1}:
+        raise ConfigError(f"{path}: {key}.accounts: account id {dup} is listed twice")
+    return Profile(
+        name=name,
+        access_key_id=_check(
+            lambda: validate.access_key_id(_required(data, "access_key_id", key, path)),
+            f"{key}.access_key_id",
+            path,
+        ),
+        mfa_serial=_check(
+            lambda: validate.mfa_serial(_required(data, "mfa_serial", key, path)),
+            f"{key}.mfa_serial",
+            path,
+        ),
+        sts_region=_check(
+            lambda: validate.region(_typed(data, "sts_region", str, key, path, "us-east-1")),
+            f"{key}.sts_region",
+            path,
+        ),
+        partition=_check(
+            lambda: validate.partition(_typed(data, "partition", str, key, path, "aws")),
+            f"{key}.partition",
+            path,
+        ),
+        session_name=session_name,
+        accounts=accounts,
+    )
+
+
+def _parse_account(name: str, data: Mapping[str, Any], parent: str, path: Path) -> Account:
+    key = f"{parent}.accounts.{name}"
+    _check(lambda: validate.name(name, "account name"), key, path)
+    _only_keys(data, ("id", "region", "roles"), key, path)
+    roles = tuple(
+        _parse_role(role, _as_table(body, f"{key}.roles.{role}", path), key, path)
+        for role, body in _table(data, "roles", f"{key}.roles", path).items()
+    )
+    return Account(
+        name=name,
+        account_id=_check(
+            lambda: validate.account_id(_required(data, "id", key, path)), f"{key}.id", path
+        ),
+        region=_check(
+            lambda: validate.region(_required(data, "region", key, path)), f"{key}.region", path
+        ),
+        roles=roles,
+    )
+
+
+def _parse_role(name: str, data: Mapping[str, Any], parent: str, path: Path) -> Role:
+    key = f"{parent}.roles.{name}"
+    _check(lambda: validate.role_name(name), key, path)
+    _only_keys(data, ("duration", "aws_profile"), key, path)
+    raw_duration = data.get("duration", DEFAULT_ROLE_DURATION)
+    if not isinstance(raw_duration, int | str) or isinstance(raw_duration, bool):
+        raise ConfigError(f"{path}: {key}.duration: must be seconds or a string like '2h'")
+    aws_profile = data.get("aws_profile")
+    if aws_profile is not None:
+        if not isinstance(aws_profile, str):
+            raise ConfigError(f"{path}: {key}.aws_profile: must be a string")
+        _check(lambda: validate.aws_profile(aws_profile), f"{key}.aws_profile", path)
+    return Role(
+        name=name,
+        duration_seconds=_check(lambda: validate.duration(raw_duration), f"{key}.duration", path),
+        aws_profile=aws_profile,
+    )
+
+
+def check_unique_aws_profiles(config: Config, path: Path) -> None:
+    """Two roles writing the same AWS profile would overwrite each other."""
+    seen: dict[str, str] = {}
+    for profile in config.profiles:
+        for account in profile.accounts:
+            for role in account.roles:
+                aws_name = role.aws_profile or f"{account.name}-{role.name}"
+                label = f"{profile.name}/{account.name}/{role.name}"
+                if aws_name in seen:
+                    raise ConfigError(
+                        f"{path}: roles {seen[aws_name]} and {label} both write AWS profile "
+                        f"'{aws_name}'; give one of them another aws_profile"
+                    )
+                seen[aws_name] = label
+
+
+def config_to_data(config: Config) -> dict[str, Any]:
+    """The TOML document for ``config`` (defaults left out, so the file stays short)."""
+    data: dict[str, Any] = {"version": SCHEMA_VERSION}
+    if config.settings != Settings():
+        data["settings"] = {
+            "secret_backend": config.settings.secret_backend,
+            "unauth_on_quit": config.settings.unauth_on_quit,
+            "warn_minutes": config.settings.warn_minutes,
+        }
+    profiles: dict[str, Any] = {}
+    for profile in config.profiles:
+        body: dict[str, Any] = {
+            "access_key_id": profile.access_key_id,
+            "mfa_serial": profile.mfa_serial,
+        }
+        if profile.sts_region != "us-east-1":
+            body["sts_region"] = profile.sts_region
+        if profile.partition != "aws":
+            body["partition"] = profile.partition
+        if profile.session_name:
+            body["session_name"] = profile.session_name
+        accounts: dict[str, Any] = {}
+        for account in profile.accounts:
+            roles: dict[str, Any] = {}
+            for role in account.roles:
+                role_body: dict[str, Any] = {"duration": role.duration_seconds}
+                if role.aws_profile:
+                    role_body["aws_profile"] = role.aws_profile
+                roles[role.name] = role_body
+            accounts[account.name] = {
+                "id": account.account_id,
+                "region": account.region,
+                "roles": roles,
+            }
+        body["accounts"] = accounts
+        profiles[profile.name] = body
+    data["profiles"] = profiles
+    return data
+
+
+def save_config(config: Config, path: Path) -> None:
+    """Write atomically, mode 0600, after re-validating what would be written."""
+    import tomli_w
+
+    from trayapp.core.credfile import atomic_write
+
+    data = config_to_data(config)
+    parse_config(data, path)  # never write what we could not read back
+    atomic_write(path, tomli_w.dumps(data))
+
+
+# Editing: each returns a new Config; callers save it.
+
+
+def add_profile(config: Config, profile: Profile) -> Config:
+    if find_profile(config, profile.name, required=False):
+        raise UsageError(f"profile '{profile.name}' already exists")
+    return replace(config, profiles=(*config.profiles, profile))
+
+
+def replace_profile(config: Config, profile: Profile) -> Config:
+    return replace(
+        config,
+        profiles=tuple(profile if p.name == profile.name else p for p in config.profiles),
+    )
+
+
+def add_account(config: Config, profile_name: str, account: Account) -> Config:
+    profile = _must(find_profile(config, profile_name), f"no profile named '{profile_name}'")
+    for existing in profile.accounts:
+        if existing.name == account.name:
+            raise UsageError(f"profile '{profile_name}' already has an account '{account.name}'")
+        if existing.account_id == account.account_id:
+            raise UsageError(
+                f"account {account.account_id} is already in profile '{profile_name}' "
+                f"as '{existing.name}'"
+            )
+    return replace_profile(config, replace(profile, accounts=(*profile.accounts, account)))
+
+
+def add_role(config: Config, profile_name: str, account_name: str, role: Role) -> Config:
+    profile = _must(find_profile(config, profile_name), f"no profile named '{profile_name}'")
+    account = _must(
+        next((a for a in profile.accounts if a.name == account_name), None),
+        f"profile '{profile_name}' has no account '{account_name}'",
+    )
+    if any(r.name == role.name for r in account.roles):
+        raise UsageError(f"account '{account_name}' already has a role '{role.name}'")
+    new_account = replace(account, roles=(*account.roles, role))
+    new_profile = replace(
+        profile,
+        accounts=tuple(new_account if a.name == account_name else a for a in profile.accounts),
+    )
+    new_config = replace_profile(config, new_profile)
+    try:
+        check_unique_aws_profiles(new_config, Path("config"))
+    except ConfigError as exc:
+        raise UsageError(str(exc).removeprefix("config: ")) from None
+    return new_config
+
+
+def remove_path(config: Config, parts: list[str]) -> Config:
+    """Remove ``profile``, ``profile/account`` or ``profile/account/role``."""
+    if not 1 <= len(parts) <= 3:
+        raise UsageError("give PROFILE, PROFILE/ACCOUNT or PROFILE/ACCOUNT/ROLE to remove")
+    profile = _must(find_profile(config, parts[0]), f"no profile named '{parts[0]}'")
+    if len(parts) == 1:
+        return replace(config, profiles=tuple(p for p in config.profiles if p.name != parts[0]))
+    account = _must(
+        next((a for a in profile.accounts if a.name == parts[1]), None),
+        f"profile '{parts[0]}' has no account '{parts[1]}'",
+    )
+    if len(parts) == 2:
+        accounts = tuple(a for a in profile.accounts if a.name != parts[1])
+    else:
+        _must(
+            next((r for r in account.roles if r.name == parts[2]), None),
+            f"account '{parts[1]}' has no role '{parts[2]}'",
+        )
+        roles = tuple(r for r in account.roles if r.name != parts[2])
+        accounts = tuple(
+            replace(a, roles=roles) if a.name == parts[1] else a for a in profile.accounts
+        )
+    return replace_profile(config, replace(profile, accounts=accounts))
+
+
+def find_profile(config: Config, name: str, required: bool = True) -> Profile | None:
+    return next((p for p in config.profiles if p.name == name), None)
+
+
+def _must(value: T | None, message: str) -> T:
+    if value is None:
+        raise UsageError(message)
+    return value
+
+
+# Small readers that turn a bad value into "file: key: reason".
+
+
+def _check(fn: Callable[[], T], key: str, path: Path) -> T:
+    try:
+        return fn()
+    except UsageError as exc:
+        raise ConfigError(f"{path}: {key}: {exc}") from None
+
+
+def _required(data: Mapping[str, Any], name: str, parent: str, path: Path) -> str:
+    if name not in data:
+        raise ConfigError(f"{path}: {parent}.{name}: missing")
+    value = data[name]
+    if not isinstance(value, str):
+        raise ConfigError(f"{path}: {parent}.{name}: must be a string")
+    return value
+
+
+def _typed(
+    data: Mapping[str, Any], name: str, kind: type[T], parent: str, path: Path, default: T
+) -> T:
+    value = data.get(name, default)
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise ConfigError(f"{path}: {parent}.{name}: must be a {kind.__name__}")
+    return value
+
+
+def _table(data: Mapping[str, Any], name: str, key: str, path: Path) -> Mapping[str, Any]:
+    return _as_table(data.get(name, {}), key, path)
+
+
+def _as_table(value: Any, key: str, path: Path) -> Mapping[str, Any]:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{path}: {key}: must be a table")
+    return value
+
+
+def _only_keys(data: Mapping[str, Any], allowed: tuple[str, ...], key: str, path: Path) -> None:
+    for name in data:
+        if name not in allowed:
+            where = f"{key}.{name}" if key else name
+            raise ConfigError(
+                f"{path}: {where}: unknown setting (expected one of: {', '.join(allowed)})"
+            )
