@@ -1,0 +1,430 @@
+"""The facade the CLI and the tray call: authenticate, sign out, sweep, status."""
+
+from __future__ import annotations
+
+import getpass
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from trayapp.core import validate
+from trayapp.core.clock import Clock, system_clock
+from trayapp.core.codes import CodeGuard, CodeRequest, CodeSource
+from trayapp.core.config import load_config
+from trayapp.core.errors import (
+    CodeReusedError,
+    CredFileError,
+    SecretStoreError,
+    UsageError,
+    WrongCodeError,
+)
+from trayapp.core.model import Config, Credentials, Profile, Session, Target
+from trayapp.core.paths import AppPaths, AwsPaths
+from trayapp.core.sessions import is_expired, load_ledger, save_ledger
+from trayapp.core.sts import StsCaller, StsClientFactory, assume_role, make_sts_client
+from trayapp.core.targets import all_targets, resolve_target
+
+if TYPE_CHECKING:
+    from trayapp.core.console import SigninUrl
+    from trayapp.core.secrets.base import SecretStore
+
+MAX_CODE_TRIES = 3
+DEFAULT_AWS_PROFILE = "default"
+MIN_LEFT = timedelta(minutes=2)  # a session closer to expiry than this is renewed before use
+
+
+def hub_secret_key(profile: str) -> str:
+    """The name under which a profile's hub secret access key is stored."""
+    from trayapp.core.secrets.base import SECRET_ACCESS_KEY, secret_key
+
+    return secret_key(profile, SECRET_ACCESS_KEY)
+
+
+def _no_passphrase() -> str:
+    raise SecretStoreError(
+        "The vault is locked and there is no way to ask for its passphrase here; "
+        "set AACLI_PASSPHRASE or use a terminal."
+    )
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return "aacli"
+
+
+@dataclass(frozen=True)
+class Deps:
+    """Everything the service touches, passed in so tests can use real parts."""
+
+    app: AppPaths
+    aws: AwsPaths
+    clock: Clock = system_clock
+    sts_factory: StsClientFactory = make_sts_client
+    endpoint_url: str | None = None
+    passphrase: Callable[[], str] = _no_passphrase
+    os_user: str = field(default_factory=_os_user)
+
+
+@dataclass(frozen=True)
+class Removal:
+    """What signing out of one session did."""
+
+    session: Session
+    removed: tuple[str, ...]  # AWS profiles whose keys were removed
+    left_alone: tuple[str, ...]  # AWS profiles the user changed since: not touched
+
+
+class Service:
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+        self._config: Config | None = None
+        self._secrets: SecretStore | None = None
+
+    # Config and targets
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            self._config = load_config(self.deps.app.config_file)
+        return self._config
+
+    def reload(self) -> Config:
+        self._config = None
+        return self.config
+
+    def targets(self) -> list[Target]:
+        return all_targets(self.config)
+
+    def resolve(self, text: str) -> Target:
+        return resolve_target(self.config, text)
+
+    # Secrets
+
+    def secrets(self) -> SecretStore:
+        if self._secrets is None:
+            from trayapp.core.secrets import open_secret_store
+
+            self._secrets = open_secret_store(
+                self.config.settings.secret_backend,
+                self.deps.app.vault_file,
+                self.deps.passphrase,
+            )
+        return self._secrets
+
+    def set_hub_secret(self, profile: str, secret_access_key: str) -> None:
+        secret = secret_access_key.strip()
+        if not 16 <= len(secret) <= 128 or any(c.isspace() for c in secret):
+            raise UsageError("the secret access key must be 16-128 characters with no spaces")
+        self.secrets().set(hub_secret_key(profile), secret)
+
+    def backend_in_use(self) -> str:
+        """ "keyring" or "vault": what "auto" resolved to, so the config can pin it."""
+        from trayapp.core.secrets.vault import Vault
+
+        return "vault" if isinstance(self.secrets(), Vault) else "keyring"
+
+    def switch_secret_backend(self, backend: str) -> int:
+        """Move every secret of the configured profiles to ``backend``; returns how many."""
+        from trayapp.core.config import save_config
+        from trayapp.core.secrets import open_secret_store
+        from trayapp.core.secrets.base import MFA_SESSION, SECRET_ACCESS_KEY, TOTP_SEED, secret_key
+
+        old = self.secrets()
+        new = open_secret_store(backend, self.deps.app.vault_file, self.deps.passphrase)
+        names = [
+            secret_key(p.name, item)
+            for p in self.config.profiles
+            for item in (SECRET_ACCESS_KEY, TOTP_SEED, MFA_SESSION)
+        ]
+        moved = {name: value for name in names if (value := old.get(name)) is not None}
+        same_store = old.name == new.name
+        if not same_store:
+            for name, value in moved.items():
+                new.set(name, value)
+        settings = replace(self.config.settings, secret_backend=backend)
+        save_config(replace(self.config, settings=settings), self.deps.app.config_file)
+        # Only once the new store and the config both say so is the old copy removed.
+        if not same_store:
+            for name in moved:
+                old.delete(name)
+        self._config, self._secrets = None, new
+        return len(moved)
+
+    def forget_secrets(self) -> None:
+        """Delete every secret of the configured profiles from the store (for reset)."""
+        from trayapp.core.secrets.base import MFA_SESSION, SECRET_ACCESS_KEY, TOTP_SEED, secret_key
+
+        store = self.secrets()
+        for profile in self.config.profiles:
+            for item in (SECRET_ACCESS_KEY, TOTP_SEED, MFA_SESSION):
+                store.delete(secret_key(profile.name, item))
+
+    def _hub_secret(self, profile: Profile) -> str:
+        secret = self.secrets().get(hub_secret_key(profile.name))
+        if not secret:
+            raise SecretStoreError(
+                f"No secret key is stored for profile '{profile.name}'; "
+                f"store it with 'aacli config set-key {profile.name}'."
+            )
+        return secret
+
+    # Sessions
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        from trayapp.core.credfile import aws_files_lock
+
+        self.deps.app.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        with aws_files_lock(self.deps.app.lock_file):
+            yield
+
+    def sessions(self) -> list[Session]:
+        return load_ledger(self.deps.app.ledger_file)
+
+    def status(self) -> list[Session]:
+        """Live sessions, soonest expiry first (expired ones are swept first)."""
+        self.sweep()
+        return sorted(self.sessions(), key=lambda s: s.expiration)
+
+    def session_for(self, target: Target) -> Session | None:
+        now = self.deps.clock()
+        return next(
+            (s for s in self.sessions() if s.target == target.label and not is_expired(s, now)),
+            None,
+        )
+
+    def authenticate(
+        self,
+        target: Target,
+        source: CodeSource,
+        *,
+        duration_seconds: int | None = None,
+        also_default: bool = False,
+        hint: Callable[[], str] | None = None,
+    ) -> Session:
+        """Ask for a code, assume the role with it, write the credentials, record the session."""
+        duration = validate.duration(duration_seconds or target.role.duration_seconds)
+        profile = target.profile
+        secret = self._hub_secret(profile)
+        guard = CodeGuard(self.deps.app.code_windows_file)
+        client = self.deps.sts_factory(
+            StsCaller(
+                access_key_id=profile.access_key_id,
+                secret_access_key=secret,
+                region=profile.sts_region,
+                endpoint_url=self.deps.endpoint_url,
+            )
+        )
+        error: str | None = None
+        for attempt in range(MAX_CODE_TRIES):
+            request = CodeRequest(
+                target=target.label,
+                device=profile.mfa_serial,
+                error=error,
+                hint=hint() if hint else None,
+            )
+            code = validate.mfa_code(source.get_code(request))
+            last_try = attempt == MAX_CODE_TRIES - 1 or not source.can_retry
+            try:
+                guard.check(profile.mfa_serial, code, self.deps.clock())
+                creds = assume_role(
+                    client,
+                    role_arn=target.role_arn,
+                    session_name=validate.session_name(profile.session_name or self.deps.os_user),
+                    duration_seconds=duration,
+                    mfa_serial=profile.mfa_serial,
+                    code=code,
+                )
+            except (WrongCodeError, CodeReusedError) as exc:
+                if last_try:
+                    raise
+                error = str(exc)
+                continue
+            with self._locked():
+                guard.remember(profile.mfa_serial, code, self.deps.clock())
+                return self._record(target, creds, also_default)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _record(self, target: Target, creds: Credentials, also_default: bool) -> Session:
+        """Write the files and the ledger. Caller holds the lock."""
+        from trayapp.core.credfile import (
+            read_profile,
+            set_profile_region,
+            write_profile_credentials,
+        )
+
+        aws = self.deps.aws
+        names = (target.aws_profile, DEFAULT_AWS_PROFILE) if also_default else (target.aws_profile,)
+        ledger = self.sessions()
+        others = [s for s in ledger if s.target != target.label]
+        for name in names:
+            # A profile another target wrote stays owned by it; we refuse to take it over.
+            holders = [s for s in others if name in s.aws_profiles]
+            if holders and name != DEFAULT_AWS_PROFILE:
+                raise UsageError(f"AWS profile '{name}' is in use by {holders[0].target}")
+        owned = {s.access_key_id for s in ledger if set(s.aws_profiles) & set(names)}
+        for name in names:  # refuse before writing anything, so a refusal changes nothing
+            read_profile(aws.config_file, name, config_style=True)  # raises if not editable
+            existing = read_profile(aws.credentials_file, name)
+            key_id = existing.get("aws_access_key_id") if existing else None
+            if existing and key_id not in owned:
+                raise CredFileError(
+                    f"{aws.credentials_file} already has a [{name}] section that aacli did not "
+                    "write; nothing was changed (remove it, or pick another AWS profile name)."
+                )
+        created: list[str] = []
+        for name in names:
+            write_profile_credentials(aws.credentials_file, name, creds, owned)
+            if set_profile_region(aws.config_file, name, target.account.region):
+                created.append(name)
+        previous = next((s for s in ledger if s.target == target.label), None)
+        if previous:
+            created.extend(p for p in previous.config_sections_created if p not in created)
+        session = Session(
+            target=target.label,
+            aws_profiles=names,
+            access_key_id=creds.access_key_id,
+            expiration=creds.expiration,
+            issued_at=self.deps.clock(),
+            credentials_file=str(aws.credentials_file),
+            config_file=str(aws.config_file),
+            region=target.account.region,
+            from_long_term_keys=creds.from_long_term_keys,
+            config_sections_created=tuple(created),
+        )
+        # [default] moves to the newest session that asked for it.
+        kept = [
+            replace(s, aws_profiles=tuple(p for p in s.aws_profiles if p not in names))
+            for s in others
+        ]
+        save_ledger(self.deps.app.ledger_file, [s for s in kept if s.aws_profiles] + [session])
+        return session
+
+    def credentials_of(self, session: Session) -> Credentials:
+        """The live keys of a session, read back from the credentials file it wrote."""
+        from pathlib import Path
+
+        from trayapp.core.clock import parse_iso
+        from trayapp.core.credfile import read_profile
+
+        values = read_profile(Path(session.credentials_file), session.aws_profiles[0])
+        if not values or values.get("aws_access_key_id") != session.access_key_id:
+            raise CredFileError(
+                f"The credentials of {session.target} are no longer in "
+                f"{session.credentials_file}; authenticate again."
+            )
+        return Credentials(
+            access_key_id=values["aws_access_key_id"],
+            secret_access_key=values.get("aws_secret_access_key", ""),
+            session_token=values.get("aws_session_token", ""),
+            expiration=parse_iso(values.get("x_security_token_expires", ""))
+            if values.get("x_security_token_expires")
+            else session.expiration,
+            from_long_term_keys=session.from_long_term_keys,
+        )
+
+    def unauth(self, target: Target) -> Removal | None:
+        """Remove a target's credentials; None when it had no session."""
+        with self._locked():
+            ledger = self.sessions()
+            session = next((s for s in ledger if s.target == target.label), None)
+            if session is None:
+                return None
+            return self._remove(session, ledger)
+
+    def unauth_all(self) -> list[Removal]:
+        with self._locked():
+            removals = []
+            for session in self.sessions():
+                removals.append(self._remove(session, self.sessions()))
+            return removals
+
+    def sweep(self, now: datetime | None = None) -> list[Removal]:
+        """Remove every session that has expired (every command calls this first)."""
+        now = now or self.deps.clock()
+        if not any(is_expired(s, now) for s in self.sessions()):
+            return []  # the common case takes no lock
+        with self._locked():
+            return [self._remove(s, self.sessions()) for s in self.sessions() if is_expired(s, now)]
+
+    def _remove(self, session: Session, ledger: list[Session]) -> Removal:
+        """Caller holds the lock."""
+        from pathlib import Path
+
+        from trayapp.core.credfile import (
+            RemoveOutcome,
+            remove_profile_credentials,
+            remove_profile_region,
+        )
+
+        removed: list[str] = []
+        left: list[str] = []
+        for name in session.aws_profiles:
+            outcome = remove_profile_credentials(
+                Path(session.credentials_file), name, session.access_key_id
+            )
+            if outcome is RemoveOutcome.CHANGED:
+                left.append(name)
+                continue
+            removed.append(name)
+            if name in session.config_sections_created:
+                remove_profile_region(Path(session.config_file), name, session.region)
+        save_ledger(self.deps.app.ledger_file, [s for s in ledger if s.target != session.target])
+        return Removal(session=session, removed=tuple(removed), left_alone=tuple(left))
+
+    def expires_soon(self, session: Session, within: timedelta) -> bool:
+        return session.expiration - self.deps.clock() <= within
+
+    # Sessions for other programs: reuse a live one, else authenticate first.
+
+    def live_session(self, target: Target, min_left: timedelta = MIN_LEFT) -> Session | None:
+        session = self.session_for(target)
+        if session is None or self.expires_soon(session, min_left):
+            return None
+        return session
+
+    def ensure_session(
+        self,
+        target: Target,
+        source: Callable[[], CodeSource],
+        *,
+        min_left: timedelta = MIN_LEFT,
+        hint: Callable[[], str] | None = None,
+    ) -> tuple[Session, Credentials]:
+        """A session live for at least ``min_left``, and its credentials.
+
+        ``source`` is called only when a code is needed, so a live session never prompts.
+        """
+        session = self.live_session(target, min_left)
+        if session is not None:
+            try:
+                return session, self.credentials_of(session)
+            except CredFileError:
+                pass  # the user removed the keys by hand: authenticate afresh
+        session = self.authenticate(target, source(), hint=hint)
+        return session, self.credentials_of(session)
+
+    def console_url(
+        self,
+        target: Target,
+        source: Callable[[], CodeSource],
+        *,
+        destination: str | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> SigninUrl:
+        """A console sign-in URL for ``target`` (authenticating first if needed)."""
+        from trayapp.core.console import signin_url
+
+        _, creds = self.ensure_session(target, source)
+        return signin_url(
+            creds,
+            partition=target.profile.partition,
+            region=target.account.region,
+            now=self.deps.clock(),
+            destination=destination,
+            env=env,
+        )

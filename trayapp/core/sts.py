@@ -1,0 +1,211 @@
+"""AWS STS calls (botocore, imported only here and only when called) and their errors."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from trayapp.core.errors import (
+    AccessDeniedError,
+    DurationTooLongError,
+    InvalidHubKeyError,
+    NetworkError,
+    StsError,
+    ThrottledError,
+    WrongCodeError,
+)
+from trayapp.core.model import Credentials
+
+CONNECT_TIMEOUT = 5.0
+READ_TIMEOUT = 10.0
+MAX_ATTEMPTS = 3  # botocore's standard retry mode: throttling, 5xx, dropped connections
+
+
+@dataclass(frozen=True)
+class StsCaller:
+    """Who calls STS, and where."""
+
+    access_key_id: str
+    secret_access_key: str = field(repr=False)
+    region: str
+    session_token: str | None = field(default=None, repr=False)
+    endpoint_url: str | None = None
+
+
+StsClientFactory = Callable[[StsCaller], Any]
+
+
+def endpoint_from_env(env: Mapping[str, str] | None = None) -> str | None:
+    """The STS endpoint override, as the SDKs read it (``AWS_ENDPOINT_URL[_STS]``)."""
+    env = os.environ if env is None else env
+    return env.get("AWS_ENDPOINT_URL_STS") or env.get("AWS_ENDPOINT_URL") or None
+
+
+def make_sts_client(caller: StsCaller) -> Any:
+    """A botocore STS client that reads nothing from the user's AWS files or AWS_PROFILE."""
+    import botocore.config
+    import botocore.session
+
+    # Our calls must not depend on (or break on) the files we edit, nor on AWS_PROFILE.
+    session = botocore.session.Session(
+        session_vars={
+            "profile": (None, None, None, None),
+            "config_file": (None, None, os.devnull, None),
+            "credentials_file": (None, None, os.devnull, None),
+        }
+    )
+    return session.create_client(
+        "sts",
+        region_name=caller.region,
+        endpoint_url=caller.endpoint_url,
+        aws_access_key_id=caller.access_key_id,
+        aws_secret_access_key=caller.secret_access_key,
+        aws_session_token=caller.session_token,
+        config=botocore.config.Config(
+            connect_timeout=CONNECT_TIMEOUT,
+            read_timeout=READ_TIMEOUT,
+            retries={"max_attempts": MAX_ATTEMPTS, "mode": "standard"},
+        ),
+    )
+
+
+def assume_role(
+    client: Any,
+    *,
+    role_arn: str,
+    session_name: str,
+    duration_seconds: int,
+    mfa_serial: str | None,
+    code: str | None,
+    from_long_term_keys: bool = True,
+) -> Credentials:
+    """AssumeRole; with ``mfa_serial`` and ``code`` when the caller is the hub user itself."""
+    params: dict[str, Any] = {
+        "RoleArn": role_arn,
+        "RoleSessionName": session_name,
+        "DurationSeconds": duration_seconds,
+    }
+    if mfa_serial and code:
+        params["SerialNumber"] = mfa_serial
+        params["TokenCode"] = code
+    try:
+        answer = client.assume_role(**params)
+    except Exception as exc:
+        raise map_error(exc, role_arn=role_arn, duration_seconds=duration_seconds) from None
+    return _credentials(answer, from_long_term_keys=from_long_term_keys)
+
+
+def get_session_token(
+    client: Any, *, duration_seconds: int, mfa_serial: str, code: str
+) -> Credentials:
+    """GetSessionToken with MFA: a session whose role assumptions need no further code."""
+    try:
+        answer = client.get_session_token(
+            DurationSeconds=duration_seconds, SerialNumber=mfa_serial, TokenCode=code
+        )
+    except Exception as exc:
+        raise map_error(exc, duration_seconds=duration_seconds) from None
+    return _credentials(answer, from_long_term_keys=False)
+
+
+def _credentials(answer: Mapping[str, Any], *, from_long_term_keys: bool) -> Credentials:
+    raw = answer["Credentials"]
+    expiration = raw["Expiration"]
+    if isinstance(expiration, str):
+        expiration = datetime.fromisoformat(expiration.replace("Z", "+00:00"))
+    if expiration.tzinfo is None:
+        expiration = expiration.replace(tzinfo=timezone.utc)
+    return Credentials(
+        access_key_id=raw["AccessKeyId"],
+        secret_access_key=raw["SecretAccessKey"],
+        session_token=raw["SessionToken"],
+        expiration=expiration.astimezone(timezone.utc),
+        assumed_role_arn=answer.get("AssumedRoleUser", {}).get("Arn", ""),
+        from_long_term_keys=from_long_term_keys,
+    )
+
+
+_THROTTLING = {"Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequests"}
+_BAD_KEY = {
+    "InvalidClientTokenId",
+    "SignatureDoesNotMatch",
+    "UnrecognizedClientException",
+    "ExpiredToken",
+    "ExpiredTokenException",
+    "InvalidAccessKeyId",
+}
+
+
+def map_error(
+    exc: BaseException, *, role_arn: str | None = None, duration_seconds: int | None = None
+) -> StsError:
+    """One clear sentence for every failure a user can meet (never with a secret in it)."""
+    import botocore.exceptions as bex
+
+    if isinstance(exc, bex.ClientError):
+        error = exc.response.get("Error", {})
+        code = str(error.get("Code", ""))
+        message = str(error.get("Message", "")).strip()
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        return _map_client_error(code, message, status, role_arn, duration_seconds)
+    if isinstance(exc, bex.ConnectTimeoutError | bex.ReadTimeoutError):
+        return NetworkError("AWS STS did not answer in time; check the network and try again.")
+    if isinstance(exc, bex.EndpointConnectionError | bex.ConnectionError):
+        endpoint = getattr(exc, "kwargs", {}).get("endpoint_url", "AWS STS")
+        return NetworkError(f"Could not connect to {endpoint}; check the network and try again.")
+    if isinstance(exc, bex.NoCredentialsError | bex.PartialCredentialsError):
+        return InvalidHubKeyError("The hub access key is incomplete; set it again.")
+    if isinstance(exc, bex.BotoCoreError):
+        return StsError(f"The call to AWS STS failed: {type(exc).__name__}.")
+    return StsError(f"The call to AWS STS failed unexpectedly ({type(exc).__name__}).")
+
+
+def _map_client_error(
+    code: str, message: str, status: int, role_arn: str | None, duration: int | None
+) -> StsError:
+    lowered = message.lower()
+    role = role_arn or "the role"
+    if code == "AccessDenied" and "multifactorauthentication" in lowered.replace(" ", ""):
+        return WrongCodeError(
+            "AWS rejected the MFA code: it is wrong, expired or was already used. "
+            "Wait for the next code and try again."
+        )
+    if code == "AccessDenied":
+        return AccessDeniedError(
+            f"The hub user is not allowed to assume {role}: check the role's trust policy "
+            "(it must trust the hub account and require MFA) and the hub user's "
+            "sts:AssumeRole permission."
+        )
+    if code == "ValidationError" and "durationseconds" in lowered.replace(" ", ""):
+        if "role chaining" in lowered or "1 hour" in lowered:
+            return DurationTooLongError(
+                f"AWS allows at most 1 h for {role} when it is assumed from temporary "
+                "credentials; lower the role's duration to 1h."
+            )
+        asked = f"{duration} s" if duration else "The requested duration"
+        return DurationTooLongError(
+            f"{asked} is longer than {role} allows (its MaxSessionDuration); lower the "
+            "role's duration or raise the role's maximum in IAM."
+        )
+    if code in _BAD_KEY:
+        return InvalidHubKeyError(
+            "AWS does not accept the hub access key: it is wrong, inactive or deleted. "
+            "Store the current key with 'aacli config set-key PROFILE'."
+        )
+    if code in _THROTTLING:
+        return ThrottledError(
+            "AWS is throttling requests (even after retries); try again in a minute."
+        )
+    if code == "RegionDisabledException":
+        return StsError(
+            "STS is not activated in this region for the account; use another sts_region."
+        )
+    if status >= 500 or code in {"InternalFailure", "ServiceUnavailable", "InternalError"}:
+        return StsError(f"AWS STS had an internal error ({code or status}); try again shortly.")
+    detail = f"{code}: {message}" if message else code or f"HTTP {status}"
+    if len(detail) > 200:
+        detail = detail[:197] + "..."
+    return StsError(f"AWS STS refused the request ({detail}).")
