@@ -1,0 +1,1 @@
+"""The ``aacli`` command line: one small module per command over trayapp.core."""

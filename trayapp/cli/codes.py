@@ -1,0 +1,56 @@
+"""Which MFA code source a command uses: --code, the terminal, /dev/tty, or the Tk dialog."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+from trayapp.cli.context import ask_line, interactive
+from trayapp.core.errors import UsageError
+
+if TYPE_CHECKING:
+    from trayapp.core.codes import CodeSource
+
+
+def _ask_on_tty(prompt: str) -> str:
+    """Prompt on the controlling terminal itself: stdin/stdout may belong to another program."""
+    with open("/dev/tty", "r+", encoding="utf-8") as tty:
+        tty.write(prompt)
+        tty.flush()
+        line = tty.readline()
+    if not line:
+        raise EOFError
+    return line.rstrip("\n")
+
+
+def _has_tty() -> bool:
+    try:
+        fd = os.open("/dev/tty", os.O_RDWR)
+    except OSError:
+        return False
+    os.close(fd)
+    return True
+
+
+def code_source(code: str | None, *, use_tty: bool = False) -> CodeSource:
+    """--code, else the terminal, else the Tk dialog where a desktop session can show it.
+
+    ``use_tty`` asks on /dev/tty even when stdin and stdout are pipes (credential_process).
+    """
+    from trayapp.core.codes import FixedCode, TerminalCode
+
+    if code is not None:
+        return FixedCode(code)
+    if interactive():
+        return TerminalCode(ask=ask_line)
+    if use_tty and _has_tty():
+        return TerminalCode(ask=_ask_on_tty)
+    from trayapp.cli.dialog_source import dialog_code_source
+
+    source = dialog_code_source()
+    if source is None:
+        raise UsageError(
+            "no terminal or display to ask for the MFA code on; pass --code CODE, or run "
+            "'aacli auth' first"
+        )
+    return source

@@ -1,0 +1,347 @@
+"""aacli config: set up hub profiles, spoke accounts and roles (menu or sub-commands)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+
+from trayapp.cli.context import ask_hidden, ask_line, interactive, make_service, pick, say
+from trayapp.core import config as cfg
+from trayapp.core import validate
+from trayapp.core.errors import CodeCancelled, UsageError
+from trayapp.core.model import Account, Profile, Role
+from trayapp.core.service import Service
+
+DESCRIPTION = """\
+Set up what aacli can reach: a profile is your hub IAM user (access key id,
+MFA device); an account is a spoke account under it; a role is a role in that
+account. The secret access key goes to the OS keyring or the encrypted vault,
+never into the config file or the command line."""
+
+EPILOG = """\
+examples:
+  aacli config                                    a menu (on a terminal)
+  aacli config add-profile acme --access-key-id AKIA... \\
+        --mfa-serial arn:aws:iam::999999999999:mfa/alice   (secret key asked for)
+  aacli config add-account acme dev --id 111111111111 --region eu-west-1
+  aacli config add-role acme/dev DEVELOPER --duration 2h
+  aacli config import-aws                         from role_arn profiles in ~/.aws/config
+  aacli config show
+  aacli config remove acme/dev/DEVELOPER
+"""
+
+
+def register(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="action", metavar="ACTION")
+
+    p = sub.add_parser("add-profile", help="add a hub identity (asks for the secret key)")
+    p.add_argument("name", help="a short name, e.g. acme")
+    p.add_argument("--access-key-id", required=True, help="the hub IAM user's access key id")
+    p.add_argument("--mfa-serial", required=True, help="MFA device ARN or hardware serial")
+    p.add_argument("--sts-region", default="us-east-1", help="region of the STS endpoint")
+    p.add_argument("--partition", default="aws", choices=validate.PARTITIONS)
+    p.add_argument("--session-name", help="RoleSessionName (default: your OS user name)")
+
+    p = sub.add_parser("set-key", help="store a new secret key for a profile (after rotation)")
+    p.add_argument("name", help="the profile")
+    p.add_argument("--access-key-id", help="the new access key id, if it changed")
+
+    p = sub.add_parser("add-account", help="add a spoke account to a profile")
+    p.add_argument("profile")
+    p.add_argument("name", help="a short name, e.g. dev")
+    p.add_argument("--id", required=True, dest="account_id", help="the 12-digit account id")
+    p.add_argument("--region", required=True, help="the account's default region")
+
+    p = sub.add_parser("add-role", help="add a role to an account")
+    p.add_argument("account", help="PROFILE/ACCOUNT (or ACCOUNT when unambiguous)")
+    p.add_argument("role", help="the IAM role name")
+    p.add_argument("--duration", default="1h", help="session length, 15m to 12h (default 1h)")
+    p.add_argument("--aws-profile", help="AWS profile to write (default ACCOUNT-ROLE)")
+
+    p = sub.add_parser("import-aws", help="import role profiles from ~/.aws/config")
+    p.add_argument("--dry-run", action="store_true", help="show what would be imported")
+
+    p = sub.add_parser("show", help="print the configuration")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("remove", help="remove a profile, account or role")
+    p.add_argument("path", help="PROFILE, PROFILE/ACCOUNT or PROFILE/ACCOUNT/ROLE")
+
+    p = sub.add_parser("link-aws", help="add a credential_process profile to ~/.aws/config")
+    p.add_argument("target", help="PROFILE/ACCOUNT/ROLE or a shortening")
+    p.add_argument("--aws-profile", help="profile name to write (default ACCOUNT-ROLE-process)")
+
+    sub.add_parser("path", help="print where the config file is")
+
+
+def run(args: argparse.Namespace) -> int:
+    service = make_service()
+    if not args.action:
+        if not interactive():
+            raise UsageError("say what to do: aacli config ACTION (see aacli config --help)")
+        return menu(service)
+    handler: Callable[[Service, argparse.Namespace], int] = ACTIONS[args.action]
+    return handler(service, args)
+
+
+def _pin_backend(service: Service, config: cfg.Config) -> cfg.Config:
+    """Record what "auto" chose, so a keyring that appears later does not hide the vault."""
+    from dataclasses import replace
+
+    if config.settings.secret_backend != "auto":
+        return config
+    settings = replace(config.settings, secret_backend=service.backend_in_use())
+    return replace(config, settings=settings)
+
+
+def add_profile(service: Service, args: argparse.Namespace) -> int:
+    profile = Profile(
+        name=validate.name(args.name, "profile name"),
+        access_key_id=validate.access_key_id(args.access_key_id),
+        mfa_serial=validate.mfa_serial(args.mfa_serial),
+        sts_region=validate.region(args.sts_region),
+        partition=validate.partition(args.partition),
+        session_name=validate.session_name(args.session_name) if args.session_name else None,
+    )
+    new_config = cfg.add_profile(service.config, profile)
+    secret = ask_hidden(f"Secret access key for {profile.access_key_id}: ")
+    service.set_hub_secret(profile.name, secret)
+    cfg.save_config(_pin_backend(service, new_config), service.deps.app.config_file)
+    say(f"Added profile '{profile.name}'; its secret key is in {service.secrets().name}.")
+    return 0
+
+
+def set_key(service: Service, args: argparse.Namespace) -> int:
+    profile = cfg.find_profile(service.config, args.name)
+    if profile is None:
+        raise UsageError(f"no profile named '{args.name}'")
+    new_config = service.config
+    if args.access_key_id:
+        from dataclasses import replace
+
+        profile = replace(profile, access_key_id=validate.access_key_id(args.access_key_id))
+        new_config = cfg.replace_profile(service.config, profile)
+    secret = ask_hidden(f"Secret access key for {profile.access_key_id}: ")
+    service.set_hub_secret(profile.name, secret)
+    pinned = _pin_backend(service, new_config)
+    if pinned is not service.config:
+        cfg.save_config(pinned, service.deps.app.config_file)
+    say(f"Stored the secret key of profile '{profile.name}' in {service.secrets().name}.")
+    return 0
+
+
+def add_account(service: Service, args: argparse.Namespace) -> int:
+    account = Account(
+        name=validate.name(args.name, "account name"),
+        account_id=validate.account_id(args.account_id),
+        region=validate.region(args.region),
+    )
+    new_config = cfg.add_account(service.config, args.profile, account)
+    cfg.save_config(new_config, service.deps.app.config_file)
+    say(f"Added account '{account.name}' ({account.account_id}) to profile '{args.profile}'.")
+    return 0
+
+
+def _account_path(service: Service, text: str) -> tuple[str, str]:
+    parts = text.strip("/").split("/")
+    if len(parts) == 2:
+        return parts[0], parts[1]
+    if len(parts) == 1:
+        owners = [
+            p.name for p in service.config.profiles if any(a.name == parts[0] for a in p.accounts)
+        ]
+        if len(owners) == 1:
+            return owners[0], parts[0]
+        if not owners:
+            raise UsageError(f"no account named '{parts[0]}'")
+        raise UsageError(f"account '{parts[0]}' is in several profiles; write PROFILE/{parts[0]}")
+    raise UsageError(f"'{text}' is not PROFILE/ACCOUNT")
+
+
+def add_role(service: Service, args: argparse.Namespace) -> int:
+    profile_name, account_name = _account_path(service, args.account)
+    role = Role(
+        name=validate.role_name(args.role),
+        duration_seconds=validate.duration(args.duration),
+        aws_profile=validate.aws_profile(args.aws_profile) if args.aws_profile else None,
+    )
+    new_config = cfg.add_role(service.config, profile_name, account_name, role)
+    cfg.save_config(new_config, service.deps.app.config_file)
+    aws_name = role.aws_profile or f"{account_name}-{role.name}"
+    say(
+        f"Added role {profile_name}/{account_name}/{role.name}; "
+        f"'aacli auth {account_name}/{role.name}' writes AWS profile '{aws_name}'."
+    )
+    return 0
+
+
+def import_aws(service: Service, args: argparse.Namespace) -> int:
+    from trayapp.core.awsimport import plan_import
+
+    plan = plan_import(service.config, service.deps.aws)
+    for note in plan.notes:
+        say(note)
+    if not plan.added:
+        say(f"Nothing to import from {service.deps.aws.config_file}.")
+        return 0
+    for line in plan.added:
+        say(("would add " if args.dry_run else "added ") + line)
+    if args.dry_run:
+        return 0
+    for profile_name, secret in plan.secrets.items():
+        service.set_hub_secret(profile_name, secret)
+    config = _pin_backend(service, plan.config) if plan.secrets else plan.config
+    cfg.save_config(config, service.deps.app.config_file)
+    if plan.secrets:
+        say(
+            f"The hub secret keys are now in {service.secrets().name}. Your AWS files were not "
+            "changed: once aacli works for you, you may remove the static keys from them."
+        )
+    return 0
+
+
+def show(service: Service, args: argparse.Namespace) -> int:
+    config = service.config
+    if args.json:
+        print(json.dumps(cfg.config_to_data(config), indent=2))
+        return 0
+    print(f"# {service.deps.app.config_file}")
+    if not config.profiles:
+        print("No profiles yet: aacli config add-profile NAME --access-key-id … --mfa-serial …")
+    for profile in config.profiles:
+        print(f"{profile.name}  key {profile.access_key_id}  MFA {profile.mfa_serial}")
+        for account in profile.accounts:
+            print(f"  {account.name}  {account.account_id}  {account.region}")
+            for role in account.roles:
+                aws_name = role.aws_profile or f"{account.name}-{role.name}"
+                minutes = role.duration_seconds // 60
+                print(f"    {role.name}  {minutes} min  → AWS profile {aws_name}")
+    return 0
+
+
+def remove(service: Service, args: argparse.Namespace) -> int:
+    parts = args.path.strip("/").split("/")
+    new_config = cfg.remove_path(service.config, parts)
+    prefix = "/".join(parts)
+    for session in service.sessions():
+        if session.target == prefix or session.target.startswith(prefix + "/"):
+            from trayapp.cli.context import report_removals
+
+            report_removals([r for r in [service.unauth(service.resolve(session.target))] if r])
+    cfg.save_config(new_config, service.deps.app.config_file)
+    say(f"Removed {prefix}.")
+    return 0
+
+
+def link_aws(service: Service, args: argparse.Namespace) -> int:
+    import shlex
+    import shutil
+    import sys
+
+    from trayapp.core.linking import link_credential_process
+
+    target = service.resolve(args.target)
+    name = validate.aws_profile(args.aws_profile or f"{target.aws_profile}-process")
+    program = shutil.which("aacli")
+    argv = [program] if program else [sys.executable, "-m", "trayapp.cli.main"]
+    command = shlex.join([*argv, "credential-process", target.label])
+    config_file = service.deps.aws.config_file
+    created = link_credential_process(
+        config_file, service.deps.app.lock_file, name, command, target.account.region
+    )
+    verb = "Added" if created else "Updated"
+    say(
+        f"{verb} [profile {name}] in {config_file}: AWS tools using --profile {name} "
+        f"get {target.label}'s credentials from aacli."
+    )
+    return 0
+
+
+def path(service: Service, args: argparse.Namespace) -> int:
+    print(service.deps.app.config_file)
+    return 0
+
+
+ACTIONS: dict[str, Callable[[Service, argparse.Namespace], int]] = {
+    "add-profile": add_profile,
+    "set-key": set_key,
+    "add-account": add_account,
+    "add-role": add_role,
+    "import-aws": import_aws,
+    "show": show,
+    "remove": remove,
+    "link-aws": link_aws,
+    "path": path,
+}
+
+
+def _ask(prompt: str, default: str | None = None) -> str:
+    suffix = f" [{default}]" if default else ""
+    try:
+        answer = ask_line(f"{prompt}{suffix}: ").strip()
+    except (EOFError, KeyboardInterrupt):
+        raise CodeCancelled("Cancelled.") from None
+    return answer or (default or "")
+
+
+def menu(service: Service) -> int:
+    """The interactive menu of the old tool, over the same actions."""
+    choices = [
+        "Add a profile (hub user)",
+        "Add an account",
+        "Add a role",
+        "Import from ~/.aws/config",
+        "Show the configuration",
+        "Remove a profile, account or role",
+        "Store a new secret key",
+    ]
+    choice = pick(list(range(len(choices))), choices, "What would you like to do?")
+    ns = argparse.Namespace
+    if choice == 0:
+        return add_profile(
+            service,
+            ns(
+                name=_ask("Profile name", "default"),
+                access_key_id=_ask("Access key id"),
+                mfa_serial=_ask("MFA device ARN or serial"),
+                sts_region=_ask("STS region", "us-east-1"),
+                partition=_ask("Partition", "aws"),
+                session_name=None,
+            ),
+        )
+    if choice == 1:
+        profile = pick(
+            service.config.profiles, [p.name for p in service.config.profiles], "Which profile?"
+        )
+        return add_account(
+            service,
+            ns(
+                profile=profile.name,
+                name=_ask("Account name"),
+                account_id=_ask("Account id"),
+                region=_ask("Region", "us-east-1"),
+            ),
+        )
+    if choice == 2:
+        pairs = [(p.name, a.name) for p in service.config.profiles for a in p.accounts]
+        profile_name, account_name = pick(pairs, [f"{p}/{a}" for p, a in pairs], "Which account?")
+        return add_role(
+            service,
+            ns(
+                account=f"{profile_name}/{account_name}",
+                role=_ask("Role name"),
+                duration=_ask("Duration", "1h"),
+                aws_profile=None,
+            ),
+        )
+    if choice == 3:
+        return import_aws(service, ns(dry_run=False))
+    if choice == 4:
+        return show(service, ns(json=False))
+    if choice == 5:
+        return remove(service, ns(path=_ask("PROFILE, PROFILE/ACCOUNT or PROFILE/ACCOUNT/ROLE")))
+    profile = pick(
+        service.config.profiles, [p.name for p in service.config.profiles], "Which profile?"
+    )
+    return set_key(service, ns(name=profile.name, access_key_id=None))

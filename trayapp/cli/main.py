@@ -1,0 +1,120 @@
+"""Entry point: parse the command line, run one command, turn errors into one line."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from trayapp import __version__
+
+# name -> (module, one-line help). Modules are imported only for the command that runs.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "auth": ("auth", "assume a role with an MFA code and write its credentials"),
+    "status": ("status", "show the active sessions and their time left"),
+    "unauth": ("unauth", "remove a role's credentials (or all with --all)"),
+    "web": ("web", "open the AWS console signed in as a role"),
+    "exec": ("exec_cmd", "run a command with a role's credentials in its environment"),
+    "env": ("env", "print a role's credentials as shell variables"),
+    "credential-process": ("credential_process", "print credentials for credential_process"),
+    "config": ("config", "set up profiles, accounts and roles"),
+    "crypto": ("crypto", "show or switch where secrets are kept; change the vault passphrase"),
+    "sweep": ("sweep", "remove expired credentials now"),
+    "reset": ("reset", "sign out of everything and delete aacli's own files"),
+    "tray": ("tray", "run the system-tray app"),
+    "demo": ("demo", "try aacli against a local AWS sandbox (no AWS account needed)"),
+}
+
+EPILOG = """\
+Targets are PROFILE/ACCOUNT/ROLE, or any unambiguous shortening: ACCOUNT/ROLE,
+or ACCOUNT when it has one role.
+
+examples:
+  aacli demo                         try it all against a local sandbox
+  aacli config add-profile acme --access-key-id AKIA... --mfa-serial arn:aws:iam::999999999999:mfa/alice
+  aacli auth dev/DEVELOPER           ask for the code, write profile dev-DEVELOPER
+  aws s3 ls --profile dev-DEVELOPER  any AWS tool then uses it
+  aacli status                       what is active, minutes left
+  aacli unauth --all                 remove every credential aacli wrote
+
+Run 'aacli COMMAND --help' for a command's options.
+"""
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="aacli",
+        description="MFA-protected, short-lived AWS credentials for hub-and-spoke AWS accounts.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"aacli {__version__}")
+    parser.add_argument("--debug", action="store_true", help="log what happens and show tracebacks")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module_name, help_text) in COMMANDS.items():
+        if only is not None and name != only:
+            sub.add_parser(name, help=help_text, add_help=False)
+            continue
+        module = importlib.import_module(f"trayapp.cli.{module_name}")
+        command = sub.add_parser(
+            name,
+            help=help_text,
+            description=getattr(module, "DESCRIPTION", help_text),
+            epilog=getattr(module, "EPILOG", None),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        module.register(command)
+        command.set_defaults(_module=module)
+    return parser
+
+
+def _command_name(argv: Sequence[str]) -> str | None:
+    for arg in argv:
+        if arg in COMMANDS:
+            return arg
+        if not arg.startswith("-"):
+            return None
+    return None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    # Build only the chosen command's parser: start-up stays fast.
+    parser = build_parser(only=_command_name(args_list))
+    args = parser.parse_args(args_list)
+    if args.debug:
+        logging.basicConfig(level=logging.DEBUG, format="aacli: %(name)s: %(message)s")
+        # botocore's debug log prints request headers, session tokens included: never on.
+        logging.getLogger("botocore").setLevel(logging.WARNING)
+        logging.getLogger("urllib3").setLevel(logging.WARNING)
+    if not getattr(args, "_module", None):
+        parser.print_help()
+        return 2 if args_list else 0
+    from trayapp.core.errors import AacliError
+
+    try:
+        return int(args._module.run(args) or 0)
+    except AacliError as exc:
+        if args.debug:
+            raise
+        print(f"aacli: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("aacli: cancelled", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 141
+    except Exception as exc:
+        if args.debug:
+            raise
+        print(
+            f"aacli: unexpected error ({type(exc).__name__}); run again with --debug for details",
+            file=sys.stderr,
+        )
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,56 @@
+"""aacli status: the active sessions and their time left."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from trayapp.cli.context import local_time, remaining, start
+from trayapp.core.clock import isoformat_z
+
+DESCRIPTION = "Show the sessions aacli wrote that are still valid, soonest expiry first."
+
+
+def register(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def run(args: argparse.Namespace) -> int:
+    service = start()
+    now = service.deps.clock()
+    sessions = service.status()
+    if args.json:
+        print(
+            json.dumps(
+                [
+                    {
+                        "target": s.target,
+                        "aws_profiles": list(s.aws_profiles),
+                        "expires": isoformat_z(s.expiration),
+                        "seconds_left": max(0, int((s.expiration - now).total_seconds())),
+                        "region": s.region,
+                        "credentials_file": s.credentials_file,
+                    }
+                    for s in sessions
+                ],
+                indent=2,
+            )
+        )
+        return 0
+    if not sessions:
+        print("No active sessions.")
+        return 0
+    rows = [
+        (
+            s.target,
+            ", ".join(s.aws_profiles),
+            local_time(s.expiration),
+            remaining(max(0, int((s.expiration - now).total_seconds()))),
+        )
+        for s in sessions
+    ]
+    header = ("TARGET", "AWS PROFILE", "UNTIL", "LEFT")
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(4)]
+    for row in [header, *rows]:
+        print("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
+    return 0
