@@ -10,7 +10,7 @@ import sys
 
 from trayapp.cli.codes import code_source
 from trayapp.cli.context import start
-from trayapp.cli.env import credential_variables
+from trayapp.core.envvars import credential_variables
 from trayapp.core.errors import AacliError, UsageError
 
 DESCRIPTION = """\
@@ -30,20 +30,20 @@ examples:
 def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("target", help="PROFILE/ACCOUNT/ROLE or a shortening")
     parser.add_argument("--code", help="the 6-digit MFA code, if one is needed")
-    parser.add_argument("command", nargs=argparse.REMAINDER, help="-- COMMAND [ARGS…]")
+    parser.add_argument("command", nargs="*", help="after --: the command and its arguments")
 
 
 def run(args: argparse.Namespace) -> int:
     command = list(args.command)
-    if command and command[0] == "--":
-        command = command[1:]
     if not command:
         raise UsageError("say what to run: aacli exec TARGET -- COMMAND [ARGS…]")
     if args.code is not None:
         code_source(args.code)
     service = start()
     target = service.resolve(args.target)
-    _, creds = service.ensure_session(target, lambda: code_source(args.code))
+    _, creds = service.ensure_session(
+        target, lambda: code_source(args.code, service=service, target=target)
+    )
     env = {k: v for k, v in os.environ.items() if k not in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE")}
     env.update(credential_variables(creds, target.account.region))
     program = shutil.which(command[0], path=env.get("PATH"))

@@ -1,0 +1,245 @@
+"""Helpers for the real-tray tests: a session bus, trayer on Xvfb, the tray process, xdotool."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from xvfb import require_tools, screenshot, xvfb_display
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts"
+TRAYER = [
+    "trayer", "--edge", "top", "--align", "right", "--widthtype", "request",
+    "--height", "32", "--transparent", "false", "--tint", "0xffffff",
+]  # fmt: skip
+
+
+def wait_for(
+    what: str, predicate: Callable[[], Any], timeout: float = 20, step: float = 0.2
+) -> Any:
+    """Poll ``predicate`` until it returns something truthy; fail naming ``what``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(step)
+
+
+def _stop(process: subprocess.Popen[Any], grace: float = 5) -> None:
+    if process.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+@contextlib.contextmanager
+def session_bus() -> Iterator[str]:
+    """A private D-Bus session bus (what dbus-run-session starts); yields its address."""
+    require_tools("dbus-daemon", "dbus-monitor")
+    daemon = subprocess.Popen(
+        ["dbus-daemon", "--session", "--nofork", "--print-address=1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        address = daemon.stdout.readline().strip() if daemon.stdout else ""
+        if not address:
+            raise RuntimeError("dbus-daemon did not print its address")
+        yield address
+    finally:
+        _stop(daemon)
+
+
+@dataclass
+class Desktop:
+    """Xvfb + trayer + a session bus + a notification monitor: the tray's surroundings."""
+
+    display: str
+    bus: str
+    notifications_log: Path
+    children: list[subprocess.Popen[Any]] = field(default_factory=list)
+
+    def env(self, base: Mapping[str, str]) -> dict[str, str]:
+        env = dict(base)
+        env.update(DISPLAY=self.display, DBUS_SESSION_BUS_ADDRESS=self.bus)
+        env.pop("WAYLAND_DISPLAY", None)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
+        return env
+
+    def spawn(
+        self, args: Sequence[str], env: Mapping[str, str], **kwargs: Any
+    ) -> subprocess.Popen[Any]:
+        child = subprocess.Popen(list(args), env=dict(env), start_new_session=True, **kwargs)
+        self.children.append(child)
+        return child
+
+    def xdotool(self, *args: str, timeout: float = 15) -> str:
+        done = subprocess.run(
+            ["xdotool", *args], env=self.env(os.environ), capture_output=True, text=True,
+            timeout=timeout, check=True,
+        )  # fmt: skip
+        return done.stdout.strip()
+
+    def notifications(self) -> str:
+        return self.notifications_log.read_text(encoding="utf-8", errors="replace")
+
+    def screenshot(self, name: str) -> Path:
+        return screenshot(self.display, "root", ARTIFACTS / name)
+
+
+@contextlib.contextmanager
+def desktop(tmp: Path) -> Iterator[Desktop]:
+    require_tools("Xvfb", "xdotool", "trayer", "import", "dbus-daemon", "dbus-monitor")
+    with xvfb_display() as display, session_bus() as bus:
+        desk = Desktop(display, bus, tmp / "notifications.log")
+        try:
+            with desk.notifications_log.open("w") as out:
+                desk.spawn(
+                    ["dbus-monitor", "--session", "interface='org.freedesktop.Notifications'"],
+                    desk.env(os.environ), stdout=out, stderr=subprocess.STDOUT,
+                )  # fmt: skip
+            desk.spawn(TRAYER, desk.env(os.environ), stderr=subprocess.DEVNULL)
+            wait_for("trayer's window", lambda: _search(desk, "--class", "trayer"))
+            yield desk
+        finally:
+            for child in reversed(desk.children):
+                _stop(child)
+
+
+def _search(desk: Desktop, *args: str) -> list[str]:
+    try:
+        return desk.xdotool("search", "--onlyvisible", *args).split()
+    except subprocess.CalledProcessError:
+        return []
+
+
+@dataclass
+class Tray:
+    """The tray process and what it shows (AACLI_TRAY_DEBUG_MENU)."""
+
+    desk: Desktop
+    process: subprocess.Popen[Any]
+    menu_file: Path
+    log_file: Path
+
+    def model(self) -> dict[str, Any]:
+        try:
+            return json.loads(self.menu_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+
+    def log(self) -> str:
+        return self.log_file.read_text(encoding="utf-8", errors="replace")
+
+    def alive(self) -> None:
+        assert self.process.poll() is None, f"the tray exited: {self.log()}"
+
+    def icon_centre(self) -> tuple[int, int]:
+        """The tray icon's position: the middle of trayer's window, which holds only our icon."""
+
+        def found() -> tuple[int, int] | None:
+            for window in _search(self.desk, "--class", "trayer"):
+                geometry = self.desk.xdotool("getwindowgeometry", "--shell", window)
+                values = dict(line.split("=", 1) for line in geometry.splitlines())
+                width, height = int(values["WIDTH"]), int(values["HEIGHT"])
+                if width >= 16 and height >= 16:
+                    return int(values["X"]) + width // 2, int(values["Y"]) + height // 2
+            return None
+
+        return wait_for("the tray icon inside trayer", found)
+
+    def open_menu(self) -> None:
+        x, y = self.icon_centre()
+        self.desk.xdotool("mousemove", str(x), str(y))
+        time.sleep(0.3)
+        self.desk.xdotool("click", "3")
+        time.sleep(0.8)  # GTK maps the popup and takes the keyboard grab
+
+    def walk(self, *labels: str) -> None:
+        """With the menu open, select the entries starting with ``labels``, one level each.
+
+        Keyboard navigation (Down to the entry, Right to enter a submenu) does
+        not depend on fonts or coordinates. Disabled entries and separators
+        are skipped by GTK, so they are skipped in the count too.
+        """
+        entries = self.model()["menu"]
+        for depth, label in enumerate(labels):
+            selectable = [e for e in entries if e != "---" and e["enabled"]]
+            index = next(
+                (i for i, e in enumerate(selectable) if e["label"].startswith(label)), None
+            )
+            assert index is not None, f"no enabled entry {label!r} in {selectable}"
+            # A top-level popup starts with nothing selected; a submenu opened with
+            # Right starts on its first entry.
+            presses = index + 1 if depth == 0 else index
+            for _ in range(presses):
+                self.desk.xdotool("key", "Down")
+                time.sleep(0.12)
+            entry = selectable[index]
+            if entry["children"] and depth < len(labels) - 1:
+                self.desk.xdotool("key", "Right")
+                time.sleep(0.4)
+            entries = entry["children"]
+
+    def activate(self) -> None:
+        self.desk.xdotool("key", "Return")
+
+    def close_menu(self) -> None:
+        for _ in range(4):
+            self.desk.xdotool("key", "Escape")
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        _stop(self.process)
+
+
+def start_tray(desk: Desktop, env: Mapping[str, str], tmp: Path, **extra: str) -> Tray:
+    menu_file = tmp / "tray-menu.json"
+    log_file = tmp / "tray.log"
+    tray_env = desk.env(env)
+    tray_env.update(AACLI_TRAY_DEBUG_MENU=str(menu_file), AACLI_TRAY_BACKEND="gtk", **extra)
+    with log_file.open("w") as out:
+        process = desk.spawn(
+            [sys.executable, "-m", "trayapp.tray.main"], tray_env,
+            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+    tray = Tray(desk, process, menu_file, log_file)
+    wait_for("the tray's menu", lambda: tray.process.poll() is not None or tray.model())
+    tray.alive()
+    tray.icon_centre()
+    return tray
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of ``pid`` from /proc, in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS")

@@ -1,0 +1,434 @@
+"""The tray app: the pystray icon, one worker thread for every action, and the refresh loop."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import queue
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from trayapp.core.clock import Clock, system_clock
+from trayapp.core.codes import CodeSource
+from trayapp.core.errors import AacliError, CodeCancelled, ConfigError, ConsoleError, UsageError
+from trayapp.core.model import Config, Session, Target
+from trayapp.core.service import Removal, Service
+from trayapp.tray import notify
+from trayapp.tray.menu import (
+    Action,
+    MenuEntry,
+    build_menu,
+    icon_state,
+    short_label,
+    time_left,
+    tooltip,
+)
+from trayapp.tray.scheduler import Scheduler
+
+log = logging.getLogger(__name__)
+
+POLL_SECONDS = 2.0
+ICON_SIZE = 32  # drawn near the panel's size: GTK's downscaling blurs the badge
+BUSY_KINDS = ("auth", "renew")  # these ask for a code: the role shows "working…" meanwhile
+# Clipboard programs, tried in order; the text goes on stdin, never in argv.
+CLIPBOARD_TOOLS = (
+    ("wl-copy",),
+    ("xclip", "-selection", "clipboard"),
+    ("xsel", "--clipboard", "--input"),
+    ("pbcopy",),
+    ("clip",),
+)
+
+
+def to_pystray(entries: Sequence[MenuEntry], on_action: Callable[[Action], None]) -> Any:
+    """The pystray menu for ``entries``; every callback only hands its action to ``on_action``."""
+    import pystray  # type: ignore[import-untyped]
+
+    items = []
+    for entry in entries:
+        if entry.separator:
+            items.append(pystray.Menu.SEPARATOR)
+            continue
+        checked = (lambda _item: True) if entry.checked else None
+        if entry.children:
+            # GTK toggles a check item whenever its submenu opens, so a submenu shows a tick
+            # in its label instead.
+            label = f"\u2713 {entry.label}" if entry.checked else entry.label
+            items.append(
+                pystray.MenuItem(
+                    label, to_pystray(entry.children, on_action), enabled=entry.enabled
+                )
+            )
+        else:
+            items.append(
+                pystray.MenuItem(
+                    entry.label,
+                    _callback(entry.action, on_action),
+                    checked=checked,
+                    enabled=entry.enabled and entry.action.kind != "none",
+                )
+            )
+    return pystray.Menu(*items)
+
+
+def _callback(action: Action, on_action: Callable[[Action], None]) -> Callable[[Any, Any], None]:
+    def clicked(_icon: Any, _item: Any) -> None:
+        on_action(action)
+
+    return clicked
+
+
+def menu_labels(entries: Sequence[MenuEntry]) -> list[Any]:
+    """The menu as nested JSON-able data (what AACLI_TRAY_DEBUG_MENU writes)."""
+    return [
+        "---"
+        if e.separator
+        else {
+            "label": e.label,
+            "action": e.action.kind,
+            "target": e.action.target,
+            "checked": e.checked,
+            "enabled": e.enabled,
+            "children": menu_labels(e.children),
+        }
+        for e in entries
+    ]
+
+
+def _mtime(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_mtime_ns, st.st_size, st.st_ino
+
+
+class TrayApp:
+    """Owns the icon, the worker, the expiry scheduler and the file poller."""
+
+    def __init__(
+        self,
+        service: Service,
+        *,
+        code_source: Callable[[], CodeSource],
+        clock: Clock = system_clock,
+        poll_seconds: float = POLL_SECONDS,
+        debug_menu: Path | None = None,
+    ) -> None:
+        self.service = service
+        self.code_source = code_source
+        self.clock = clock
+        self.poll_seconds = poll_seconds
+        self.debug_menu = debug_menu
+        self.notify = notify.IconNotifier()
+        self.icon: Any = None
+        self.actions: queue.Queue[Action | None] = queue.Queue()
+        self.busy: set[str] = set()
+        self.action_error: str | None = None
+        self.config_error: str | None = None
+        self.config = Config()
+        self.sessions: list[Session] = []
+        self.wake = threading.Event()
+        self.stopping = threading.Event()
+        self._lock = threading.RLock()
+        self._shown: tuple[tuple[MenuEntry, ...], tuple[str, int], str] | None = None
+        self._mtimes = self._file_stamps()
+        self._load_config()
+        self.sessions = service.sessions()
+        self.scheduler = Scheduler(
+            service,
+            on_warning=self._warned,
+            on_expired=self._expired,
+            on_error=self._failed,
+            warn_minutes=lambda: self.config.settings.warn_minutes,
+            clock=clock,
+            wake=self.wake,
+        )
+
+    # Running
+
+    def run(self) -> int:
+        """Show the icon and block in pystray's loop until Quit. Must run on the main thread."""
+        import pystray
+
+        from trayapp.tray.icon import draw_icon
+
+        model, (state, count), title = self._snapshot()
+        self.icon = pystray.Icon(
+            "aacli",
+            icon=draw_icon(state, ICON_SIZE, count),
+            title=title,
+            menu=to_pystray(model, self.enqueue),
+        )
+        self.notify.icon = self.icon
+        self._shown = (model, (state, count), title)
+        self._write_debug(model, state)
+        try:
+            self.icon.run(setup=self._setup)
+        except Exception as exc:  # pystray closes its last notification on exit; no daemon: error
+            log.debug("tray loop ended with %s", type(exc).__name__)
+        self.stopping.set()
+        self.scheduler.stop()
+        return 0
+
+    def _setup(self, icon: Any) -> None:
+        icon.visible = True
+        for name, body in (("aacli-worker", self._work), ("aacli-poll", self._poll)):
+            threading.Thread(target=body, name=name, daemon=True).start()
+        self.scheduler.start()
+
+    def enqueue(self, action: Action) -> None:
+        """Called on pystray's loop: never blocks, never touches AWS."""
+        with self._lock:
+            if action.target and action.target in self.busy:
+                return  # a second click while the first is still being handled
+            if action.kind in BUSY_KINDS:
+                self.busy.add(action.target)
+        self.actions.put(action)
+        if action.kind in BUSY_KINDS:
+            self.refresh()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.actions.put(None)
+        self.scheduler.stop()
+        if self.icon is not None:
+            self.icon.stop()
+
+    # The worker: every action runs here, one at a time
+
+    def _work(self) -> None:
+        while True:
+            action = self.actions.get()
+            if action is None:
+                return
+            try:
+                self.perform(action)
+            except CodeCancelled:
+                pass  # the user closed the dialog: nothing to report
+            except AacliError as exc:
+                self._failed(exc)
+            except Exception as exc:  # never a crash; the type only: a message might hold a secret
+                log.warning("%s failed: %s", action.kind, type(exc).__name__)
+                log.debug("details", exc_info=True)  # only with --debug
+                self._failed(exc)
+            else:
+                self.action_error = None
+            finally:
+                with self._lock:
+                    self.busy.discard(action.target)
+                self.sessions = self.service.sessions()
+                self.wake.set()
+                self.refresh()
+            if action.kind == "quit":
+                self.stop()
+                return
+
+    def perform(self, action: Action) -> None:
+        kind = action.kind
+        if kind in ("auth", "renew"):
+            target = self._target(action.target)
+            session = self.service.authenticate(target, self.code_source())
+            self.notify(notify.activated(short_label(target.label, self.config), session))
+        elif kind == "console":
+            self._open_console(self._target(action.target))
+        elif kind == "copy_env":
+            self._copy_env(self._target(action.target))
+        elif kind == "unauth":
+            removal = self.service.unauth(self._target(action.target))
+            if removal is not None:
+                self._report([removal], "signed out; credentials removed")
+        elif kind == "unauth_all":
+            self._report(self.service.unauth_all(), "signed out; credentials removed")
+        elif kind == "settings":
+            self._open_settings()
+        elif kind == "quit" and self.config.settings.unauth_on_quit:
+            self._report(self.service.unauth_all(), "signed out; credentials removed")
+
+    def _target(self, label: str) -> Target:
+        for target in self.service.targets():
+            if target.label == label:
+                return target
+        raise UsageError(f"{label} is no longer in the config")
+
+    def _open_console(self, target: Target) -> None:
+        import webbrowser
+
+        url = self.service.console_url(target, self.code_source)
+        try:
+            opened = webbrowser.open(str(url), new=2)  # honours BROWSER
+        except webbrowser.Error:
+            opened = False
+        if not opened:
+            raise ConsoleError("No web browser could be opened; use 'aacli web --print'.")
+
+    def _copy_env(self, target: Target) -> None:
+        from trayapp.core.envvars import credential_variables, render
+
+        session = self.service.session_for(target)
+        if session is None:
+            raise UsageError(f"{target.label} is not active; authenticate first")
+        creds = self.service.credentials_of(session)
+        text = render(credential_variables(creds, target.account.region), "sh") + "\n"
+        label = short_label(target.label, self.config)
+        if copy_to_clipboard(text):
+            self.notify(f"Shell variables for {label} copied; paste them into a terminal.")
+        else:
+            self.notify(f'No clipboard is available here; use: eval "$(aacli env {target.label})"')
+
+    def _open_settings(self) -> None:
+        path = self.service.deps.app.config_file
+        if not path.exists():
+            raise UsageError(f"There is no config yet at {path}; set it up with 'aacli config'.")
+        open_in_editor(path)
+
+    def _report(self, removals: Sequence[Removal], what: str) -> None:
+        for removal in removals:
+            label = short_label(removal.session.target, self.config)
+            if removal.left_alone:
+                self.notify(
+                    f"{label}: left profile {', '.join(removal.left_alone)} alone: "
+                    "its keys were changed outside aacli"
+                )
+            else:
+                self.notify(f"{label} {what}")
+
+    # Scheduler callbacks (its own thread)
+
+    def _warned(self, session: Session, now: datetime) -> None:
+        label = short_label(session.target, self.config)
+        self.notify(notify.expiring(label, time_left(session, now), session))
+        self.refresh()
+
+    def _expired(self, removals: list[Removal]) -> None:
+        for removal in removals:
+            label = short_label(removal.session.target, self.config)
+            self.notify(notify.expired(label, removal.removed, removal.left_alone))
+        self.sessions = self.service.sessions()
+        self.refresh()
+
+    def _failed(self, exc: Exception) -> None:
+        message = (
+            str(exc)
+            if isinstance(exc, AacliError)
+            else (f"Unexpected error ({type(exc).__name__}); run 'aacli tray --debug' for details.")
+        )
+        self.action_error = message
+        self.notify(message, "aacli: error")
+        self.refresh()
+
+    # Keeping the menu current
+
+    def _file_stamps(self) -> tuple[object, object]:
+        app = self.service.deps.app
+        return _mtime(app.config_file), _mtime(app.ledger_file)
+
+    def _load_config(self) -> bool:
+        try:
+            config = self.service.reload()
+        except ConfigError as exc:
+            self.config_error = str(exc)
+            return False
+        self.config = config
+        self.config_error = None
+        return True
+
+    def _poll(self) -> None:
+        """Every ``poll_seconds``: notice edits of the config and the ledger, keep minutes fresh."""
+        while not self.stopping.wait(self.poll_seconds):
+            try:
+                self.check_files()
+                self.refresh()
+            except Exception as exc:  # keep polling whatever happens
+                log.warning("refresh failed: %s", type(exc).__name__)
+
+    def check_files(self) -> None:
+        stamps = self._file_stamps()
+        if stamps == self._mtimes:
+            return
+        config_changed = stamps[0] != self._mtimes[0]
+        self._mtimes = stamps
+        if config_changed:
+            had_error = self.config_error
+            if self._load_config():
+                if had_error:
+                    self.notify("Settings are valid again; the menu is up to date.")
+            elif self.config_error != had_error:
+                self.notify(
+                    f"Settings not applied, the last good ones stay: {self.config_error}",
+                    "aacli: error",
+                )
+        self.sessions = self.service.sessions()
+        self.wake.set()
+
+    def _snapshot(self) -> tuple[tuple[MenuEntry, ...], tuple[str, int], str]:
+        now = self.clock()
+        error = self.config_error or self.action_error
+        with self._lock:
+            busy = frozenset(self.busy)
+        model = build_menu(self.config, self.sessions, now, busy=busy, error=error)
+        state = icon_state(self.sessions, now, self.config.settings.warn_minutes, error)
+        return model, state, tooltip(self.sessions, now)
+
+    def refresh(self) -> None:
+        """Push the menu, icon and title to pystray, only what changed (idle costs nothing)."""
+        if self.icon is None:
+            return
+        with self._lock:
+            model, state, title = self._snapshot()
+            shown = self._shown
+            if shown is not None and shown == (model, state, title):
+                return
+            if shown is None or shown[0] != model:
+                self.icon.menu = to_pystray(model, self.enqueue)  # the setter updates pystray
+            if shown is None or shown[1] != state:
+                from trayapp.tray.icon import draw_icon
+
+                self.icon.icon = draw_icon(state[0], ICON_SIZE, state[1])
+            if shown is None or shown[2] != title:
+                self.icon.title = title
+            self._shown = (model, state, title)
+            self._write_debug(model, state[0])
+
+    def _write_debug(self, model: tuple[MenuEntry, ...], state: str) -> None:
+        if self.debug_menu is None:
+            return
+        data = {"state": state, "menu": menu_labels(model), "notifications": self.notify.sent}
+        temp = self.debug_menu.with_name(self.debug_menu.name + ".tmp")
+        temp.write_text(json.dumps(data, indent=1), encoding="utf-8")
+        temp.replace(self.debug_menu)
+
+
+def copy_to_clipboard(text: str) -> bool:
+    """Put ``text`` on the clipboard via a clipboard program (stdin, never argv)."""
+    for command in CLIPBOARD_TOOLS:
+        if shutil.which(command[0]) is None:
+            continue
+        if command[0] == "wl-copy" and not os.environ.get("WAYLAND_DISPLAY"):
+            continue
+        try:
+            subprocess.run(command, input=text.encode(), timeout=5, check=True, capture_output=True)
+        except (OSError, subprocess.SubprocessError):
+            continue
+        return True
+    return False
+
+
+def open_in_editor(path: Path) -> None:
+    """Open ``path`` with the desktop's default editor, without waiting for it."""
+    if sys.platform == "win32":
+        os.startfile(path)  # type: ignore[attr-defined]  # noqa: S606
+        return
+    opener = "open" if sys.platform == "darwin" else "xdg-open"
+    args = [opener, "-t", str(path)] if opener == "open" else [opener, str(path)]
+    if shutil.which(opener) is None:
+        raise UsageError(f"No program to open files was found ({opener}); edit {path} by hand.")
+    child = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    threading.Thread(target=child.wait, daemon=True).start()  # reap it, never block

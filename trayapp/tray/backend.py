@@ -1,0 +1,83 @@
+"""Picks the pystray backend: on Linux only gtk or appindicator, which have menus."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, MutableMapping
+
+from trayapp.core.errors import AacliError
+
+LINUX_BACKENDS = ("appindicator", "gtk")  # preferred first; pystray's xorg has no menu at all
+
+INSTALL_HINT = (
+    "the tray needs PyGObject for its menu (pystray's xorg backend has none). "
+    "On Debian/Ubuntu: sudo apt-get install libgirepository1.0-dev libcairo2-dev pkg-config "
+    "gir1.2-gtk-3.0 gir1.2-ayatanaappindicator3-0.1 && pip install 'PyGObject<3.51'"
+)
+NO_DISPLAY = (
+    "the tray needs a graphical desktop: neither DISPLAY nor WAYLAND_DISPLAY is set. "
+    "Start it from your desktop session (or its autostart)."
+)
+
+
+class TrayUnavailable(AacliError):
+    """The tray cannot run here; the message says what is missing."""
+
+    exit_code = 2
+
+
+def _gtk_importable() -> bool:
+    try:
+        import gi  # type: ignore[import-untyped]
+
+        gi.require_version("Gtk", "3.0")
+        from gi.repository import Gtk  # type: ignore[import-untyped]  # noqa: F401
+    except (ImportError, ValueError):
+        return False
+    return True
+
+
+def _appindicator_importable() -> bool:
+    if not _gtk_importable():
+        return False
+    import gi
+
+    for name in ("AyatanaAppIndicator3", "AppIndicator3"):
+        try:
+            gi.require_version(name, "0.1")
+            return True
+        except ValueError:
+            continue
+    return False
+
+
+CHECKS: dict[str, Callable[[], bool]] = {
+    "appindicator": _appindicator_importable,
+    "gtk": _gtk_importable,
+}
+
+
+def choose_backend(
+    env: MutableMapping[str, str] | None = None, platform: str = sys.platform
+) -> str | None:
+    """Set ``PYSTRAY_BACKEND`` (before pystray is imported) and return it; None: pystray's own.
+
+    ``AACLI_TRAY_BACKEND`` forces ``gtk`` or ``appindicator`` (tests use it).
+    """
+    env = os.environ if env is None else env
+    if not platform.startswith("linux"):
+        return None  # macOS and Windows backends have menus
+    if not (env.get("DISPLAY") or env.get("WAYLAND_DISPLAY")):
+        raise TrayUnavailable(NO_DISPLAY)
+    forced = env.get("AACLI_TRAY_BACKEND", "").strip().lower()
+    if forced and forced not in CHECKS:
+        raise TrayUnavailable(
+            f"AACLI_TRAY_BACKEND={forced!r} is not a tray backend with a menu; "
+            f"use one of {', '.join(LINUX_BACKENDS)}"
+        )
+    for name in (forced,) if forced else LINUX_BACKENDS:
+        if CHECKS[name]():
+            env["PYSTRAY_BACKEND"] = name
+            return name
+    raise TrayUnavailable(INSTALL_HINT)

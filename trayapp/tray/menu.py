@@ -1,0 +1,216 @@
+"""The tray menu as plain data: a pure function of config + sessions + now, no display needed."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from trayapp.core.model import Account, Config, Profile, Session, Target
+
+ACTION_KINDS = frozenset(
+    {"auth", "console", "renew", "copy_env", "unauth", "unauth_all", "settings", "quit", "none"}
+)
+DASH = "\u2014"
+ERROR_WIDTH = 90  # a menu line wider than this makes the whole menu wide
+
+
+@dataclass(frozen=True)
+class Action:
+    """What clicking an entry asks the worker to do; ``target`` is a full target label."""
+
+    kind: str = "none"
+    target: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind not in ACTION_KINDS:
+            raise ValueError(f"unknown menu action {self.kind!r}")
+
+
+NO_ACTION = Action()
+
+
+@dataclass(frozen=True)
+class MenuEntry:
+    """One line of the menu: a leaf with an action, a submenu (children), or a separator."""
+
+    label: str = ""
+    action: Action = NO_ACTION
+    children: tuple[MenuEntry, ...] = ()
+    checked: bool = False
+    enabled: bool = True
+    separator: bool = False
+
+
+SEPARATOR = MenuEntry(separator=True)
+
+
+def time_left(session: Session, now: datetime) -> str:
+    """``47 min``, ``1 h 05 min``, ``<1 min``: minutes rounded up, so 0 only once expired."""
+    seconds = (session.expiration - now).total_seconds()
+    if seconds < 60:
+        return "<1 min"
+    minutes = math.ceil(seconds / 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    return f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+def live_sessions(sessions: Iterable[Session], now: datetime) -> list[Session]:
+    """Sessions not yet expired, soonest expiry first."""
+    return sorted((s for s in sessions if s.expiration > now), key=lambda s: s.expiration)
+
+
+def short_label(target: str, config: Config) -> str:
+    """``dev/DEVELOPER`` when there is one profile, else the full ``acme/dev/DEVELOPER``."""
+    if len(config.profiles) == 1 and target.startswith(config.profiles[0].name + "/"):
+        return target.split("/", 1)[1]
+    return target
+
+
+def build_menu(
+    config: Config,
+    sessions: Sequence[Session],
+    now: datetime,
+    *,
+    busy: frozenset[str] = frozenset(),
+    error: str | None = None,
+) -> tuple[MenuEntry, ...]:
+    """The whole tray menu. ``busy``: target labels being worked on; ``error``: shown on top."""
+    live = live_sessions(sessions, now)
+    by_target = {s.target: s for s in live}
+    entries: list[MenuEntry] = []
+    if error:
+        entries += [MenuEntry(_one_line(error), enabled=False), SEPARATOR]
+    if live:
+        entries += [
+            MenuEntry(f"{short_label(s.target, config)} {DASH} {time_left(s, now)}", enabled=False)
+            for s in live
+        ]
+    else:
+        entries.append(MenuEntry("No active sessions", enabled=False))
+    entries.append(SEPARATOR)
+
+    if not config.profiles:
+        entries.append(MenuEntry("No roles configured yet (see Settings\u2026)", enabled=False))
+    elif len(config.profiles) == 1:
+        entries += _accounts(config.profiles[0], by_target, now, busy)
+    else:
+        entries += [
+            MenuEntry(p.name, children=tuple(_accounts(p, by_target, now, busy)) or _EMPTY)
+            for p in config.profiles
+        ]
+    entries.append(SEPARATOR)
+
+    entries.append(_open_console(live, config))
+    entries.append(MenuEntry("Sign out of all", Action("unauth_all"), enabled=bool(live)))
+    entries += [
+        SEPARATOR,
+        MenuEntry("Settings\u2026", Action("settings")),
+        MenuEntry("Quit", Action("quit")),
+    ]
+    return tuple(entries)
+
+
+_EMPTY = (MenuEntry("(nothing configured)", enabled=False),)
+
+
+def _accounts(
+    profile: Profile, by_target: dict[str, Session], now: datetime, busy: frozenset[str]
+) -> list[MenuEntry]:
+    return [
+        MenuEntry(
+            f"{account.name} ({account.account_id})",
+            children=tuple(_roles(profile, account, by_target, now, busy)) or _EMPTY,
+        )
+        for account in profile.accounts
+    ]
+
+
+def _roles(
+    profile: Profile,
+    account: Account,
+    by_target: dict[str, Session],
+    now: datetime,
+    busy: frozenset[str],
+) -> list[MenuEntry]:
+    entries = []
+    for role in account.roles:
+        label = Target(profile, account, role).label
+        session = by_target.get(label)
+        if label in busy:
+            entries.append(MenuEntry(f"{role.name} {DASH} working\u2026", enabled=False))
+        elif session is None:
+            entries.append(MenuEntry(role.name, Action("auth", label)))
+        else:
+            entries.append(
+                MenuEntry(
+                    f"{role.name} {DASH} {time_left(session, now)}",
+                    checked=True,
+                    children=(
+                        MenuEntry("Open console", Action("console", label)),
+                        MenuEntry("Renew", Action("renew", label)),
+                        MenuEntry("Copy env for shell", Action("copy_env", label)),
+                        MenuEntry("Sign out", Action("unauth", label)),
+                    ),
+                )
+            )
+    return entries
+
+
+def _open_console(live: list[Session], config: Config) -> MenuEntry:
+    if not live:
+        return MenuEntry("Open console", enabled=False)
+    newest_first = sorted(live, key=lambda s: s.issued_at, reverse=True)
+    if len(newest_first) == 1:
+        return MenuEntry("Open console", Action("console", newest_first[0].target))
+    return MenuEntry(
+        "Open console",
+        children=tuple(
+            MenuEntry(short_label(s.target, config), Action("console", s.target))
+            for s in newest_first
+        ),
+    )
+
+
+def _one_line(text: str) -> str:
+    line = " ".join(text.split())
+    if len(line) > ERROR_WIDTH:
+        line = line[: ERROR_WIDTH - 1] + "\u2026"
+    return f"\u26a0 {line}"
+
+
+def icon_state(
+    sessions: Sequence[Session], now: datetime, warn_minutes: int, error: str | None = None
+) -> tuple[str, int]:
+    """The icon's state (idle, active, expiring, error) and the count of live sessions."""
+    live = live_sessions(sessions, now)
+    if error:
+        return "error", len(live)
+    if not live:
+        return "idle", 0
+    if live[0].expiration - now <= timedelta(minutes=warn_minutes):
+        return "expiring", len(live)
+    return "active", len(live)
+
+
+def tooltip(sessions: Sequence[Session], now: datetime) -> str:
+    count = len(live_sessions(sessions, now))
+    if count == 0:
+        return "aacli: no active sessions"
+    return f"aacli: {count} active session{'s' if count != 1 else ''}"
+
+
+def find_action(entries: Sequence[MenuEntry], *labels: str) -> Action:
+    """The action at the end of a label path (prefix match on each label), for tests and tools."""
+    current: Sequence[MenuEntry] = entries
+    entry: MenuEntry | None = None
+    for label in labels:
+        entry = next((e for e in current if not e.separator and e.label.startswith(label)), None)
+        if entry is None:
+            raise KeyError(f"no menu entry starting with {label!r} under {labels}")
+        current = entry.children
+    if entry is None:
+        raise KeyError("empty label path")
+    return entry.action
