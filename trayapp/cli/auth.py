@@ -7,7 +7,9 @@ import argparse
 from trayapp.cli.codes import code_source
 from trayapp.cli.context import local_time, pick, remaining, say, start
 from trayapp.core import validate
+from trayapp.core.codes import LazyCode
 from trayapp.core.errors import UsageError
+from trayapp.core.service import CHAINED_MAX
 
 DESCRIPTION = """\
 Assume a role in a spoke account with your MFA code, and write the temporary
@@ -38,7 +40,8 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     duration = validate.duration(args.duration) if args.duration else None
-    source = code_source(args.code)  # a malformed --code fails before anything else
+    if args.code is not None:
+        code_source(args.code)  # a malformed --code fails before anything else
     service = start()
     if args.target:
         target = service.resolve(args.target)
@@ -47,9 +50,16 @@ def run(args: argparse.Namespace) -> int:
         if not targets:
             raise UsageError("no roles are configured yet; add one with 'aacli config add-role'")
         target = pick(targets, [t.label for t in targets], "Which role?")
+    source = LazyCode(lambda: code_source(args.code, service=service, target=target))
     session = service.authenticate(
         target, source, duration_seconds=duration, also_default=args.default
     )
+    asked = duration or target.role.duration_seconds
+    if target.profile.mfa_session_seconds and asked > CHAINED_MAX:
+        say(
+            f"note: roles assumed through an MFA session last at most 1 h (AWS's rule), "
+            f"not the {asked // 60} min asked for."
+        )
     left = int((session.expiration - service.deps.clock()).total_seconds())
     profiles = " and ".join(f"'{p}'" for p in session.aws_profiles)
     say(

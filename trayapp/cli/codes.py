@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
-from trayapp.cli.context import ask_line, interactive
+from trayapp.cli.context import ask_line, interactive, say
 from trayapp.core.errors import UsageError
 
 if TYPE_CHECKING:
     from trayapp.core.codes import CodeSource
+    from trayapp.core.model import Target
+    from trayapp.core.service import Service
 
 
 def _ask_on_tty(prompt: str) -> str:
@@ -32,8 +34,18 @@ def _has_tty() -> bool:
     return True
 
 
-def code_source(code: str | None, *, use_tty: bool = False) -> CodeSource:
-    """--code, else the terminal, else the Tk dialog where a desktop session can show it.
+def _waiting(seconds: float) -> None:
+    say(f"That code was already used; waiting {int(seconds) + 1} s for the next one…")
+
+
+def code_source(
+    code: str | None,
+    *,
+    service: Service | None = None,
+    target: Target | None = None,
+    use_tty: bool = False,
+) -> CodeSource:
+    """--code, else the profile's stored TOTP seed, else the terminal, else the Tk dialog.
 
     ``use_tty`` asks on /dev/tty even when stdin and stdout are pipes (credential_process).
     """
@@ -41,6 +53,10 @@ def code_source(code: str | None, *, use_tty: bool = False) -> CodeSource:
 
     if code is not None:
         return FixedCode(code)
+    if service is not None and target is not None:
+        stored = service.stored_code_source(target.profile, on_wait=_waiting)
+        if stored is not None:
+            return stored
     if interactive():
         return TerminalCode(ask=ask_line)
     if use_tty and _has_tty():

@@ -72,6 +72,35 @@ def register(parser: argparse.ArgumentParser) -> None:
     p.add_argument("target", help="PROFILE/ACCOUNT/ROLE or a shortening")
     p.add_argument("--aws-profile", help="profile name to write (default ACCOUNT-ROLE-process)")
 
+    p = sub.add_parser(
+        "totp",
+        help="store (or check, or forget) a virtual MFA device's seed: no more typing codes",
+        description=TOTP_TRADE_OFF,
+    )
+    p.add_argument("name", help="the profile")
+    how = p.add_mutually_exclusive_group(required=True)
+    how.add_argument(
+        "--seed-from-stdin",
+        action="store_true",
+        help="read the base32 seed or an otpauth://totp/… URI from standard input",
+    )
+    how.add_argument("--remove", action="store_true", help="forget the stored seed")
+    how.add_argument(
+        "--check", action="store_true", help="compare with a code from your authenticator"
+    )
+
+    p = sub.add_parser(
+        "mfa-session",
+        help="one code buys a session of this length; roles then need no code",
+        description=MFA_SESSION_HELP,
+    )
+    p.add_argument("name", help="the profile")
+    p.add_argument("length", help="15m to 36h, e.g. 12h; or 'off'")
+
+    p = sub.add_parser("keep-fresh", help="let the tray renew a role before it expires")
+    p.add_argument("target", help="PROFILE/ACCOUNT/ROLE or a shortening")
+    p.add_argument("state", choices=("on", "off"))
+
     sub.add_parser("path", help="print where the config file is")
 
 
@@ -258,6 +287,90 @@ def link_aws(service: Service, args: argparse.Namespace) -> int:
     return 0
 
 
+TOTP_TRADE_OFF = """\
+Store the seed of your virtual MFA device so aacli makes the codes itself.
+The trade-off: your second factor then lives on the same machine as the hub
+keys (protected by the OS keyring or the vault passphrase), so whoever gets
+into this account on this machine has both factors. aws-vault dropped such a
+feature for that reason; aacli keeps it opt-in. Use it only where that risk
+is acceptable (e.g. a disk-encrypted personal laptop)."""
+
+MFA_SESSION_HELP = """\
+With an MFA session, one code buys a GetSessionToken session (kept in the
+secret store) and every role within it is assumed without a code. AWS's rules:
+role sessions from it last at most 1 h, and the console cannot be given a
+longer session for them. The session is dropped when the hub key changes, and
+by 'aacli unauth --all --mfa-session'."""
+
+
+def totp(service: Service, args: argparse.Namespace) -> int:
+    profile = cfg.find_profile(service.config, args.name)
+    if profile is None:
+        raise UsageError(f"no profile named '{args.name}'")
+    if args.remove:
+        service.remove_totp_seed(profile)
+        say(f"Forgot the TOTP seed of profile '{profile.name}'; codes will be asked for again.")
+        return 0
+    if args.check:
+        typed = ask_hidden("A code from your authenticator app: ")
+        offset = service.check_totp_seed(profile, typed)
+        if offset is None:
+            raise UsageError(
+                "that code does not match the stored seed (nor a clock off by up to 5 min); "
+                "store the right seed again"
+            )
+        if offset == 0:
+            say("The stored seed gives the same code as your authenticator.")
+        else:
+            say(
+                f"The seed is right, but the clocks differ by {abs(offset)} window(s) of 30 s "
+                f"(this machine is {'behind' if offset > 0 else 'ahead'}): check the time."
+            )
+        return 0
+    say(TOTP_TRADE_OFF)
+    seed_text = ask_hidden("Seed (base32) or otpauth:// URI: ")
+    service.set_totp_seed(profile, seed_text)
+    say(f"Stored the TOTP seed of profile '{profile.name}' in {service.secrets().name}.")
+    return 0
+
+
+def mfa_session(service: Service, args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    profile = cfg.find_profile(service.config, args.name)
+    if profile is None:
+        raise UsageError(f"no profile named '{args.name}'")
+    seconds = None if args.length == "off" else validate.mfa_session_duration(args.length)
+    new_config = cfg.replace_profile(service.config, replace(profile, mfa_session_seconds=seconds))
+    cfg.save_config(new_config, service.deps.app.config_file)
+    if seconds is None:
+        service.drop_mfa_session(profile.name)
+        say(f"Profile '{profile.name}' asks for a code for each role again.")
+    else:
+        say(
+            f"Profile '{profile.name}': one code now buys a {seconds // 3600} h "
+            f"{seconds % 3600 // 60:02d} min MFA session; its roles then last at most 1 h."
+        )
+    return 0
+
+
+def keep_fresh(service: Service, args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    target = service.resolve(args.target)
+    role = replace(target.role, keep_fresh=args.state == "on")
+    new_config = cfg.replace_role(service.config, target.profile.name, target.account.name, role)
+    cfg.save_config(new_config, service.deps.app.config_file)
+    if role.keep_fresh:
+        say(
+            f"{target.label}: the tray renews it before expiry when no code has to be typed "
+            "(a stored TOTP seed or a live MFA session); otherwise it reminds you."
+        )
+    else:
+        say(f"{target.label}: no automatic renewal.")
+    return 0
+
+
 def path(service: Service, args: argparse.Namespace) -> int:
     print(service.deps.app.config_file)
     return 0
@@ -272,6 +385,9 @@ ACTIONS: dict[str, Callable[[Service, argparse.Namespace], int]] = {
     "show": show,
     "remove": remove,
     "link-aws": link_aws,
+    "totp": totp,
+    "mfa-session": mfa_session,
+    "keep-fresh": keep_fresh,
     "path": path,
 }
 

@@ -29,7 +29,9 @@ def run(args: argparse.Namespace) -> int:
         code_source(args.code)
     service = start()
     target = service.resolve(args.target)
-    _, creds = service.ensure_session(target, lambda: code_source(args.code, use_tty=True))
+    _, creds = service.ensure_session(
+        target, lambda: code_source(args.code, service=service, target=target, use_tty=True)
+    )
     print(
         json.dumps(
             {

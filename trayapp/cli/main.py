@@ -82,8 +82,16 @@ def _command_name(argv: Sequence[str]) -> str | None:
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     # Build only the chosen command's parser: start-up stays fast.
-    parser = build_parser(only=_command_name(args_list))
+    command_name = _command_name(args_list)
+    parser = build_parser(only=command_name)
+    # `exec TARGET [options] -- CMD ARGS…`: everything after "--" belongs to CMD, verbatim.
+    trailing: list[str] | None = None
+    if command_name == "exec" and "--" in args_list:
+        cut = args_list.index("--")
+        args_list, trailing = args_list[:cut], args_list[cut + 1 :]
     args = parser.parse_args(args_list)
+    if trailing is not None:
+        args.command = trailing
     if args.debug:
         logging.basicConfig(level=logging.DEBUG, format="aacli: %(name)s: %(message)s")
         # botocore's debug log prints request headers, session tokens included: never on.

@@ -19,24 +19,38 @@ def run(args: argparse.Namespace) -> int:
     service = start()
     now = service.deps.clock()
     sessions = service.status()
+    mfa = service.mfa_sessions()
     if args.json:
         print(
             json.dumps(
-                [
-                    {
-                        "target": s.target,
-                        "aws_profiles": list(s.aws_profiles),
-                        "expires": isoformat_z(s.expiration),
-                        "seconds_left": max(0, int((s.expiration - now).total_seconds())),
-                        "region": s.region,
-                        "credentials_file": s.credentials_file,
-                    }
-                    for s in sessions
-                ],
+                {
+                    "sessions": [
+                        {
+                            "target": s.target,
+                            "aws_profiles": list(s.aws_profiles),
+                            "expires": isoformat_z(s.expiration),
+                            "seconds_left": max(0, int((s.expiration - now).total_seconds())),
+                            "region": s.region,
+                            "credentials_file": s.credentials_file,
+                        }
+                        for s in sessions
+                    ],
+                    "mfa_sessions": [
+                        {
+                            "profile": name,
+                            "expires": isoformat_z(expiry),
+                            "seconds_left": max(0, int((expiry - now).total_seconds())),
+                        }
+                        for name, expiry in mfa.items()
+                    ],
+                },
                 indent=2,
             )
         )
         return 0
+    for name, expiry in mfa.items():
+        left = remaining(max(0, int((expiry - now).total_seconds())))
+        print(f"MFA session of profile {name}: until {local_time(expiry)} ({left} left)")
     if not sessions:
         print("No active sessions.")
         return 0

@@ -16,17 +16,26 @@ other line of your AWS files stays as it was."""
 def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("target", nargs="?", help="PROFILE/ACCOUNT/ROLE or a shortening")
     parser.add_argument("--all", action="store_true", help="sign out of every session")
+    parser.add_argument(
+        "--mfa-session", action="store_true", help="with --all: also drop the MFA sessions"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     if args.all and args.target:
         raise UsageError("give a target or --all, not both")
+    if args.mfa_session and not args.all:
+        raise UsageError("--mfa-session goes with --all")
     service = start()
     if args.all:
         removals = service.unauth_all()
         report_removals(removals)
         if not removals:
             say("No active sessions.")
+        if args.mfa_session:
+            for name in list(service.mfa_sessions()):
+                service.drop_mfa_session(name)
+                say(f"Dropped the MFA session of profile '{name}'.")
         return 0
     if args.target:
         target = service.resolve(args.target)

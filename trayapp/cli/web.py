@@ -41,7 +41,11 @@ def run(args: argparse.Namespace) -> int:
     else:
         targets = service.targets()
         target = pick(targets, [t.label for t in targets], "Open the console as which role?")
-    url = service.console_url(target, lambda: code_source(args.code), destination=args.destination)
+    url = service.console_url(
+        target,
+        lambda: code_source(args.code, service=service, target=target),
+        destination=args.destination,
+    )
     if args.print:
         print(url)
         return 0

@@ -80,7 +80,15 @@ def _parse_profile(name: str, data: Mapping[str, Any], path: Path) -> Profile:
     _check(lambda: validate.name(name, "profile name"), key, path)
     _only_keys(
         data,
-        ("access_key_id", "mfa_serial", "sts_region", "partition", "session_name", "accounts"),
+        (
+            "access_key_id",
+            "mfa_serial",
+            "sts_region",
+            "partition",
+            "session_name",
+            "mfa_session",
+            "accounts",
+        ),
         key,
         path,
     )
@@ -94,8 +102,16 @@ def _parse_profile(name: str, data: Mapping[str, Any], path: Path) -> Profile:
     ids = [a.account_id for a in accounts]
     for dup in {i for i in ids if ids.count(i) > 1}:
         raise ConfigError(f"{path}: {key}.accounts: account id {dup} is listed twice")
+    mfa_session = data.get("mfa_session")
+    if mfa_session is not None:
+        if not isinstance(mfa_session, int | str) or isinstance(mfa_session, bool):
+            raise ConfigError(f"{path}: {key}.mfa_session: must be seconds or a string like '12h'")
+        mfa_session = _check(
+            lambda: validate.mfa_session_duration(mfa_session), f"{key}.mfa_session", path
+        )
     return Profile(
         name=name,
+        mfa_session_seconds=mfa_session,
         access_key_id=_check(
             lambda: validate.access_key_id(_required(data, "access_key_id", key, path)),
             f"{key}.access_key_id",
@@ -144,7 +160,7 @@ def _parse_account(name: str, data: Mapping[str, Any], parent: str, path: Path) 
 def _parse_role(name: str, data: Mapping[str, Any], parent: str, path: Path) -> Role:
     key = f"{parent}.roles.{name}"
     _check(lambda: validate.role_name(name), key, path)
-    _only_keys(data, ("duration", "aws_profile"), key, path)
+    _only_keys(data, ("duration", "aws_profile", "keep_fresh"), key, path)
     raw_duration = data.get("duration", DEFAULT_ROLE_DURATION)
     if not isinstance(raw_duration, int | str) or isinstance(raw_duration, bool):
         raise ConfigError(f"{path}: {key}.duration: must be seconds or a string like '2h'")
@@ -157,6 +173,7 @@ def _parse_role(name: str, data: Mapping[str, Any], parent: str, path: Path) -> 
         name=name,
         duration_seconds=_check(lambda: validate.duration(raw_duration), f"{key}.duration", path),
         aws_profile=aws_profile,
+        keep_fresh=_typed(data, "keep_fresh", bool, key, path, False),
     )
 
 
@@ -197,6 +214,8 @@ def config_to_data(config: Config) -> dict[str, Any]:
             body["partition"] = profile.partition
         if profile.session_name:
             body["session_name"] = profile.session_name
+        if profile.mfa_session_seconds:
+            body["mfa_session"] = profile.mfa_session_seconds
         accounts: dict[str, Any] = {}
         for account in profile.accounts:
             roles: dict[str, Any] = {}
@@ -204,6 +223,8 @@ def config_to_data(config: Config) -> dict[str, Any]:
                 role_body: dict[str, Any] = {"duration": role.duration_seconds}
                 if role.aws_profile:
                     role_body["aws_profile"] = role.aws_profile
+                if role.keep_fresh:
+                    role_body["keep_fresh"] = True
                 roles[role.name] = role_body
             accounts[account.name] = {
                 "id": account.account_id,
@@ -275,6 +296,18 @@ def add_role(config: Config, profile_name: str, account_name: str, role: Role) -
     except ConfigError as exc:
         raise UsageError(str(exc).removeprefix("config: ")) from None
     return new_config
+
+
+def replace_role(config: Config, profile_name: str, account_name: str, role: Role) -> Config:
+    """``config`` with one role replaced (matched by name)."""
+    profile = _must(find_profile(config, profile_name), f"no profile named '{profile_name}'")
+    accounts = tuple(
+        replace(a, roles=tuple(role if r.name == role.name else r for r in a.roles))
+        if a.name == account_name
+        else a
+        for a in profile.accounts
+    )
+    return replace_profile(config, replace(profile, accounts=accounts))
 
 
 def remove_path(config: Config, parts: list[str]) -> Config:

@@ -16,6 +16,7 @@ class Role:
     name: str
     duration_seconds: int = DEFAULT_ROLE_DURATION
     aws_profile: str | None = None  # None: "<account>-<role>"
+    keep_fresh: bool = False  # the tray renews it before expiry when no prompt is needed
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class Profile:
     sts_region: str = DEFAULT_STS_REGION
     partition: str = "aws"
     session_name: str | None = None  # None: the OS user name
+    mfa_session_seconds: int | None = None  # GetSessionToken first; roles then need no code
     accounts: tuple[Account, ...] = ()
 
 

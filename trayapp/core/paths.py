@@ -34,6 +34,10 @@ class AppPaths:
         return self.state_dir / "code-windows.json"
 
     @property
+    def mfa_sessions_file(self) -> Path:
+        return self.state_dir / "mfa-sessions.json"
+
+    @property
     def lock_file(self) -> Path:
         return self.state_dir / "aws-files.lock"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import json
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -10,12 +11,13 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from trayapp.core import validate
-from trayapp.core.clock import Clock, system_clock
-from trayapp.core.codes import CodeGuard, CodeRequest, CodeSource
+from trayapp.core.clock import Clock, isoformat_z, parse_iso, system_clock
+from trayapp.core.codes import CodeGuard, CodeRequest, CodeSource, LazyCode
 from trayapp.core.config import load_config
 from trayapp.core.errors import (
     CodeReusedError,
     CredFileError,
+    InvalidHubKeyError,
     SecretStoreError,
     UsageError,
     WrongCodeError,
@@ -23,7 +25,13 @@ from trayapp.core.errors import (
 from trayapp.core.model import Config, Credentials, Profile, Session, Target
 from trayapp.core.paths import AppPaths, AwsPaths
 from trayapp.core.sessions import is_expired, load_ledger, save_ledger
-from trayapp.core.sts import StsCaller, StsClientFactory, assume_role, make_sts_client
+from trayapp.core.sts import (
+    StsCaller,
+    StsClientFactory,
+    assume_role,
+    get_session_token,
+    make_sts_client,
+)
 from trayapp.core.targets import all_targets, resolve_target
 
 if TYPE_CHECKING:
@@ -32,6 +40,7 @@ if TYPE_CHECKING:
 
 MAX_CODE_TRIES = 3
 DEFAULT_AWS_PROFILE = "default"
+CHAINED_MAX = 3600  # AWS caps role sessions assumed from temporary credentials at 1 h
 MIN_LEFT = timedelta(minutes=2)  # a session closer to expiry than this is renewed before use
 
 
@@ -120,6 +129,7 @@ class Service:
         if not 16 <= len(secret) <= 128 or any(c.isspace() for c in secret):
             raise UsageError("the secret access key must be 16-128 characters with no spaces")
         self.secrets().set(hub_secret_key(profile), secret)
+        self.drop_mfa_session(profile)  # a session of the old key must not outlive it
 
     def backend_in_use(self) -> str:
         """ "keyring" or "vault": what "auto" resolved to, so the config can pin it."""
@@ -206,48 +216,262 @@ class Service:
         also_default: bool = False,
         hint: Callable[[], str] | None = None,
     ) -> Session:
-        """Ask for a code, assume the role with it, write the credentials, record the session."""
+        """Assume the role (asking ``source`` for a code when one is needed), write the
+        credentials, record the session."""
         duration = validate.duration(duration_seconds or target.role.duration_seconds)
         profile = target.profile
-        secret = self._hub_secret(profile)
-        guard = CodeGuard(self.deps.app.code_windows_file)
-        client = self.deps.sts_factory(
-            StsCaller(
-                access_key_id=profile.access_key_id,
-                secret_access_key=secret,
-                region=profile.sts_region,
-                endpoint_url=self.deps.endpoint_url,
+        session_name = validate.session_name(profile.session_name or self.deps.os_user)
+        if profile.mfa_session_seconds:
+            return self._authenticate_via_mfa_session(
+                target, source, min(duration, CHAINED_MAX), session_name, also_default, hint
             )
+        client = self.deps.sts_factory(self._hub_caller(profile))
+
+        def assume(code: str) -> Credentials:
+            return assume_role(
+                client,
+                role_arn=target.role_arn,
+                session_name=session_name,
+                duration_seconds=duration,
+                mfa_serial=profile.mfa_serial,
+                code=code,
+            )
+
+        creds, code = self._with_code(target, source, hint, assume)
+        with self._locked():
+            CodeGuard(self.deps.app.code_windows_file).remember(
+                profile.mfa_serial, code, self.deps.clock()
+            )
+            return self._record(target, creds, also_default)
+
+    def _hub_caller(self, profile: Profile) -> StsCaller:
+        return StsCaller(
+            access_key_id=profile.access_key_id,
+            secret_access_key=self._hub_secret(profile),
+            region=profile.sts_region,
+            endpoint_url=self.deps.endpoint_url,
         )
+
+    def _with_code(
+        self,
+        target: Target,
+        source: CodeSource,
+        hint: Callable[[], str] | None,
+        call: Callable[[str], Credentials],
+    ) -> tuple[Credentials, str]:
+        """Get a code and make the call with it; ask again after a wrong or reused code."""
+        device = target.profile.mfa_serial
+        guard = CodeGuard(self.deps.app.code_windows_file)
         error: str | None = None
         for attempt in range(MAX_CODE_TRIES):
             request = CodeRequest(
-                target=target.label,
-                device=profile.mfa_serial,
-                error=error,
-                hint=hint() if hint else None,
+                target=target.label, device=device, error=error, hint=hint() if hint else None
             )
             code = validate.mfa_code(source.get_code(request))
             last_try = attempt == MAX_CODE_TRIES - 1 or not source.can_retry
             try:
-                guard.check(profile.mfa_serial, code, self.deps.clock())
-                creds = assume_role(
-                    client,
-                    role_arn=target.role_arn,
-                    session_name=validate.session_name(profile.session_name or self.deps.os_user),
-                    duration_seconds=duration,
-                    mfa_serial=profile.mfa_serial,
-                    code=code,
-                )
+                guard.check(device, code, self.deps.clock())
+                return call(code), code
             except (WrongCodeError, CodeReusedError) as exc:
                 if last_try:
                     raise
                 error = str(exc)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    # MFA session: one code buys a GetSessionToken session; roles then need no code.
+
+    def _authenticate_via_mfa_session(
+        self,
+        target: Target,
+        source: CodeSource,
+        duration: int,
+        session_name: str,
+        also_default: bool,
+        hint: Callable[[], str] | None,
+    ) -> Session:
+        for attempt in range(2):
+            mfa = self._live_mfa_session(target.profile)
+            if mfa is None:
+                mfa = self._new_mfa_session(target, source, hint)
+            client = self.deps.sts_factory(
+                StsCaller(
+                    access_key_id=mfa.access_key_id,
+                    secret_access_key=mfa.secret_access_key,
+                    session_token=mfa.session_token,
+                    region=target.profile.sts_region,
+                    endpoint_url=self.deps.endpoint_url,
+                )
+            )
+            try:
+                creds = assume_role(
+                    client,
+                    role_arn=target.role_arn,
+                    session_name=session_name,
+                    duration_seconds=duration,
+                    mfa_serial=None,
+                    code=None,
+                    from_long_term_keys=False,
+                )
+            except InvalidHubKeyError:
+                # The cached session was revoked or has lapsed early: drop it, ask once more.
+                self.drop_mfa_session(target.profile.name)
+                if attempt:
+                    raise
                 continue
             with self._locked():
-                guard.remember(profile.mfa_serial, code, self.deps.clock())
                 return self._record(target, creds, also_default)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _new_mfa_session(
+        self, target: Target, source: CodeSource, hint: Callable[[], str] | None
+    ) -> Credentials:
+        profile = target.profile
+        seconds = profile.mfa_session_seconds or 43200
+        client = self.deps.sts_factory(self._hub_caller(profile))
+
+        def get_token(code: str) -> Credentials:
+            return get_session_token(
+                client, duration_seconds=seconds, mfa_serial=profile.mfa_serial, code=code
+            )
+
+        creds, code = self._with_code(target, source, hint, get_token)
+        with self._locked():
+            CodeGuard(self.deps.app.code_windows_file).remember(
+                profile.mfa_serial, code, self.deps.clock()
+            )
+            self._store_mfa_session(profile, creds)
+        return creds
+
+    def _store_mfa_session(self, profile: Profile, creds: Credentials) -> None:
+        from trayapp.core.secrets.base import MFA_SESSION, secret_key
+
+        self.secrets().set(
+            secret_key(profile.name, MFA_SESSION),
+            json.dumps(
+                {
+                    "hub_key_id": profile.access_key_id,
+                    "access_key_id": creds.access_key_id,
+                    "secret_access_key": creds.secret_access_key,
+                    "session_token": creds.session_token,
+                    "expiration": isoformat_z(creds.expiration),
+                }
+            ),
+        )
+        index = self._mfa_index()
+        index[profile.name] = {
+            "hub_key_id": profile.access_key_id,
+            "expiration": isoformat_z(creds.expiration),
+        }
+        self._save_mfa_index(index)
+
+    def _live_mfa_session(self, profile: Profile) -> Credentials | None:
+        from trayapp.core.secrets.base import MFA_SESSION, secret_key
+
+        raw = self.secrets().get(secret_key(profile.name, MFA_SESSION))
+        if not raw:
+            return None
+        try:
+            data = json.loads(raw)
+            creds = Credentials(
+                access_key_id=data["access_key_id"],
+                secret_access_key=data["secret_access_key"],
+                session_token=data["session_token"],
+                expiration=parse_iso(data["expiration"]),
+                from_long_term_keys=False,
+            )
+            hub_key_id = data["hub_key_id"]
+        except (ValueError, KeyError, TypeError):
+            self.drop_mfa_session(profile.name)
+            return None
+        if hub_key_id != profile.access_key_id or self.expires_soon_at(creds.expiration):
+            self.drop_mfa_session(profile.name)
+            return None
+        return creds
+
+    def mfa_sessions(self) -> dict[str, datetime]:
+        """Live MFA sessions' expiry per profile (no secrets: read from the state dir)."""
+        now = self.deps.clock()
+        found: dict[str, datetime] = {}
+        for name, entry in self._mfa_index().items():
+            try:
+                expiry = parse_iso(str(entry["expiration"]))
+            except (ValueError, KeyError, TypeError):
+                continue
+            if expiry > now:
+                found[name] = expiry
+        return found
+
+    def drop_mfa_session(self, profile_name: str) -> bool:
+        """Forget a profile's MFA session; True when there was one."""
+        from trayapp.core.secrets.base import MFA_SESSION, secret_key
+
+        index = self._mfa_index()
+        had = index.pop(profile_name, None) is not None
+        self.secrets().delete(secret_key(profile_name, MFA_SESSION))
+        if had:
+            self._save_mfa_index(index)
+        return had
+
+    def _mfa_index(self) -> dict[str, dict[str, object]]:
+        try:
+            data = json.loads(self.deps.app.mfa_sessions_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def _save_mfa_index(self, index: dict[str, dict[str, object]]) -> None:
+        from trayapp.core.credfile import atomic_write
+
+        self.deps.app.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        atomic_write(self.deps.app.mfa_sessions_file, json.dumps(index, indent=1))
+
+    def expires_soon_at(self, expiration: datetime) -> bool:
+        return expiration - self.deps.clock() <= MIN_LEFT
+
+    # Stored TOTP seed (opt-in): the second factor then lives beside the hub keys.
+
+    def totp_seed(self, profile: Profile) -> str | None:
+        from trayapp.core.secrets.base import TOTP_SEED, secret_key
+
+        return self.secrets().get(secret_key(profile.name, TOTP_SEED))
+
+    def set_totp_seed(self, profile: Profile, seed_text: str) -> None:
+        from trayapp.core.codes.totp import normalise_seed
+        from trayapp.core.secrets.base import TOTP_SEED, secret_key
+
+        self.secrets().set(secret_key(profile.name, TOTP_SEED), normalise_seed(seed_text))
+
+    def remove_totp_seed(self, profile: Profile) -> None:
+        from trayapp.core.secrets.base import TOTP_SEED, secret_key
+
+        self.secrets().delete(secret_key(profile.name, TOTP_SEED))
+
+    def check_totp_seed(self, profile: Profile, typed_code: str) -> int | None:
+        """The offset in 30 s windows between the stored seed and the authenticator."""
+        from trayapp.core.codes.totp import window_offset
+
+        seed = self.totp_seed(profile)
+        if seed is None:
+            raise UsageError(f"profile '{profile.name}' has no stored TOTP seed")
+        return window_offset(seed, validate.mfa_code(typed_code), self.deps.clock().timestamp())
+
+    def stored_code_source(
+        self, profile: Profile, on_wait: Callable[[float], None] | None = None
+    ) -> CodeSource | None:
+        """The stored-seed code source for ``profile``, or None when it has no seed."""
+        from trayapp.core.codes.totp import StoredTotp
+
+        seed = self.totp_seed(profile)
+        if seed is None:
+            return None
+        guard = CodeGuard(self.deps.app.code_windows_file)
+        return StoredTotp(seed=seed, guard=guard, clock=self.deps.clock, on_wait=on_wait)
+
+    def can_renew_silently(self, target: Target) -> bool:
+        """Whether a code can be had without asking anyone (keep-fresh renewal)."""
+        if target.profile.mfa_session_seconds and target.profile.name in self.mfa_sessions():
+            return True
+        return self.totp_seed(target.profile) is not None
 
     def _record(self, target: Target, creds: Credentials, also_default: bool) -> Session:
         """Write the files and the ledger. Caller holds the lock."""
@@ -308,7 +532,6 @@ class Service:
         """The live keys of a session, read back from the credentials file it wrote."""
         from pathlib import Path
 
-        from trayapp.core.clock import parse_iso
         from trayapp.core.credfile import read_profile
 
         values = read_profile(Path(session.credentials_file), session.aws_profiles[0])
@@ -405,7 +628,7 @@ class Service:
                 return session, self.credentials_of(session)
             except CredFileError:
                 pass  # the user removed the keys by hand: authenticate afresh
-        session = self.authenticate(target, source(), hint=hint)
+        session = self.authenticate(target, LazyCode(source), hint=hint)
         return session, self.credentials_of(session)
 
     def console_url(

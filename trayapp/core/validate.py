@@ -94,23 +94,37 @@ def aws_profile(value: str) -> str:
     return value
 
 
+def _seconds(value: str | int, what: str) -> int:
+    if isinstance(value, bool):
+        raise UsageError(f"{what} {value!r} must be a number of seconds or like '2h', '90m'")
+    if isinstance(value, int):
+        return value
+    match = _DURATION.match(value.strip())
+    if not value.strip() or not match or not any(match.groupdict().values()):
+        raise UsageError(f"{what} {_short(value)} must be seconds or like '2h', '90m', '1h30m'")
+    parts = {k: int(v) if v else 0 for k, v in match.groupdict().items()}
+    return parts["h"] * 3600 + parts["m"] * 60 + parts["s"]
+
+
 def duration(value: str | int) -> int:
     """Seconds from ``3600``, ``"90m"``, ``"2h"`` or ``"1h30m"``; 15 min to 12 h."""
-    if isinstance(value, bool):
-        raise UsageError(f"duration {value!r} must be a number of seconds or like '2h', '90m'")
-    if isinstance(value, int):
-        seconds = value
-    else:
-        match = _DURATION.match(value.strip())
-        if not value.strip() or not match or not any(match.groupdict().values()):
-            raise UsageError(
-                f"duration {_short(value)} must be seconds or like '2h', '90m', '1h30m'"
-            )
-        parts = {k: int(v) if v else 0 for k, v in match.groupdict().items()}
-        seconds = parts["h"] * 3600 + parts["m"] * 60 + parts["s"]
+    seconds = _seconds(value, "duration")
     if not MIN_DURATION <= seconds <= MAX_DURATION:
         raise UsageError(
             f"duration {seconds} s is outside what AWS allows: 15 min (900 s) to 12 h (43200 s)"
+        )
+    return seconds
+
+
+MAX_MFA_SESSION = 129600  # GetSessionToken allows 36 h for IAM users
+
+
+def mfa_session_duration(value: str | int) -> int:
+    """An MFA session length: 15 min to 36 h, written like a role duration."""
+    seconds = _seconds(value, "MFA session length")
+    if not MIN_DURATION <= seconds <= MAX_MFA_SESSION:
+        raise UsageError(
+            f"MFA session length {seconds} s is outside what AWS allows: 15 min to 36 h"
         )
     return seconds
 

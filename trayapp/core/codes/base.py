@@ -19,8 +19,12 @@ class CodeRequest:
 class CodeSource(Protocol):
     """Gives a 6-digit code, or raises CodeCancelled when the user gives up."""
 
-    name: str
-    # Whether asking again after a wrong code makes sense (a person is on the other end).
-    can_retry: bool
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def can_retry(self) -> bool:
+        """Whether asking again after a wrong code makes sense (a person is on the other end)."""
+        ...
 
     def get_code(self, request: CodeRequest) -> str: ...
