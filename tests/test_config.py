@@ -47,13 +47,18 @@ def test_missing_file_is_an_empty_config(tmp_path):
     [
         ('id = "111111111111"', 'id = "11111111111"', "profiles.acme.accounts.dev.id", "12 digits"),
         ('id = "111111111111"', "id = 111111111111", "profiles.acme.accounts.dev.id", "string"),
-        ('region = "eu-west-1"', 'region = "Europe"', "profiles.acme.accounts.dev.region", "region"),
+        (
+            'region = "eu-west-1"',
+            'region = "Europe"',
+            "profiles.acme.accounts.dev.region",
+            "region",
+        ),
         ('duration = "2h"', 'duration = "13h"', "roles.DEVELOPER.duration", "12 h"),
         ('duration = "2h"', "duration = 60", "roles.DEVELOPER.duration", "15 min"),
         ('duration = "2h"', 'duration = "soon"', "roles.DEVELOPER.duration", "2h"),
         ("AKIAABCDEFGHIJKLMNOP", "not-a-key", "profiles.acme.access_key_id", "AKIA"),
         ("arn:aws:iam::999999999999:mfa/alice", "alice", "profiles.acme.mfa_serial", "ARN"),
-        ("roles.DEVELOPER]", 'roles."bad role"]', 'roles.bad role', "role name"),
+        ("roles.DEVELOPER]", 'roles."bad role"]', "roles.bad role", "role name"),
         ("[profiles.acme]\n", "[profiles.acme]\ncolour = 1\n", "profiles.acme.colour", "unknown"),
         ("version = 1", "version = 7", "version", "version 1"),
     ],
@@ -76,7 +81,7 @@ def test_two_roles_writing_one_aws_profile_are_refused(tmp_path):
 
 def test_unparsable_file_is_reported_and_left_alone(tmp_path):
     path = write(tmp_path, "[profiles.acme\nbroken")
-    with pytest.raises(ConfigError, match="line 1.*left unchanged"):
+    with pytest.raises(ConfigError, match=r"line 1.*left unchanged"):
         cfg.load_config(path)
     assert path.read_text() == "[profiles.acme\nbroken"
 

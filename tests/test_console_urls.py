@@ -20,12 +20,24 @@ CREDS = Credentials("ASIAEXAMPLE", "secret/key+value", "token==", NOW + timedelt
 @pytest.mark.parametrize(
     ("partition", "region", "signin", "destination"),
     [
-        ("aws", "eu-west-1", "https://signin.aws.amazon.com/federation",
-         "https://eu-west-1.console.aws.amazon.com/console/home?region=eu-west-1"),
-        ("aws-us-gov", "us-gov-west-1", "https://signin.amazonaws-us-gov.com/federation",
-         "https://console.amazonaws-us-gov.com/console/home?region=us-gov-west-1"),
-        ("aws-cn", "cn-north-1", "https://signin.amazonaws.cn/federation",
-         "https://console.amazonaws.cn/console/home?region=cn-north-1"),
+        (
+            "aws",
+            "eu-west-1",
+            "https://signin.aws.amazon.com/federation",
+            "https://eu-west-1.console.aws.amazon.com/console/home?region=eu-west-1",
+        ),
+        (
+            "aws-us-gov",
+            "us-gov-west-1",
+            "https://signin.amazonaws-us-gov.com/federation",
+            "https://console.amazonaws-us-gov.com/console/home?region=us-gov-west-1",
+        ),
+        (
+            "aws-cn",
+            "cn-north-1",
+            "https://signin.amazonaws.cn/federation",
+            "https://console.amazonaws.cn/console/home?region=cn-north-1",
+        ),
     ],
 )
 def test_partition_url_shapes(partition, region, signin, destination):
@@ -35,20 +47,27 @@ def test_partition_url_shapes(partition, region, signin, destination):
         requested.append(url)
         return json.dumps({"SigninToken": "tok-123"}).encode()
 
-    url = console.signin_url(CREDS, partition=partition, region=region, now=NOW, env={}, fetch=fetch)
+    url = console.signin_url(
+        CREDS, partition=partition, region=region, now=NOW, env={}, fetch=fetch
+    )
     token_url = urllib.parse.urlsplit(requested[0])
     assert f"{token_url.scheme}://{token_url.netloc}{token_url.path}" == signin
     query = urllib.parse.parse_qs(token_url.query)
     assert query["Action"] == ["getSigninToken"]
     assert json.loads(query["Session"][0]) == {
-        "sessionId": "ASIAEXAMPLE", "sessionKey": "secret/key+value", "sessionToken": "token=="
+        "sessionId": "ASIAEXAMPLE",
+        "sessionKey": "secret/key+value",
+        "sessionToken": "token==",
     }
     assert query["SessionDuration"] == ["7200"]
     login = urllib.parse.urlsplit(str(url))
     assert f"{login.scheme}://{login.netloc}{login.path}" == signin
     params = urllib.parse.parse_qs(login.query)
     assert params == {
-        "Action": ["login"], "Issuer": ["aacli"], "Destination": [destination], "SigninToken": ["tok-123"]
+        "Action": ["login"],
+        "Issuer": ["aacli"],
+        "Destination": [destination],
+        "SigninToken": ["tok-123"],
     }
     assert "tok-123" not in repr(url)
 
@@ -64,7 +83,12 @@ def test_session_duration_only_from_long_term_keys_and_within_bounds():
 
 
 def test_federation_override_and_destination():
-    assert console.federation_endpoint("aws", {"AACLI_FEDERATION_URL": "http://127.0.0.1:9/federation"}) == "http://127.0.0.1:9/federation"
+    assert (
+        console.federation_endpoint(
+            "aws", {"AACLI_FEDERATION_URL": "http://127.0.0.1:9/federation"}
+        )
+        == "http://127.0.0.1:9/federation"
+    )
 
 
 @pytest.mark.parametrize(
@@ -72,7 +96,10 @@ def test_federation_override_and_destination():
     [
         (urllib.error.HTTPError("u", 400, "Bad", {}, None), "HTTP 400"),
         (TimeoutError(), "did not answer"),
-        (urllib.error.URLError(ConnectionRefusedError(111, "Connection refused")), "Could not reach"),
+        (
+            urllib.error.URLError(ConnectionRefusedError(111, "Connection refused")),
+            "Could not reach",
+        ),
     ],
 )
 def test_federation_failures_are_one_sentence_without_secrets(raised, words):
@@ -89,4 +116,11 @@ def test_federation_failures_are_one_sentence_without_secrets(raised, words):
 
 def test_answer_without_token_is_an_error():
     with pytest.raises(ConsoleError, match="without a sign-in token"):
-        console.signin_url(CREDS, partition="aws", region="eu-west-1", now=NOW, env={}, fetch=lambda u, t: b"<html>")
+        console.signin_url(
+            CREDS,
+            partition="aws",
+            region="eu-west-1",
+            now=NOW,
+            env={},
+            fetch=lambda u, t: b"<html>",
+        )

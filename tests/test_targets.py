@@ -23,7 +23,11 @@ CONFIG = Config(
             "other",
             "AKIAABCDEFGHIJKLMNOQ",
             "GAHT12345679",
-            accounts=(Account("sandbox", "444444444444", "us-east-1", (Role("Admin", aws_profile="sbx"),)),),
+            accounts=(
+                Account(
+                    "sandbox", "444444444444", "us-east-1", (Role("Admin", aws_profile="sbx"),)
+                ),
+            ),
         ),
     )
 )

@@ -1,0 +1,184 @@
+"""Fixtures shared by the tests: the sandbox, isolated homes, and the CLI run for real."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+PASSPHRASE = "test-passphrase-not-secret"
+
+
+def need_tool(reason: str) -> None:
+    """A required system tool is missing: fail in CI (nothing may skip there), skip elsewhere."""
+    if IN_CI:
+        pytest.fail(f"{reason} (CI installs it with scripts/system-deps.sh)")
+    pytest.skip(reason)
+
+
+def aws_cli_v2() -> str:
+    """The AWS CLI v2 (Debian's awscli), never an older v1 that may shadow it on PATH."""
+    for candidate in ("/usr/bin/aws", "/usr/local/bin/aws", shutil.which("aws")):
+        if candidate and os.access(candidate, os.X_OK):
+            out = subprocess.run([candidate, "--version"], capture_output=True, text=True)
+            if out.stdout.startswith("aws-cli/2"):
+                return candidate
+    need_tool("the AWS CLI v2 is not installed")
+    raise AssertionError("unreachable")
+
+
+@pytest.fixture(scope="session")
+def sandbox():
+    from trayapp.sandbox import Sandbox
+
+    box = Sandbox().start()
+    yield box
+    box.stop()
+
+
+_users = itertools.count(1)
+
+
+@dataclass
+class Env:
+    """An isolated aacli + AWS home, and a way to run the real CLI in it."""
+
+    root: Path
+    vars: dict[str, str]
+    sandbox: object = None
+    hub: object = None
+    runs: list[subprocess.CompletedProcess[str]] = field(default_factory=list)
+
+    @property
+    def credentials(self) -> Path:
+        return Path(self.vars["AWS_SHARED_CREDENTIALS_FILE"])
+
+    @property
+    def aws_config(self) -> Path:
+        return Path(self.vars["AWS_CONFIG_FILE"])
+
+    @property
+    def home(self) -> Path:
+        return Path(self.vars["AACLI_HOME"])
+
+    def environ(self, **extra: str) -> dict[str, str]:
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("AWS_", "AACLI_")) and k not in ("BROWSER",)
+        }
+        env.update(self.vars)
+        env.update(extra)
+        return env
+
+    def aacli(
+        self, *args: str, input: str | None = None, timeout: float = 60, **extra: str
+    ) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            [sys.executable, "-m", "trayapp.cli.main", *args],
+            input=input if input is not None else "",
+            capture_output=True,
+            text=True,
+            env=self.environ(**extra),
+            timeout=timeout,
+            cwd=self.root,
+        )
+        self.runs.append(result)
+        return result
+
+    def code(self) -> str:
+        return self.sandbox.current_code(self.hub)  # type: ignore[attr-defined]
+
+    def next_code(self) -> str:
+        return self.sandbox.next_code(self.hub)  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> Env:
+    """aacli and AWS files under tmp_path; HOME too, so nothing real is ever touched."""
+    (tmp_path / "home").mkdir()
+    return Env(
+        root=tmp_path,
+        vars={
+            "HOME": str(tmp_path / "home"),
+            "AACLI_HOME": str(tmp_path / "aacli"),
+            "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "aws" / "credentials"),
+            "AWS_CONFIG_FILE": str(tmp_path / "aws" / "config"),
+            "AACLI_PASSPHRASE": PASSPHRASE,
+            "PYTHONPATH": str(ROOT),
+        },
+    )
+
+
+@pytest.fixture
+def configured(env: Env, sandbox) -> Env:
+    """``env`` with a demo-like config against the sandbox, and a hub user of its own.
+
+    Each test gets its own MFA device, so codes never collide between tests.
+    """
+    hub = sandbox.add_hub_user(f"user{next(_users)}")
+    env.sandbox, env.hub = sandbox, hub
+    env.vars["AWS_ENDPOINT_URL"] = sandbox.endpoint_url
+    env.vars["AACLI_FEDERATION_URL"] = sandbox.federation_url
+    env.home.mkdir(mode=0o700)
+    (env.home / "config.toml").write_text(
+        f"""version = 1
+
+[settings]
+secret_backend = "vault"
+
+[profiles.acme]
+access_key_id = "{hub.access_key_id}"
+mfa_serial = "{hub.mfa_serial}"
+session_name = "tester"
+
+[profiles.acme.accounts.dev]
+id = "111111111111"
+region = "eu-west-1"
+
+[profiles.acme.accounts.dev.roles.DEVELOPER]
+duration = "2h"
+
+[profiles.acme.accounts.dev.roles.ReadOnly]
+duration = 3600
+
+[profiles.acme.accounts.prod]
+id = "333333333333"
+region = "us-east-2"
+
+[profiles.acme.accounts.prod.roles.ReadOnly]
+duration = "1h"
+""",
+        encoding="utf-8",
+    )
+    (env.home / "config.toml").chmod(0o600)
+    result = env.aacli("config", "set-key", "acme", input=hub.secret_access_key + "\n")
+    assert result.returncode == 0, result.stderr
+    return env
+
+
+@pytest.fixture
+def short_lived(sandbox) -> Iterator[None]:
+    """The sandbox issues credentials that expire 4 s after issue."""
+    sandbox.credential_lifetime = 4
+    yield
+    sandbox.credential_lifetime = None
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess[str], *fragments: str) -> None:
+    assert result.returncode != 0, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("aacli: "), lines[0]
+    for fragment in fragments:
+        assert fragment.lower() in lines[0].lower(), lines[0]
