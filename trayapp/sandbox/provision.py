@@ -1,0 +1,136 @@
+"""Creates the sandbox's IAM world in moto: hub users with keys and MFA devices, spoke roles."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+import boto3
+import pyotp
+
+REGION = "us-east-1"
+PARTITION = "aws"
+DEFAULT_HUB_ACCOUNT = "123456789012"  # moto's default account: unknown keys act there too
+SPOKE_ACCOUNTS: dict[str, str] = {
+    "dev": "111111111111",
+    "stage": "222222222222",
+    "prod": "333333333333",
+}
+SPOKE_ROLES: dict[str, int] = {"DEVELOPER": 43200, "ReadOnly": 3600}
+
+
+@dataclass(frozen=True)
+class HubUser:
+    """An IAM user of the hub account, with its long-term key and virtual MFA device."""
+
+    user_name: str
+    user_arn: str
+    account_id: str
+    access_key_id: str
+    secret_access_key: str = field(repr=False)
+    mfa_serial: str
+    mfa_seed: str = field(repr=False)
+
+
+class AlreadyProvisioned(Exception):
+    """The user already exists in that account (another sandbox in this process made it)."""
+
+
+def random_account_id() -> str:
+    return f"9{secrets.randbelow(10**11):011d}"
+
+
+def _iam(endpoint_url: str, account_id: str) -> Any:
+    client = boto3.client(
+        "iam",
+        endpoint_url=endpoint_url,
+        region_name=REGION,
+        # moto picks the account from this header; the key itself is never checked.
+        aws_access_key_id="AKIASANDBOXPROVISION",
+        aws_secret_access_key="provisioning",
+    )
+
+    def add_account_header(request: Any, **_: Any) -> None:
+        request.headers["x-moto-account-id"] = account_id
+
+    client.meta.events.register("before-sign", add_account_header)
+    return client
+
+
+def trust_policy(hub_account_id: str) -> str:
+    """Trust the hub account, but only for callers that signed in with MFA."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"AWS": f"arn:{PARTITION}:iam::{hub_account_id}:root"},
+                    "Action": "sts:AssumeRole",
+                    "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"}},
+                }
+            ],
+        }
+    )
+
+
+HUB_USER_POLICY = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "arn:aws:iam::*:role/*"},
+            {"Effect": "Allow", "Action": "sts:GetSessionToken", "Resource": "*"},
+        ],
+    }
+)
+
+
+def create_hub_user(endpoint_url: str, account_id: str, user_name: str) -> HubUser:
+    """A user whose only right is to assume roles, with an access key and an enabled MFA device."""
+    iam = _iam(endpoint_url, account_id)
+    try:
+        user = iam.create_user(UserName=user_name)["User"]
+    except iam.exceptions.EntityAlreadyExistsException as exc:
+        raise AlreadyProvisioned(f"user {user_name} exists in {account_id}") from exc
+    iam.put_user_policy(UserName=user_name, PolicyName="aacli-hub", PolicyDocument=HUB_USER_POLICY)
+    key = iam.create_access_key(UserName=user_name)["AccessKey"]
+    device = iam.create_virtual_mfa_device(VirtualMFADeviceName=user_name)["VirtualMFADevice"]
+    seed = device["Base32StringSeed"]
+    seed = seed.decode("ascii") if isinstance(seed, bytes) else seed
+    totp = pyotp.TOTP(seed)
+    now = datetime.now(timezone.utc)
+    iam.enable_mfa_device(
+        UserName=user_name,
+        SerialNumber=device["SerialNumber"],
+        AuthenticationCode1=totp.at(now, counter_offset=-1),
+        AuthenticationCode2=totp.at(now),
+    )
+    return HubUser(
+        user_name=user_name,
+        user_arn=user["Arn"],
+        account_id=account_id,
+        access_key_id=key["AccessKeyId"],
+        secret_access_key=key["SecretAccessKey"],
+        mfa_serial=device["SerialNumber"],
+        mfa_seed=seed,
+    )
+
+
+def create_spoke_roles(endpoint_url: str, hub_account_id: str) -> None:
+    """Every spoke role, trusting the hub; roles an earlier sandbox left are brought up to date."""
+    policy = trust_policy(hub_account_id)
+    for account_id in SPOKE_ACCOUNTS.values():
+        iam = _iam(endpoint_url, account_id)
+        for role_name, max_duration in SPOKE_ROLES.items():
+            try:
+                iam.create_role(
+                    RoleName=role_name,
+                    AssumeRolePolicyDocument=policy,
+                    MaxSessionDuration=max_duration,
+                )
+            except iam.exceptions.EntityAlreadyExistsException:
+                iam.update_assume_role_policy(RoleName=role_name, PolicyDocument=policy)
+                iam.update_role(RoleName=role_name, MaxSessionDuration=max_duration)
