@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from trayapp.core.clock import Clock, system_clock
-from trayapp.core.codes import CodeSource
+from trayapp.core.codes import CodeSource, LazyCode
 from trayapp.core.errors import AacliError, CodeCancelled, ConfigError, ConsoleError, UsageError
 from trayapp.core.model import Config, Session, Target
 from trayapp.core.service import Removal, Service
@@ -100,6 +100,10 @@ def menu_labels(entries: Sequence[MenuEntry]) -> list[Any]:
         }
         for e in entries
     ]
+
+
+def _no_prompt() -> CodeSource:
+    raise CodeCancelled("A code would be needed to renew; renew from the menu.")
 
 
 def _mtime(path: Path) -> tuple[int, int, int] | None:
@@ -235,8 +239,13 @@ class TrayApp:
         kind = action.kind
         if kind in ("auth", "renew"):
             target = self._target(action.target)
-            session = self.service.authenticate(target, self.code_source())
+            session = self.service.authenticate(target, self._source_for(target))
             self.notify(notify.activated(short_label(target.label, self.config), session))
+        elif kind == "renew_quiet":
+            target = self._target(action.target)
+            source = self.service.stored_code_source(target.profile) or LazyCode(_no_prompt)
+            session = self.service.authenticate(target, source)
+            self.notify(notify.renewed(short_label(target.label, self.config), session))
         elif kind == "console":
             self._open_console(self._target(action.target))
         elif kind == "copy_env":
@@ -303,9 +312,25 @@ class TrayApp:
     # Scheduler callbacks (its own thread)
 
     def _warned(self, session: Session, now: datetime) -> None:
+        if self._keep_fresh(session):
+            self.enqueue(Action("renew_quiet", session.target))
+            return
         label = short_label(session.target, self.config)
         self.notify(notify.expiring(label, time_left(session, now), session))
         self.refresh()
+
+    def _keep_fresh(self, session: Session) -> bool:
+        """Whether this session is renewed silently: keep_fresh and no prompt needed."""
+        try:
+            target = self._target(session.target)
+            return target.role.keep_fresh and self.service.can_renew_silently(target)
+        except AacliError:
+            return False
+
+    def _source_for(self, target: Target) -> CodeSource:
+        """The stored seed when there is one; else the dialog, shown only if a code is needed."""
+        stored = self.service.stored_code_source(target.profile)
+        return stored if stored is not None else LazyCode(self.code_source)
 
     def _expired(self, removals: list[Removal]) -> None:
         for removal in removals:

@@ -48,6 +48,10 @@ def activated(label: str, session: Session) -> str:
     return f"{label} active until {_clock(session.expiration)} (profile {session.aws_profiles[0]})"
 
 
+def renewed(label: str, session: Session) -> str:
+    return f"{label} renewed (keep fresh), active until {_clock(session.expiration)}"
+
+
 def expiring(label: str, left: str, session: Session) -> str:
     return (
         f"{label} expires in {left}, at {_clock(session.expiration)}. Renew it from the tray menu."
