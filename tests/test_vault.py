@@ -106,9 +106,23 @@ def test_missing_vault_reads_empty_without_asking(tmp_path: Path) -> None:
     assert vault.get("acme/secret_access_key") is None
     assert vault.keys() == []
     vault.delete("acme/secret_access_key")
-    with pytest.raises(SecretStoreError, match="no vault"):
-        vault.set("acme/secret_access_key", SECRET)
     assert not vault.path.exists()
+
+
+def test_first_secret_creates_the_vault_under_the_asked_passphrase(tmp_path: Path) -> None:
+    def refuse() -> str:
+        raise SecretStoreError("no way to ask")
+
+    path = tmp_path / "new.bin"
+    with pytest.raises(SecretStoreError, match="no way to ask"):
+        Vault(path, refuse, scrypt=FAST).set("acme/secret_access_key", SECRET)
+    assert not path.exists()
+    with pytest.raises(UsageError):
+        Vault(path, lambda: "", scrypt=FAST).set("acme/secret_access_key", SECRET)
+    assert not path.exists()
+    Vault(path, lambda: "first passphrase", scrypt=FAST).set("acme/secret_access_key", SECRET)
+    assert Vault(path, lambda: "first passphrase").get("acme/secret_access_key") == SECRET
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
 
 def test_wrong_passphrase(tmp_path: Path) -> None:
