@@ -327,10 +327,13 @@ def totp(service: Service, args: argparse.Namespace) -> int:
                 f"(this machine is {'behind' if offset > 0 else 'ahead'}): check the time."
             )
         return 0
-    say(TOTP_TRADE_OFF)
+    if interactive():
+        say(TOTP_TRADE_OFF)
     seed_text = ask_hidden("Seed (base32) or otpauth:// URI: ")
     service.set_totp_seed(profile, seed_text)
     say(f"Stored the TOTP seed of profile '{profile.name}' in {service.secrets().name}.")
+    if not interactive():
+        say(TOTP_TRADE_OFF)
     return 0
 
 

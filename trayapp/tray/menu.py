@@ -9,8 +9,20 @@ from datetime import datetime, timedelta
 
 from trayapp.core.model import Account, Config, Profile, Session, Target
 
+# "renew_quiet" is the scheduler's keep-fresh renewal; no menu entry carries it.
 ACTION_KINDS = frozenset(
-    {"auth", "console", "renew", "copy_env", "unauth", "unauth_all", "settings", "quit", "none"}
+    {
+        "auth",
+        "console",
+        "renew",
+        "renew_quiet",
+        "copy_env",
+        "unauth",
+        "unauth_all",
+        "settings",
+        "quit",
+        "none",
+    }
 )
 DASH = "\u2014"
 ERROR_WIDTH = 90  # a menu line wider than this makes the whole menu wide
