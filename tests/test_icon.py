@@ -29,7 +29,7 @@ def _on(panel: tuple[int, int, int], icon: Image.Image) -> Image.Image:
     return Image.alpha_composite(background, icon).convert("RGB")
 
 
-@pytest.mark.parametrize(("state", "size"), itertools.product(STATES, SIZES))
+@pytest.mark.parametrize(("state", "size"), list(itertools.product(STATES, SIZES)))
 def test_each_state_renders_an_rgba_square_of_the_asked_size(state: str, size: int) -> None:
     icon = draw_icon(state, size)
     assert icon.mode == "RGBA"
@@ -59,7 +59,9 @@ def test_the_badge_shows_the_count() -> None:
     assert draw_icon("idle", 64, count=3).tobytes() == draw_icon("idle", 64).tobytes()
 
 
-@pytest.mark.parametrize(("state", "size", "panel"), itertools.product(STATES, (16, 22), PANELS))
+@pytest.mark.parametrize(
+    ("state", "size", "panel"), list(itertools.product(STATES, (16, 22), PANELS))
+)
 def test_the_shape_stands_out_on_dark_and_light_panels(state: str, size: int, panel: str) -> None:
     background = PANELS[panel]
     shown = _on(background, draw_icon(state, size))
@@ -68,7 +70,7 @@ def test_the_shape_stands_out_on_dark_and_light_panels(state: str, size: int, pa
     assert len(far) > size * size / 4, f"{state} at {size}px fades into a {panel} panel"
 
 
-@pytest.mark.parametrize(("state", "size"), itertools.product(STATES, (16, 22)))
+@pytest.mark.parametrize(("state", "size"), list(itertools.product(STATES, (16, 22))))
 def test_the_mark_inside_stands_out_from_the_fill(state: str, size: int) -> None:
     icon = draw_icon(state, size)
     inner = icon.crop((size * 3 // 10, size * 3 // 10, size * 7 // 10, size * 7 // 10))
