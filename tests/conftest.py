@@ -115,6 +115,8 @@ def env(tmp_path: Path) -> Env:
             "AWS_CONFIG_FILE": str(tmp_path / "aws" / "config"),
             "AACLI_PASSPHRASE": PASSPHRASE,
             "PYTHONPATH": str(ROOT),
+            # No session bus: no OS keyring, so "auto" means the vault (keyring tests set one up).
+            "DBUS_SESSION_BUS_ADDRESS": "unix:path=/nonexistent/aacli-test-bus",
         },
     )
 
