@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint system-deps clean
+.PHONY: demo test lint system-deps clean bench icons
 
 $(BIN)/aacli: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,13 @@ lint: $(BIN)/aacli
 
 test: system-deps $(BIN)/aacli lint
 	$(BIN)/python -m pytest
+
+icons: $(BIN)/aacli  ## regenerate assets/icons/ from the drawing code in trayapp/tray/icon.py
+	$(BIN)/python assets/make_icons.py
+
+# Benchmarks against peers and floors; rewrites docs/PERFORMANCE.md (~6 min; not a test).
+bench: system-deps $(BIN)/aacli
+	$(BIN)/python bench/run.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info test-artifacts

@@ -3,24 +3,68 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import dataclasses
+import getpass
+import io
+import json
 import os
+import re
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 from trayapp.core.errors import AacliError
 
 DESCRIPTION = """\
-Try aacli with no AWS account: start a local AWS sandbox (moto) with a hub user,
-an MFA device and spoke accounts dev/stage/prod, point aacli at temporary files
-(never your real ~/.aws or config), and walk through auth → a real AWS call
-with the written profile → status → console sign-in → unauth."""
+Try aacli with no AWS account. Starts a local AWS sandbox (moto) with a hub user,
+a virtual MFA device and spoke accounts dev/stage/prod (roles DEVELOPER and
+ReadOnly), points aacli at temporary files (never your real ~/.aws or config),
+and opens the tray: click a role, type the code the dialog shows as a hint,
+then "Open console" shows the sandbox's console page. Quit (in the tray menu, or
+Ctrl-C here) stops the sandbox and deletes the temporary files.
+
+With no display or no tray backend, or with --terminal, it walks through the
+same steps in the terminal instead: auth, a real AWS CLI call with the written
+profile, status, console sign-in, unauth."""
+
+EPILOG = """\
+a second terminal, while the demo runs:
+  eval "$(aacli demo --shell)"       point this shell at the demo's AWS files
+  aws sts get-caller-identity --profile dev-DEVELOPER    (after a tray sign-in)
+  aacli status                       the tray and the CLI share the same state
+"""
+
+# A throwaway passphrase for the demo's own vault; a real vault asks for yours.
+DEMO_PASSPHRASE = "demo-only-passphrase"
+# What a second shell needs to use the running demo (none of them is a secret).
+SHELL_VARIABLES = (
+    "AWS_SHARED_CREDENTIALS_FILE",
+    "AWS_CONFIG_FILE",
+    "AWS_ENDPOINT_URL",
+    "AACLI_HOME",
+    "AACLI_FEDERATION_URL",
+)
 
 
 def register(parser: argparse.ArgumentParser) -> None:
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--terminal",
+        action="store_true",
+        help="the terminal walk-through, even where the tray could run",
+    )
+    mode.add_argument(
+        "--shell",
+        action="store_true",
+        help="print the running demo's export lines for another shell, then exit",
+    )
     parser.add_argument(
         "--keep", action="store_true", help="keep the temporary files (their path is printed)"
     )
@@ -42,23 +86,154 @@ def _run_cli(argv: list[str]) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.shell:
+        return _print_shell()
     try:
         from trayapp.sandbox import Sandbox
     except ImportError as exc:
         raise AacliError(
             f"the demo needs the sandbox extra ({exc.name} is missing): pip install 'aacli[demo]'"
         ) from None
+    no_tray = None if args.terminal else _tray_unavailable()
+    if no_tray:
+        reason = no_tray.rstrip(".")
+        print(f"The terminal walk-through instead of the tray: {reason}.", flush=True)
     workdir = Path(tempfile.mkdtemp(prefix="aacli-demo-"))
     print("Starting the local AWS sandbox …", flush=True)
     sandbox = Sandbox().start()
     try:
-        return _walk(sandbox, workdir)
+        _demo_environment(sandbox, workdir)
+        _write_demo_config(sandbox)
+        if args.terminal or no_tray:
+            return _walk(sandbox, workdir)
+        return _tray(sandbox, workdir)
     finally:
         sandbox.stop()
+        _remove_state()
         if args.keep:
-            print(f"\nThe demo's files are in {workdir}")
+            print(f"\nSandbox stopped. The demo's files are in {workdir}", flush=True)
         else:
             shutil.rmtree(workdir, ignore_errors=True)
+            print("\nSandbox stopped; temporary files removed.", flush=True)
+
+
+# The tray
+
+
+def _tray_unavailable() -> str | None:
+    """Why the tray cannot run here (one clause), or None when it can."""
+    from trayapp.tray.backend import TrayUnavailable, choose_backend
+
+    try:
+        choose_backend()  # sets PYSTRAY_BACKEND before pystray is imported
+        import pystray  # type: ignore[import-untyped]  # noqa: F401
+        from PIL import Image  # noqa: F401
+    except TrayUnavailable as exc:
+        return str(exc)
+    except ImportError as exc:
+        return f"{exc.name} is missing: pip install 'aacli[tray]'"
+    except Exception as exc:  # pystray's backend failing to load (no X server reachable…)
+        return f"the tray backend failed to start: {type(exc).__name__}"
+    return None
+
+
+class DemoHintCode:
+    """Wraps a code source so that its prompt shows the sandbox's current code (demo only)."""
+
+    def __init__(self, inner, hint: Callable[[], str]) -> None:  # type: ignore[no-untyped-def]
+        self.inner = inner
+        self.hint = hint
+        self.name = inner.name
+        self.can_retry = inner.can_retry
+
+    def get_code(self, request):  # type: ignore[no-untyped-def]
+        return self.inner.get_code(dataclasses.replace(request, hint=self.hint()))
+
+
+def _tray(sandbox, workdir: Path) -> int:  # type: ignore[no-untyped-def]
+    from trayapp.dialogs.source import DialogCode
+    from trayapp.tray.app import TrayApp
+    from trayapp.tray.main import make_tray_service
+
+    debug = os.environ.get("AACLI_TRAY_DEBUG_MENU")
+    tray = TrayApp(
+        make_tray_service(),
+        code_source=lambda: DemoHintCode(DialogCode(), sandbox.current_code),
+        debug_menu=Path(debug) if debug else None,
+    )
+
+    def stop(signum: int, frame: object) -> None:
+        tray.stop()  # run() returns and the finally of run() cleans up
+
+    def catch_signals() -> bool:
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)
+        return False  # as a GLib idle callback: once
+
+    catch_signals()
+    if os.environ.get("PYSTRAY_BACKEND") in ("gtk", "appindicator"):
+        # pystray's GTK loop resets Ctrl-C to "kill at once" when it starts: catch it again
+        # from inside the loop, so that Ctrl-C cleans up like Quit does.
+        from gi.repository import GLib  # type: ignore[import-untyped]
+
+        GLib.idle_add(catch_signals)
+    _write_state(workdir)
+    print(f"Sandbox at {sandbox.endpoint_url}; temporary files in {workdir}")
+    print(
+        "The aacli tray is running: click its icon, pick dev (111111111111) → DEVELOPER and\n"
+        "type the code the dialog shows. In a second terminal, use the demo's files with:\n"
+        '  eval "$(aacli demo --shell)"\n'
+        "Quit from the tray menu (or press Ctrl-C here) to stop and clean up.",
+        flush=True,
+    )
+    return tray.run()
+
+
+# The second shell: `aacli demo --shell`
+
+
+def _state_file() -> Path:
+    return Path(tempfile.gettempdir()) / f"aacli-demo-{getpass.getuser()}.json"
+
+
+def _write_state(workdir: Path) -> None:
+    state = {
+        "pid": os.getpid(),
+        "workdir": str(workdir),
+        "env": {name: os.environ[name] for name in SHELL_VARIABLES},
+    }
+    path = _state_file()
+    temp = path.with_name(path.name + f".{os.getpid()}.tmp")
+    temp.write_text(json.dumps(state), encoding="utf-8")
+    temp.chmod(0o600)
+    temp.replace(path)
+
+
+def _remove_state() -> None:
+    """Remove the state file if this process wrote it (another demo may be running)."""
+    path = _state_file()
+    try:
+        if json.loads(path.read_text(encoding="utf-8")).get("pid") == os.getpid():
+            path.unlink()
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def _print_shell() -> int:
+    try:
+        state = json.loads(_state_file().read_text(encoding="utf-8"))
+        os.kill(int(state["pid"]), 0)  # still running?
+    except (OSError, ValueError, KeyError, TypeError):
+        raise AacliError("no demo is running; start one with 'aacli demo' first") from None
+    lines = [f"export {name}={shlex.quote(str(value))}" for name, value in state["env"].items()]
+    lines.append(f"export AACLI_PASSPHRASE={DEMO_PASSPHRASE}  # the demo vault's, not a secret")
+    lines.append("unset AWS_PROFILE AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN")
+    lines.append(f"# undo: unset {' '.join(SHELL_VARIABLES)} AACLI_PASSPHRASE")
+    print("\n".join(lines))
+    return 0
+
+
+# The terminal walk-through
 
 
 def _demo_environment(sandbox, workdir: Path) -> None:  # type: ignore[no-untyped-def]
@@ -69,9 +244,7 @@ def _demo_environment(sandbox, workdir: Path) -> None:  # type: ignore[no-untype
             "AWS_CONFIG_FILE": str(workdir / "aws" / "config"),
             "AWS_ENDPOINT_URL": sandbox.endpoint_url,
             "AACLI_FEDERATION_URL": sandbox.federation_url,
-            # The demo's vault has a throwaway passphrase; real vaults ask for yours.
-            "AACLI_PASSPHRASE": "demo-only-passphrase",
-            "BROWSER": "true",
+            "AACLI_PASSPHRASE": DEMO_PASSPHRASE,
         }
     )
     for name in ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
@@ -123,6 +296,7 @@ def _walk(sandbox, workdir: Path) -> int:  # type: ignore[no-untyped-def]
         return 1
     _show_identity(sandbox, "dev-DEVELOPER")
     _run_cli(["status"])
+    _console_signin(sandbox)
     _run_cli(["unauth", "dev/DEVELOPER"])
     _run_cli(["status"])
     creds = Path(os.environ["AWS_SHARED_CREDENTIALS_FILE"])
@@ -130,6 +304,28 @@ def _walk(sandbox, workdir: Path) -> int:  # type: ignore[no-untyped-def]
     print(f"\nThe credentials file is now {len(left)} bytes: nothing of the session is left.")
     print("Done. With your own AWS accounts, start with: aacli config --help")
     return 0
+
+
+def _console_signin(sandbox) -> None:  # type: ignore[no-untyped-def]
+    """`aacli web --print`, then fetch the URL as a browser would: the sandbox's console page."""
+    from trayapp.cli.main import main
+
+    _step("aacli web dev/DEVELOPER --print")
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main(["web", "dev/DEVELOPER", "--print"])
+    url = out.getvalue().strip()
+    if code != 0 or not url.startswith(sandbox.federation_url):
+        print("(no sign-in URL was printed)")
+        return
+    # The URL holds a sign-in token: shown shortened, as a real one should never be shared.
+    shown = url.partition("SigninToken=")[0] + "SigninToken=…"
+    print(f"{shown}  ({len(url)} characters; the token is a secret, not shown)")
+    _step("open that URL in a browser (here: fetched with urllib)")
+    with urllib.request.urlopen(url, timeout=10) as answer:  # noqa: S310 (the sandbox's own URL)
+        page = answer.read().decode("utf-8", "replace")
+    heading = re.search(r"<h1>(.*?)</h1>", page)
+    print(heading.group(1) if heading else page[:200])
 
 
 def _show_identity(sandbox, profile: str) -> None:  # type: ignore[no-untyped-def]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import logging
 import sys
 from collections.abc import Sequence
 
@@ -25,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "reset": ("reset", "sign out of everything and delete aacli's own files"),
     "tray": ("tray", "run the system-tray app"),
     "demo": ("demo", "try aacli against a local AWS sandbox (no AWS account needed)"),
+    "completion": ("completion", "print a tab-completion script for bash, zsh or fish"),
 }
 
 EPILOG = """\
@@ -54,7 +54,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="log what happens and show tracebacks")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module_name, help_text) in COMMANDS.items():
-        if only is not None and name != only:
+        # Only the command that runs is imported: `--help` and `--version` import none.
+        if name != only:
             sub.add_parser(name, help=help_text, add_help=False)
             continue
         module = importlib.import_module(f"trayapp.cli.{module_name}")
@@ -93,6 +94,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if trailing is not None:
         args.command = trailing
     if args.debug:
+        import logging
+
         logging.basicConfig(level=logging.DEBUG, format="aacli: %(name)s: %(message)s")
         # botocore's debug log prints request headers, session tokens included: never on.
         logging.getLogger("botocore").setLevel(logging.WARNING)

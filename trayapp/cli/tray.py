@@ -12,13 +12,42 @@ appindicator backend) and a desktop session."""
 
 
 def register(parser: argparse.ArgumentParser) -> None:
-    # Options come here (e.g. a later --autostart on|off|status); none yet.
-    del parser
+    parser.add_argument(
+        "--autostart",
+        choices=("on", "off", "status"),
+        help="start the tray at login (XDG autostart entry, macOS LaunchAgent, Windows Run "
+        "key), stop doing so, or show whether it does; the tray itself is not started",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    del args
+    if args.autostart:
+        return _autostart(args.autostart)
     # Imported here: the CLI's start-up never loads pystray, PIL or gi.
     from trayapp.tray.main import run_tray
 
     return run_tray()
+
+
+def _autostart(what: str) -> int:
+    from trayapp.tray import autostart
+
+    entry = autostart.entry_for()
+    if what == "on":
+        autostart.enable(entry)
+        print(f"The tray starts at login: {entry.location}")
+    elif what == "off":
+        removed = autostart.disable(entry)
+        print(f"Removed {entry.location}" if removed else "The tray was not set to start at login.")
+    else:
+        current = autostart.installed(entry)
+        if current is None:
+            print(f"off ({entry.location} does not exist)")
+        elif current == entry.content:
+            print(f"on: {entry.location}")
+        else:
+            print(
+                f"on, but different from what this aacli would write: {entry.location} "
+                "(run 'aacli tray --autostart on' to update it)"
+            )
+    return 0
