@@ -11,15 +11,23 @@ for p in $PACKAGES; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 done
 [ -z "$missing" ] && exit 0
+# --optional (make demo): do what can be done without a password, else say what is missing.
+optional=false
+[ "${1:-}" = "--optional" ] && optional=true
+give_up() {
+    echo "system-deps: $1; install these by hand:$missing" >&2
+    if $optional; then exit 0; else exit 1; fi
+}
+command -v apt-get >/dev/null 2>&1 || give_up "not a Debian/Ubuntu system"
 if [ "$(id -u)" -ne 0 ]; then
+    if $optional && ! sudo -n true 2>/dev/null; then
+        give_up "no root (run 'sudo sh scripts/system-deps.sh' for the tray)"
+    fi
     SUDO=sudo
 else
     SUDO=
 fi
-if ! command -v apt-get >/dev/null 2>&1; then
-    echo "system-deps: not a Debian/Ubuntu system; install these by hand:$missing" >&2
-    exit 1
-fi
 echo "system-deps: installing$missing"
-$SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+$SUDO apt-get update -qq || give_up "apt-get update failed"
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null \
+    || give_up "apt-get install failed"
