@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import replace
@@ -30,6 +32,7 @@ def load_config(path: Path) -> Config:
         return Config()
     except OSError as exc:
         raise ConfigError(f"Cannot read {path}: {exc.strerror or exc}") from None
+    _check_not_writable_by_others(path)
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
@@ -37,6 +40,22 @@ def load_config(path: Path) -> Config:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: {exc}; the file was left unchanged.") from None
     return parse_config(data, path)
+
+
+def _check_not_writable_by_others(path: Path) -> None:
+    """Refuse a config (or its folder) others may write: they could swap in their own roles."""
+    if os.name == "nt":
+        return  # Windows has ACLs, not mode bits; the per-user profile folder protects it
+    for item, fix in ((path, "600"), (path.parent, "700")):
+        try:
+            mode = stat.S_IMODE(item.stat().st_mode)
+        except OSError:
+            continue
+        if mode & 0o022:
+            raise ConfigError(
+                f"{item} is writable by other users (mode {mode:04o}), so aacli will not use "
+                f"it; fix it with: chmod {fix} {item}"
+            )
 
 
 def parse_config(data: Mapping[str, Any], path: Path) -> Config:

@@ -24,6 +24,9 @@ EXPIRES = "x_security_token_expires"
 CREDENTIAL_KEYS = (ACCESS_KEY_ID, SECRET_ACCESS_KEY, SESSION_TOKEN, EXPIRES)
 REGION = "region"
 TEMP_MARK = ".aacli-tmp-"
+# An edit of a big file holds the lock for a fraction of a second; with eight aacli processes
+# queueing on two cores a wait of over 10 s was measured (tests/reliability), so 30 s.
+LOCK_TIMEOUT = 30.0
 LOCK_BUSY = "Another aacli process is editing the AWS files; try again."
 T = TypeVar("T")
 
@@ -88,7 +91,7 @@ def atomic_write(path: Path, text: str) -> None:
 
 
 @contextlib.contextmanager
-def aws_files_lock(lock_file: Path, timeout: float = 10) -> Iterator[None]:
+def aws_files_lock(lock_file: Path, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
     """Hold the inter-process lock that keeps the tray and the CLI from interleaving edits."""
     try:
         lock_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -192,6 +195,14 @@ def read_profile(path: Path, profile: str, *, config_style: bool = False) -> Map
     text = read_text(path)
     found = _with_path(path, lambda: inifile.get_section(text, section, config_style=config_style))
     return found or {}
+
+
+def has_section(path: Path, profile: str, *, config_style: bool = False) -> bool:
+    """Whether the profile's section exists (even with no keys)."""
+    section = inifile.config_section_name(profile) if config_style else profile
+    text = read_text(path)
+    found = _with_path(path, lambda: inifile.get_section(text, section, config_style=config_style))
+    return found is not None
 
 
 def _edit_file(path: Path, edit: Callable[[str], str]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import configparser
+import functools
 import re
 import shlex
 from collections.abc import Collection, Mapping
@@ -181,7 +182,22 @@ class _Edit:
         return out
 
 
+_RECENT: list[tuple[str, _Doc]] = []  # the last few parses: an edit reads a file 3-4 times
+_RECENT_SIZE = 4
+
+
 def _load(text: str) -> _Doc:
+    """The parsed text; a _Doc is never changed once made, so recent ones are reused."""
+    for seen, doc in list(_RECENT):
+        if seen == text:
+            return doc
+    doc = _load_uncached(text)
+    _RECENT.insert(0, (text, doc))
+    del _RECENT[_RECENT_SIZE:]
+    return doc
+
+
+def _load_uncached(text: str) -> _Doc:
     bom = BOM if text.startswith(BOM) else ""
     lines = _split(text[len(bom) :])
     _check_characters(lines)
@@ -317,6 +333,7 @@ def _check_nested(option: _Option, section: _Section) -> None:
                 )
 
 
+@functools.lru_cache(maxsize=8192)  # asked for every header of the file on every look-up
 def _botocore_profile(section: str) -> str | None:
     """The profile botocore's config loader files this ``~/.aws/config`` section under."""
     if section.startswith("profile"):
@@ -398,7 +415,21 @@ def _check_values(values: Mapping[str, str]) -> None:
             raise ValueError(f"the value of {key} cannot be written on one line")
 
 
+_READS: list[tuple[str, list[tuple[str, dict[str, str]]]]] = []  # the last few reads
+
+
 def _read_like_botocore(body: str) -> list[tuple[str, dict[str, str]]]:
+    """What configparser reads; an edit's "after" text is often the next edit's "before"."""
+    for seen, sections in list(_READS):
+        if seen == body:
+            return sections  # nobody changes a read: _expected_after builds new dicts
+    sections = _read_uncached(body)
+    _READS.insert(0, (body, sections))
+    del _READS[_RECENT_SIZE:]
+    return sections
+
+
+def _read_uncached(body: str) -> list[tuple[str, dict[str, str]]]:
     # default_section="\x00" (NUL is refused) keeps [DEFAULT] a plain section here.
     parser = configparser.RawConfigParser(default_section="\x00")
     parser.read_string(body)

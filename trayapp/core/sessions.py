@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
@@ -16,22 +17,36 @@ LEDGER_VERSION = 1
 
 def load_ledger(path: Path) -> list[Session]:
     """The recorded sessions. A damaged ledger is set aside (never deleted) and read as empty."""
+    return load_ledger_state(path)[0]
+
+
+def load_ledger_state(path: Path) -> tuple[list[Session], list[Session]]:
+    """The recorded sessions, and the pending ones: written ahead of a file edit that was
+    interrupted if they are still there (see Service._finish_interrupted)."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        return []
+        return [], []
     try:
         data = json.loads(text)
-        return [_session_from(entry) for entry in data["sessions"]]
+        sessions = [_session_from(entry) for entry in data["sessions"]]
+        pending = [_session_from(entry) for entry in data.get("pending", ())]
     except (ValueError, KeyError, TypeError, AttributeError):
         path.replace(path.with_name(f"{path.name}.damaged"))
-        return []
+        return [], []
+    return sessions, pending
 
 
-def save_ledger(path: Path, sessions: list[Session]) -> None:
+def save_ledger(path: Path, sessions: list[Session], pending: Sequence[Session] = ()) -> None:
+    """Write the ledger; ``pending``: sessions whose file edit is about to start."""
     from trayapp.core.credfile import atomic_write
 
-    data = {"version": LEDGER_VERSION, "sessions": [_session_to(s) for s in sessions]}
+    data: dict[str, Any] = {
+        "version": LEDGER_VERSION,
+        "sessions": [_session_to(s) for s in sessions],
+    }
+    if pending:
+        data["pending"] = [_session_to(s) for s in pending]
     atomic_write(path, json.dumps(data, indent=1))
 
 

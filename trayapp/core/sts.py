@@ -21,7 +21,8 @@ from trayapp.core.model import Credentials
 
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 10.0
-MAX_ATTEMPTS = 3  # botocore's standard retry mode: throttling, 5xx, dropped connections
+MAX_ATTEMPTS = 3  # in all (botocore standard retry mode): throttling, 5xx, dropped connections
+TIMEOUT_ENV = "AACLI_STS_TIMEOUT"  # seconds, for both timeouts: slow links, and the tests
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,22 @@ def endpoint_from_env(env: Mapping[str, str] | None = None) -> str | None:
     return env.get("AWS_ENDPOINT_URL_STS") or env.get("AWS_ENDPOINT_URL") or None
 
 
+def timeouts(env: Mapping[str, str] | None = None) -> tuple[float, float]:
+    """(connect, read) timeouts of one attempt; ``AACLI_STS_TIMEOUT`` sets both.
+
+    A call gives up after at most MAX_ATTEMPTS * (connect + read) plus botocore's backoff.
+    """
+    env = os.environ if env is None else env
+    raw = env.get(TIMEOUT_ENV, "").strip()
+    try:
+        seconds = float(raw) if raw else 0.0
+    except ValueError:
+        seconds = 0.0
+    if 0 < seconds <= 300:
+        return seconds, seconds
+    return CONNECT_TIMEOUT, READ_TIMEOUT
+
+
 def make_sts_client(caller: StsCaller) -> Any:
     """A botocore STS client that reads nothing from the user's AWS files or AWS_PROFILE."""
     import botocore.config
@@ -57,6 +74,7 @@ def make_sts_client(caller: StsCaller) -> Any:
             "credentials_file": (None, None, os.devnull, None),
         }
     )
+    connect_timeout, read_timeout = timeouts()
     return session.create_client(
         "sts",
         region_name=caller.region,
@@ -65,9 +83,9 @@ def make_sts_client(caller: StsCaller) -> Any:
         aws_secret_access_key=caller.secret_access_key,
         aws_session_token=caller.session_token,
         config=botocore.config.Config(
-            connect_timeout=CONNECT_TIMEOUT,
-            read_timeout=READ_TIMEOUT,
-            retries={"max_attempts": MAX_ATTEMPTS, "mode": "standard"},
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            retries={"total_max_attempts": MAX_ATTEMPTS, "mode": "standard"},
         ),
     )
 
@@ -144,10 +162,11 @@ def map_error(
 ) -> StsError:
     """One clear sentence for every failure a user can meet (never with a secret in it)."""
     import botocore.exceptions as bex
+    import botocore.parsers as bparsers
 
     if isinstance(exc, bex.ClientError):
         error = exc.response.get("Error", {})
-        code = str(error.get("Code", ""))
+        code = " ".join(str(error.get("Code", "")).split())
         message = str(error.get("Message", "")).strip()
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
         return _map_client_error(code, message, status, role_arn, duration_seconds)
@@ -156,6 +175,12 @@ def map_error(
     if isinstance(exc, bex.EndpointConnectionError | bex.ConnectionError):
         endpoint = getattr(exc, "kwargs", {}).get("endpoint_url", "AWS STS")
         return NetworkError(f"Could not connect to {endpoint}; check the network and try again.")
+    if isinstance(exc, bex.ConnectionClosedError | bex.HTTPClientError):
+        return NetworkError(
+            "The connection to AWS STS broke before it answered; check the network and try again."
+        )
+    if isinstance(exc, bparsers.ResponseParserError):
+        return StsError("AWS STS sent an answer that cannot be read; try again shortly.")
     if isinstance(exc, bex.NoCredentialsError | bex.PartialCredentialsError):
         return InvalidHubKeyError("The hub access key is incomplete; set it again.")
     if isinstance(exc, bex.BotoCoreError):
@@ -206,6 +231,7 @@ def _map_client_error(
     if status >= 500 or code in {"InternalFailure", "ServiceUnavailable", "InternalError"}:
         return StsError(f"AWS STS had an internal error ({code or status}); try again shortly.")
     detail = f"{code}: {message}" if message else code or f"HTTP {status}"
+    detail = " ".join(detail.split())  # the user sees one line, whatever AWS sent
     if len(detail) > 200:
         detail = detail[:197] + "..."
     return StsError(f"AWS STS refused the request ({detail}).")

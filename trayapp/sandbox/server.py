@@ -13,6 +13,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from trayapp.core.clock import system_clock
 from trayapp.sandbox.checker import CheckerSettings, StartResponse, StsChecker
+from trayapp.sandbox.faults import Faults, action_of
 from trayapp.sandbox.federation import ConsoleSignin, FederationApp
 from trayapp.sandbox.issued import IssuedCredentials, IssuedLedger
 from trayapp.sandbox.provision import (
@@ -72,6 +73,7 @@ class Sandbox:
         self._hub: HubUser | None = None
         self._hub_account = DEFAULT_HUB_ACCOUNT
         self._federation = FederationApp(self._ledger, system_clock)
+        self.faults = Faults()  # tests queue failures here: sandbox.faults.next("503")
         self._checker = StsChecker(
             DomainDispatcherApplication(create_backend_app),
             users_by_key=self._users,
@@ -138,6 +140,7 @@ class Sandbox:
         server, thread = self._server, self._thread
         if server is None:
             return
+        self.faults.clear()
         server.shutdown()
         server.server_close()
         if thread is not None:
@@ -156,6 +159,13 @@ class Sandbox:
         self.stop()
 
     def _dispatch(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        if self.faults.pending:
+            fault = self.faults.take(action_of(environ))
+            if fault is not None:
+                return self.faults.serve(fault, environ, start_response, self._route)
+        return self._route(environ, start_response)
+
+    def _route(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         if environ.get("PATH_INFO", "").rstrip("/") == FEDERATION_PATH:
             return self._federation(environ, start_response)
         return self._checker(environ, start_response)

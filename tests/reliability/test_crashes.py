@@ -1,0 +1,212 @@
+"""SIGKILL at random moments: a file is always the old or the new one; the next run reconciles."""
+
+from __future__ import annotations
+
+import configparser
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from reliability.conftest import add, foreign_credentials, record
+from trayapp.core import credfile, inifile
+from trayapp.core.codes import FixedCode
+from trayapp.core.paths import AppPaths, AwsPaths
+from trayapp.core.service import Deps, Service
+from trayapp.core.sessions import load_ledger_state
+
+FILE_TRIALS = int(os.environ.get("AACLI_CRASH_TRIALS", "200"))
+SERVICE_TRIALS = int(os.environ.get("AACLI_CRASH_SERVICE_TRIALS", "40"))
+CLI_TRIALS = int(os.environ.get("AACLI_CRASH_CLI_TRIALS", "10"))
+
+
+def _slow_writes() -> None:
+    """In the child only: writes go out in 64 KiB pieces and fsync lingers, so kills land
+    inside the write of the big file, between write and rename, and after it."""
+    real_fdopen, real_fsync = os.fdopen, os.fsync
+
+    class Chunked:
+        def __init__(self, handle):
+            self.handle = handle
+
+        def write(self, data):
+            for at in range(0, len(data), 1 << 16):
+                self.handle.write(data[at : at + (1 << 16)])
+                self.handle.flush()
+                time.sleep(0.0005)
+            return len(data)
+
+        def __getattr__(self, name):
+            return getattr(self.handle, name)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return self.handle.__exit__(*exc)
+
+    os.fdopen = lambda fd, *a, **k: Chunked(real_fdopen(fd, *a, **k))  # type: ignore[assignment]
+    os.fsync = lambda fd: (real_fsync(fd), time.sleep(0.003))[0]  # type: ignore[assignment]
+
+
+def _fork(loop) -> int:
+    pid = os.fork()
+    if pid == 0:  # the child: loop until killed, never back into pytest
+        try:
+            _slow_writes()
+            loop()
+        finally:
+            os._exit(3)
+    return pid
+
+
+def _kill(pid: int, rng: random.Random, longest: float) -> None:
+    time.sleep(rng.uniform(0.005, longest))
+    os.kill(pid, signal.SIGKILL)
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFSIGNALED(status), "the writer ended on its own"
+
+
+@pytest.mark.slow
+def test_a_killed_writer_leaves_the_old_or_the_new_file_whole(tmp_path: Path) -> None:
+    aws = tmp_path / "aws"
+    aws.mkdir(mode=0o700)
+    path, lock = aws / "credentials", tmp_path / "state" / "aws-files.lock"
+    old = foreign_credentials(20000)  # about 2 MB
+    new = inifile.upsert_section(old, "aacli-crash", {"aws_access_key_id": "ASIACRASH"})
+    path.write_text(old, encoding="utf-8")
+    rng = random.Random(1)
+
+    def loop() -> None:
+        for text in [new, old] * 100000:
+            with credfile.aws_files_lock(lock):
+                credfile.atomic_write(path, text)
+
+    partial = mid_write = 0
+    for _ in range(FILE_TRIALS):
+        _kill(_fork(loop), rng, 0.12)
+        temps = [p for p in aws.iterdir() if credfile.TEMP_MARK in p.name]
+        mid_write += bool(temps)
+        data = path.read_text(encoding="utf-8")
+        partial += data not in (old, new)
+        assert data in (old, new), f"partial file of {len(data)} characters"
+        with credfile.aws_files_lock(lock, timeout=2):  # the dead writer's lock is free
+            pass
+    record("crashes", "file_trials", FILE_TRIALS)
+    record("crashes", "file_kills_with_a_temp_file_left", mid_write)
+    record("crashes", "file_size_bytes", len(old.encode()))
+    record("crashes", "partial_files", partial)
+    assert mid_write > FILE_TRIALS // 10, "too few kills landed inside a write"
+    with credfile.aws_files_lock(lock):
+        credfile.atomic_write(path, old)  # the next run removes the dead writers' temp files
+    assert sorted(p.name for p in aws.iterdir()) == ["credentials"]
+
+
+def _service(configured) -> Service:
+    from conftest import PASSPHRASE
+
+    return Service(
+        Deps(
+            app=AppPaths.from_env(configured.vars),
+            aws=AwsPaths.from_env(configured.vars),
+            endpoint_url=configured.sandbox.endpoint_url,
+            passphrase=lambda: PASSPHRASE,
+        )
+    )
+
+
+def _check_agreement(configured, original_creds: str, original_config: str) -> int:
+    """The ledger and the files agree; returns how many sessions are live."""
+    sessions, pending = load_ledger_state(configured.home / "state" / "sessions.json")
+    assert pending == []
+    creds = configured.credentials.read_text(encoding="utf-8")
+    config = configured.aws_config.read_text(encoding="utf-8")
+    assert creds.startswith(original_creds) and config.startswith(original_config)
+    ours = configparser.RawConfigParser()
+    ours.read_string(creds[len(original_creds) :])
+    with_keys = {n: dict(ours.items(n)) for n in ours.sections()}
+    in_ledger = {n: s.access_key_id for s in sessions for n in s.aws_profiles}
+    assert {n: v["aws_access_key_id"] for n, v in with_keys.items()} == in_ledger
+    regions = configparser.RawConfigParser()
+    regions.read_string(config[len(original_config) :])
+    created = {n for s in sessions for n in s.config_sections_created}
+    assert {n.removeprefix("profile ") for n in regions.sections()} == created
+    return len(sessions)
+
+
+@pytest.mark.slow
+def test_a_killed_auth_or_unauth_is_reconciled_on_the_next_start(configured) -> None:
+    configured.credentials.parent.mkdir(mode=0o700, exist_ok=True)
+    creds_text, config_text = foreign_credentials(300), "[default]\nregion = us-east-1\n"
+    configured.credentials.write_text(creds_text, encoding="utf-8")
+    configured.aws_config.write_text(config_text, encoding="utf-8")
+    sandbox = configured.sandbox
+    service = _service(configured)
+    targets = [service.resolve("dev/DEVELOPER"), service.resolve("prod/ReadOnly")]
+    rng = random.Random(2)
+
+    def loop() -> None:
+        child = _service(configured)
+        codes = random.Random(os.getpid())
+        while True:
+            target = codes.choice(targets)
+            if codes.random() < 0.6:
+                child.authenticate(target, FixedCode(f"{codes.randrange(10**6):06d}"))
+            else:
+                child.unauth(target)
+
+    sandbox.mfa_check = False
+    try:
+        live = []
+        for _ in range(SERVICE_TRIALS):
+            _kill(_fork(loop), rng, 0.6)
+            pending = load_ledger_state(configured.home / "state" / "sessions.json")[1]
+            add("crashes", "service_kills_with_a_pending_edit", bool(pending))
+            service.status()  # what every command does first: sweep (and reconcile)
+            live.append(_check_agreement(configured, creds_text, config_text))
+        for _ in range(CLI_TRIALS):  # and the whole CLI, killed wherever it is
+            code = f"{rng.randrange(10**6):06d}"
+            argv = ["auth", "dev", "--code", code] if rng.random() < 0.6 else ["unauth", "--all"]
+            child = subprocess.Popen(
+                [sys.executable, "-m", "trayapp.cli.main", *argv],
+                env=configured.environ(),
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            time.sleep(rng.uniform(0.2, 1.5))
+            child.send_signal(signal.SIGKILL)
+            child.wait(timeout=10)
+            result = configured.aacli("status", "--json")
+            assert result.returncode == 0, result.stderr
+            _check_agreement(configured, creds_text, config_text)
+    finally:
+        sandbox.mfa_check = True
+    record("crashes", "service_trials", SERVICE_TRIALS)
+    record("crashes", "cli_trials", CLI_TRIALS)
+    record("crashes", "ledger_disagreements", 0)
+    assert max(live) > 0
+    assert configured.aacli("unauth", "--all").returncode == 0
+    assert configured.credentials.read_text(encoding="utf-8") == creds_text
+    assert configured.aws_config.read_text(encoding="utf-8") == config_text
+
+
+def test_a_section_without_its_ledger_entry_is_left_alone_and_named(configured) -> None:
+    """The ledger was lost (not a crash: aacli writes it ahead): aacli cannot prove the keys
+    are its own, so it never removes them, and refuses to overwrite them, saying where."""
+    result = configured.aacli("auth", "dev/DEVELOPER", "--code", configured.code())
+    assert result.returncode == 0, result.stderr
+    (configured.home / "state" / "sessions.json").unlink()
+    before = configured.credentials.read_bytes()
+    assert configured.aacli("status").returncode == 0
+    assert configured.aacli("unauth", "--all").returncode == 0
+    assert configured.credentials.read_bytes() == before
+    again = configured.aacli("auth", "dev/DEVELOPER", "--code", configured.next_code())
+    from conftest import assert_one_line_error
+
+    assert_one_line_error(again, "[dev-DEVELOPER]", "did not write")
+    assert configured.credentials.read_bytes() == before
