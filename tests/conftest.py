@@ -18,6 +18,17 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 PASSPHRASE = "test-passphrase-not-secret"
 
 
+def screenshot_dir() -> Path:
+    """Where tests save screenshots: test-artifacts/, or docs/screenshots/ when asked to
+    refresh the committed ones (AACLI_UPDATE_SCREENSHOTS=1)."""
+    if os.environ.get("AACLI_UPDATE_SCREENSHOTS") == "1":
+        folder = ROOT / "docs" / "screenshots"
+    else:
+        folder = ROOT / "test-artifacts" / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 def need_tool(reason: str) -> None:
     """A required system tool is missing: fail in CI (nothing may skip there), skip elsewhere."""
     if IN_CI:

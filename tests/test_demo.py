@@ -14,11 +14,11 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, aws_cli_v2, need_tool
+from conftest import ROOT, aws_cli_v2, need_tool, screenshot_dir
 from tray_harness import ARTIFACTS, Tray, desktop, wait_for
 from xvfb import screenshot
 
-SCREENSHOTS = ROOT / "docs" / "screenshots"
+SCREENSHOTS = screenshot_dir()
 DEMO = [sys.executable, "-m", "trayapp.cli.main", "demo"]
 FOREIGN = ("AACLI_HOME", "AWS_PROFILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE",
            "AWS_ENDPOINT_URL", "AACLI_FEDERATION_URL", "AACLI_PASSPHRASE", "AWS_ACCESS_KEY_ID",

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import screenshot_dir
 from PIL import Image
 
 from tests.xvfb import close_window, display_env, require_tools, screenshot, xdotool, xvfb_display
@@ -21,7 +22,7 @@ from trayapp.dialogs.mfa import digits_from_paste
 
 REPO = Path(__file__).resolve().parent.parent
 ARTIFACTS = REPO / "test-artifacts"
-SCREENSHOTS = REPO / "docs" / "screenshots"
+SCREENSHOTS = screenshot_dir()
 TARGET = "acme/dev/DEVELOPER"
 DEVICE = "arn:aws:iam::999999999999:mfa/alice"
 MFA = ["mfa", "--target", TARGET, "--device", DEVICE]

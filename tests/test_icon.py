@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import itertools
-from pathlib import Path
 
 import pytest
+from conftest import screenshot_dir
 from PIL import Image, ImageChops
 
 from trayapp.tray.icon import FILLS, STATES, draw_icon
 
 SIZES = (16, 22, 64)
 PANELS = {"dark": (32, 32, 32), "light": (240, 240, 240)}
-SHEET = Path(__file__).resolve().parent.parent / "docs" / "screenshots" / "icons.png"
+SHEET = screenshot_dir() / "icons.png"
 
 
 def _pixels(image: Image.Image) -> list[tuple[int, ...]]:

@@ -10,7 +10,7 @@ from trayapp.core.errors import UsageError
 
 if TYPE_CHECKING:
     from trayapp.core.codes import CodeSource
-    from trayapp.core.model import Target
+    from trayapp.core.model import Credentials, Target
     from trayapp.core.service import Service
 
 
@@ -70,3 +70,22 @@ def code_source(
             "'aacli auth' first"
         )
     return source
+
+
+def live_credentials(
+    target_text: str, code: str | None, *, use_tty: bool = False
+) -> tuple[Target, Credentials]:
+    """The target's live credentials, authenticating first (asking for a code) if needed.
+
+    A malformed ``code`` fails before anything else happens.
+    """
+    from trayapp.cli.context import start
+
+    if code is not None:
+        code_source(code)
+    service = start()
+    target = service.resolve(target_text)
+    _, creds = service.ensure_session(
+        target, lambda: code_source(code, service=service, target=target, use_tty=use_tty)
+    )
+    return target, creds

@@ -10,8 +10,8 @@ from datetime import datetime
 from typing import TypeVar
 
 from trayapp.core.errors import CodeCancelled, SecretStoreError, UsageError
-from trayapp.core.paths import AppPaths, AwsPaths
-from trayapp.core.service import Deps, Removal, Service
+from trayapp.core.paths import AppPaths
+from trayapp.core.service import Removal, Service, service_from_env
 
 T = TypeVar("T")
 
@@ -63,17 +63,7 @@ def passphrase_provider(app: AppPaths) -> str:
 
 
 def make_service() -> Service:
-    from trayapp.core.sts import endpoint_from_env
-
-    app = AppPaths.from_env()
-    return Service(
-        Deps(
-            app=app,
-            aws=AwsPaths.from_env(),
-            endpoint_url=endpoint_from_env(),
-            passphrase=lambda: passphrase_provider(app),
-        )
-    )
+    return service_from_env(passphrase_provider)
 
 
 def start() -> Service:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from trayapp.cli.codes import code_source
-from trayapp.cli.context import start
+from trayapp.cli.codes import live_credentials
 from trayapp.core.clock import isoformat_z
 
 DESCRIPTION = """\
@@ -25,13 +24,7 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.code is not None:
-        code_source(args.code)
-    service = start()
-    target = service.resolve(args.target)
-    _, creds = service.ensure_session(
-        target, lambda: code_source(args.code, service=service, target=target, use_tty=True)
-    )
+    _, creds = live_credentials(args.target, args.code, use_tty=True)
     print(
         json.dumps(
             {

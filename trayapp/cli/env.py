@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from trayapp.cli.codes import code_source
-from trayapp.cli.context import start
+from trayapp.cli.codes import live_credentials
 from trayapp.core.envvars import FORMATS, credential_variables, render
 
 DESCRIPTION = """\
@@ -28,12 +27,6 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.code is not None:
-        code_source(args.code)
-    service = start()
-    target = service.resolve(args.target)
-    _, creds = service.ensure_session(
-        target, lambda: code_source(args.code, service=service, target=target)
-    )
+    target, creds = live_credentials(args.target, args.code)
     print(render(credential_variables(creds, target.account.region), args.format))
     return 0

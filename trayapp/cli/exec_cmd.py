@@ -8,8 +8,7 @@ import shutil
 import subprocess
 import sys
 
-from trayapp.cli.codes import code_source
-from trayapp.cli.context import start
+from trayapp.cli.codes import live_credentials
 from trayapp.core.envvars import credential_variables
 from trayapp.core.errors import AacliError, UsageError
 
@@ -37,13 +36,7 @@ def run(args: argparse.Namespace) -> int:
     command = list(args.command)
     if not command:
         raise UsageError("say what to run: aacli exec TARGET -- COMMAND [ARGS…]")
-    if args.code is not None:
-        code_source(args.code)
-    service = start()
-    target = service.resolve(args.target)
-    _, creds = service.ensure_session(
-        target, lambda: code_source(args.code, service=service, target=target)
-    )
+    target, creds = live_credentials(args.target, args.code)
     env = {k: v for k, v in os.environ.items() if k not in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE")}
     env.update(credential_variables(creds, target.account.region))
     program = shutil.which(command[0], path=env.get("PATH"))

@@ -5,15 +5,12 @@ from __future__ import annotations
 import getpass
 import json
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from trayapp.core import validate
 from trayapp.core.clock import Clock, isoformat_z, parse_iso, system_clock
-from trayapp.core.codes import CodeGuard, CodeRequest, CodeSource, LazyCode
-from trayapp.core.config import load_config
 from trayapp.core.errors import (
     CodeReusedError,
     CredFileError,
@@ -24,7 +21,7 @@ from trayapp.core.errors import (
 )
 from trayapp.core.model import Config, Credentials, Profile, Session, Target
 from trayapp.core.paths import AppPaths, AwsPaths
-from trayapp.core.sessions import is_expired, load_ledger, save_ledger
+from trayapp.core.sessions import is_expired, load_ledger, load_ledger_state, save_ledger
 from trayapp.core.sts import (
     StsCaller,
     StsClientFactory,
@@ -32,9 +29,11 @@ from trayapp.core.sts import (
     get_session_token,
     make_sts_client,
 )
-from trayapp.core.targets import all_targets, resolve_target
 
+# Imported where used (codes, config, targets, validate): `aacli status` needs none of them,
+# and every millisecond of import is start-up time of every command.
 if TYPE_CHECKING:
+    from trayapp.core.codes import CodeSource
     from trayapp.core.console import SigninUrl
     from trayapp.core.secrets.base import SecretStore
 
@@ -98,6 +97,8 @@ class Service:
     @property
     def config(self) -> Config:
         if self._config is None:
+            from trayapp.core.config import load_config
+
             self._config = load_config(self.deps.app.config_file)
         return self._config
 
@@ -106,9 +107,13 @@ class Service:
         return self.config
 
     def targets(self) -> list[Target]:
+        from trayapp.core.targets import all_targets
+
         return all_targets(self.config)
 
     def resolve(self, text: str) -> Target:
+        from trayapp.core.targets import resolve_target
+
         return resolve_target(self.config, text)
 
     # Secrets
@@ -190,7 +195,47 @@ class Service:
 
         self.deps.app.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         with aws_files_lock(self.deps.app.lock_file):
+            self._finish_interrupted()
             yield
+
+    def _finish_interrupted(self) -> None:
+        """Undo the file edit of an aacli that was killed halfway. Caller holds the lock.
+
+        ``_record`` and ``_remove`` put the session they are about to write or remove in the
+        ledger's pending list before touching a file, and clear it when done. One still there
+        means that process died in between: its keys are removed wherever they still are (only
+        where the key id is still that session's), and ledger entries none of whose profiles
+        hold their key any more are dropped, so that the ledger and the files agree again.
+        """
+        from pathlib import Path
+
+        from trayapp.core.credfile import (
+            read_profile,
+            remove_profile_credentials,
+            remove_profile_region,
+        )
+
+        ledger, pending = load_ledger_state(self.deps.app.ledger_file)
+        if not pending:
+            return
+        for plan in pending:
+            for name in plan.aws_profiles:
+                remove_profile_credentials(Path(plan.credentials_file), name, plan.access_key_id)
+        kept = [
+            s
+            for s in ledger
+            if any(
+                read_profile(Path(s.credentials_file), name).get("aws_access_key_id")
+                == s.access_key_id
+                for name in s.aws_profiles
+            )
+        ]
+        in_use = {name for s in kept for name in s.aws_profiles}
+        for plan in pending:
+            for name in plan.config_sections_created:
+                if name not in in_use:
+                    remove_profile_region(Path(plan.config_file), name, plan.region)
+        save_ledger(self.deps.app.ledger_file, kept)
 
     def sessions(self) -> list[Session]:
         return load_ledger(self.deps.app.ledger_file)
@@ -218,6 +263,9 @@ class Service:
     ) -> Session:
         """Assume the role (asking ``source`` for a code when one is needed), write the
         credentials, record the session."""
+        from trayapp.core import validate
+        from trayapp.core.codes import CodeGuard
+
         duration = validate.duration(duration_seconds or target.role.duration_seconds)
         profile = target.profile
         session_name = validate.session_name(profile.session_name or self.deps.os_user)
@@ -260,6 +308,9 @@ class Service:
         call: Callable[[str], Credentials],
     ) -> tuple[Credentials, str]:
         """Get a code and make the call with it; ask again after a wrong or reused code."""
+        from trayapp.core import validate
+        from trayapp.core.codes import CodeGuard, CodeRequest
+
         device = target.profile.mfa_serial
         guard = CodeGuard(self.deps.app.code_windows_file)
         error: str | None = None
@@ -325,6 +376,8 @@ class Service:
     def _new_mfa_session(
         self, target: Target, source: CodeSource, hint: Callable[[], str] | None
     ) -> Credentials:
+        from trayapp.core.codes import CodeGuard
+
         profile = target.profile
         seconds = profile.mfa_session_seconds or 43200
         client = self.deps.sts_factory(self._hub_caller(profile))
@@ -448,6 +501,7 @@ class Service:
 
     def check_totp_seed(self, profile: Profile, typed_code: str) -> int | None:
         """The offset in 30 s windows between the stored seed and the authenticator."""
+        from trayapp.core import validate
         from trayapp.core.codes.totp import window_offset
 
         seed = self.totp_seed(profile)
@@ -459,6 +513,7 @@ class Service:
         self, profile: Profile, on_wait: Callable[[float], None] | None = None
     ) -> CodeSource | None:
         """The stored-seed code source for ``profile``, or None when it has no seed."""
+        from trayapp.core.codes import CodeGuard
         from trayapp.core.codes.totp import StoredTotp
 
         seed = self.totp_seed(profile)
@@ -476,6 +531,7 @@ class Service:
     def _record(self, target: Target, creds: Credentials, also_default: bool) -> Session:
         """Write the files and the ledger. Caller holds the lock."""
         from trayapp.core.credfile import (
+            has_section,
             read_profile,
             set_profile_region,
             write_profile_credentials,
@@ -500,12 +556,35 @@ class Service:
                     f"{aws.credentials_file} already has a [{name}] section that aacli did not "
                     "write; nothing was changed (remove it, or pick another AWS profile name)."
                 )
-        created: list[str] = []
-        for name in names:
-            write_profile_credentials(aws.credentials_file, name, creds, owned)
-            if set_profile_region(aws.config_file, name, target.account.region):
-                created.append(name)
         previous = next((s for s in ledger if s.target == target.label), None)
+        plan = Session(
+            target=target.label,
+            aws_profiles=names,
+            access_key_id=creds.access_key_id,
+            expiration=creds.expiration,
+            issued_at=self.deps.clock(),
+            credentials_file=str(aws.credentials_file),
+            config_file=str(aws.config_file),
+            region=target.account.region,
+            from_long_term_keys=creds.from_long_term_keys,
+            config_sections_created=tuple(
+                n for n in names if not has_section(aws.config_file, n, config_style=True)
+            )
+            + (previous.config_sections_created if previous else ()),
+        )
+        # Written ahead: if this process dies before the ledger is saved below, the next
+        # aacli to take the lock removes these keys again (_finish_interrupted).
+        save_ledger(self.deps.app.ledger_file, ledger, pending=[plan])
+        created: list[str] = []
+        try:
+            for name in names:
+                write_profile_credentials(aws.credentials_file, name, creds, owned)
+                if set_profile_region(aws.config_file, name, target.account.region):
+                    created.append(name)
+        except BaseException:
+            with suppress(Exception):  # what cannot be undone now, the next aacli undoes
+                self._finish_interrupted()
+            raise
         if previous:
             created.extend(p for p in previous.config_sections_created if p not in created)
         session = Session(
@@ -569,7 +648,8 @@ class Service:
     def sweep(self, now: datetime | None = None) -> list[Removal]:
         """Remove every session that has expired (every command calls this first)."""
         now = now or self.deps.clock()
-        if not any(is_expired(s, now) for s in self.sessions()):
+        sessions, pending = load_ledger_state(self.deps.app.ledger_file)
+        if not pending and not any(is_expired(s, now) for s in sessions):
             return []  # the common case takes no lock
         with self._locked():
             return [self._remove(s, self.sessions()) for s in self.sessions() if is_expired(s, now)]
@@ -586,16 +666,24 @@ class Service:
 
         removed: list[str] = []
         left: list[str] = []
-        for name in session.aws_profiles:
-            outcome = remove_profile_credentials(
-                Path(session.credentials_file), name, session.access_key_id
-            )
-            if outcome is RemoveOutcome.CHANGED:
-                left.append(name)
-                continue
-            removed.append(name)
-            if name in session.config_sections_created:
-                remove_profile_region(Path(session.config_file), name, session.region)
+        # Written ahead: a removal cut short is finished by the next aacli (_finish_interrupted).
+        save_ledger(self.deps.app.ledger_file, ledger, pending=[session])
+        try:
+            for name in session.aws_profiles:
+                outcome = remove_profile_credentials(
+                    Path(session.credentials_file), name, session.access_key_id
+                )
+                if outcome is RemoveOutcome.CHANGED:
+                    left.append(name)
+                    continue
+                removed.append(name)
+                if name in session.config_sections_created:
+                    remove_profile_region(Path(session.config_file), name, session.region)
+        except BaseException:
+            # The failed write changed nothing: the session stays, to be removed another time.
+            with suppress(Exception):
+                save_ledger(self.deps.app.ledger_file, ledger)
+            raise
         save_ledger(self.deps.app.ledger_file, [s for s in ledger if s.target != session.target])
         return Removal(session=session, removed=tuple(removed), left_alone=tuple(left))
 
@@ -628,6 +716,8 @@ class Service:
                 return session, self.credentials_of(session)
             except CredFileError:
                 pass  # the user removed the keys by hand: authenticate afresh
+        from trayapp.core.codes import LazyCode
+
         session = self.authenticate(target, LazyCode(source), hint=hint)
         return session, self.credentials_of(session)
 
@@ -651,3 +741,20 @@ class Service:
             destination=destination,
             env=env,
         )
+
+
+def service_from_env(
+    passphrase_for: Callable[[AppPaths], str], env: Mapping[str, str] | None = None
+) -> Service:
+    """The service as the environment sets it up (AACLI_HOME, AWS_* files, endpoint)."""
+    from trayapp.core.sts import endpoint_from_env
+
+    app = AppPaths.from_env(env)
+    return Service(
+        Deps(
+            app=app,
+            aws=AwsPaths.from_env(env),
+            endpoint_url=endpoint_from_env(env),
+            passphrase=lambda: passphrase_for(app),
+        )
+    )

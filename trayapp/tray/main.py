@@ -9,8 +9,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from trayapp.core.errors import AacliError, SecretStoreError
-from trayapp.core.paths import AppPaths, AwsPaths
-from trayapp.core.service import Deps, Service
+from trayapp.core.paths import AppPaths
+from trayapp.core.service import Service, service_from_env
 
 
 def tray_passphrase(app: AppPaths) -> str:
@@ -27,17 +27,7 @@ def tray_passphrase(app: AppPaths) -> str:
 
 
 def make_tray_service() -> Service:
-    from trayapp.core.sts import endpoint_from_env
-
-    app = AppPaths.from_env()
-    return Service(
-        Deps(
-            app=app,
-            aws=AwsPaths.from_env(),
-            endpoint_url=endpoint_from_env(),
-            passphrase=lambda: tray_passphrase(app),
-        )
-    )
+    return service_from_env(tray_passphrase)
 
 
 def run_tray() -> int:
