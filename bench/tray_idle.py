@@ -80,8 +80,12 @@ def main() -> int:
         def aacli(*args: str, stdin: str = "") -> None:
             done = subprocess.run(
                 [sys.executable, "-m", "trayapp.cli.main", *args],
-                input=stdin, env=env, capture_output=True, text=True, timeout=60,
-            )  # fmt: skip
+                input=stdin,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
             if done.returncode != 0:
                 raise SystemExit(f"aacli {args[0]} failed: {done.stderr.strip()}")
 

@@ -184,9 +184,31 @@ class TrayApp:
 
     def _setup(self, icon: Any) -> None:
         icon.visible = True
-        for name, body in (("aacli-worker", self._work), ("aacli-poll", self._poll)):
+        threads = (
+            ("aacli-worker", self._work),
+            ("aacli-poll", self._poll),
+            ("aacli-warm", self._warm),
+        )
+        for name, body in threads:
             threading.Thread(target=body, name=name, daemon=True).start()
         self.scheduler.start()
+
+    def _warm(self) -> None:
+        """Import botocore and build one STS client now, off the UI thread, so the first sign-in
+        after a click pays only for the call (no network: building a client sends nothing)."""
+        from trayapp.core.sts import StsCaller
+
+        try:
+            self.service.deps.sts_factory(
+                StsCaller(
+                    access_key_id="AKIAWARMUPNOTAKEY000",
+                    secret_access_key="warm-up-only-never-sent",
+                    region="us-east-1",
+                    endpoint_url=self.service.deps.endpoint_url,
+                )
+            )
+        except Exception as exc:  # a failed warm-up only means a slower first sign-in
+            log.debug("STS warm-up failed: %s", type(exc).__name__)
 
     def enqueue(self, action: Action) -> None:
         """Called on pystray's loop: never blocks, never touches AWS."""
