@@ -236,24 +236,3 @@ def test_status_lists_active_sessions_with_time_left(configured):
 def test_no_code_without_a_terminal_is_a_clear_error(configured):
     result = configured.aacli("auth", "dev/DEVELOPER", DISPLAY="", WAYLAND_DISPLAY="")
     assert_one_line_error(result, "--code")
-
-
-@pytest.mark.parametrize("argv", [["status"], ["--help"], ["status", "--json"], ["--version"]])
-def test_fast_paths_do_not_import_heavy_modules(env, argv):
-    probe = (
-        "import sys, io, contextlib\n"
-        "from trayapp.cli.main import main\n"
-        "with contextlib.redirect_stdout(io.StringIO()):\n"
-        f"    try: main({argv!r})\n"
-        "    except SystemExit: pass\n"
-        "heavy = ('boto3', 'botocore', 'pystray', 'PIL', 'tkinter', 'keyring', 'cryptography', 'moto')\n"
-        "print(sorted({m.split('.')[0] for m in sys.modules if m.split('.')[0] in heavy}))\n"
-    )
-    result = subprocess.run(
-        [__import__("sys").executable, "-c", probe],
-        capture_output=True,
-        text=True,
-        env=env.environ(),
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip().splitlines()[-1] == "[]"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from functools import cache
 
 from PIL import Image, ImageDraw, ImageFont
@@ -21,8 +22,16 @@ FILLS = {
 CANVAS = 256  # drawn large, then scaled down, for smooth edges at every size
 
 
+_DRAWING = threading.Lock()  # one FreeType face is shared: it must not render in two threads
+
+
 def draw_icon(state: str, size: int = 64, count: int = 0) -> Image.Image:
     """The square ``size``-pixel RGBA icon for ``state``; "active" shows ``count`` when above 0."""
+    with _DRAWING:
+        return _draw(state, size, count)
+
+
+def _draw(state: str, size: int, count: int) -> Image.Image:
     if state not in FILLS:
         raise ValueError(f"unknown icon state {state!r}; expected one of {', '.join(STATES)}")
     image = Image.new("RGBA", (CANVAS, CANVAS), (0, 0, 0, 0))
