@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import os
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -61,33 +63,43 @@ def timeouts(env: Mapping[str, str] | None = None) -> tuple[float, float]:
     return CONNECT_TIMEOUT, READ_TIMEOUT
 
 
-def make_sts_client(caller: StsCaller) -> Any:
-    """A botocore STS client that reads nothing from the user's AWS files or AWS_PROFILE."""
-    import botocore.config
+_SESSION_LOCK = threading.Lock()  # botocore sessions are not thread-safe; clients are
+
+
+@functools.cache
+def _botocore_session() -> Any:
+    """One botocore session per process: building one loads the service models (~50 ms)."""
     import botocore.session
 
     # Our calls must not depend on (or break on) the files we edit, nor on AWS_PROFILE.
-    session = botocore.session.Session(
+    return botocore.session.Session(
         session_vars={
             "profile": (None, None, None, None),
             "config_file": (None, None, os.devnull, None),
             "credentials_file": (None, None, os.devnull, None),
         }
     )
+
+
+def make_sts_client(caller: StsCaller) -> Any:
+    """A botocore STS client that reads nothing from the user's AWS files or AWS_PROFILE."""
+    import botocore.config
+
     connect_timeout, read_timeout = timeouts()
-    return session.create_client(
-        "sts",
-        region_name=caller.region,
-        endpoint_url=caller.endpoint_url,
-        aws_access_key_id=caller.access_key_id,
-        aws_secret_access_key=caller.secret_access_key,
-        aws_session_token=caller.session_token,
-        config=botocore.config.Config(
-            connect_timeout=connect_timeout,
-            read_timeout=read_timeout,
-            retries={"total_max_attempts": MAX_ATTEMPTS, "mode": "standard"},
-        ),
-    )
+    with _SESSION_LOCK:
+        return _botocore_session().create_client(
+            "sts",
+            region_name=caller.region,
+            endpoint_url=caller.endpoint_url,
+            aws_access_key_id=caller.access_key_id,
+            aws_secret_access_key=caller.secret_access_key,
+            aws_session_token=caller.session_token,
+            config=botocore.config.Config(
+                connect_timeout=connect_timeout,
+                read_timeout=read_timeout,
+                retries={"total_max_attempts": MAX_ATTEMPTS, "mode": "standard"},
+            ),
+        )
 
 
 def assume_role(
