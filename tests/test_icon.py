@@ -102,3 +102,22 @@ def test_contact_sheet() -> None:
     SHEET.parent.mkdir(parents=True, exist_ok=True)
     sheet.save(SHEET)
     assert Image.open(SHEET).size == sheet.size
+
+
+def test_the_badge_digit_survives_gtk_being_loaded_first():
+    """The tray loads GTK before drawing; Pillow must still render text with its own FreeType."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import os, sys; from trayapp.tray.backend import choose_backend; "
+        "choose_backend({'DISPLAY': ':99'}) if sys.argv[1] == 'gtk' else None; "
+        "from trayapp.tray.icon import draw_icon; "
+        "sys.stdout.buffer.write(draw_icon('active', 64, 3).tobytes())"
+    )
+    plain, after_gtk = (
+        subprocess.run([sys.executable, "-c", probe, mode], capture_output=True, check=True).stdout
+        for mode in ("plain", "gtk")
+    )
+    assert len(plain) == 64 * 64 * 4
+    assert after_gtk == plain

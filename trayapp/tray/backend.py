@@ -28,6 +28,10 @@ class TrayUnavailable(AacliError):
 
 
 def _gtk_importable() -> bool:
+    # Pillow's FreeType module must load before GTK does: loaded after, it binds to the
+    # system's older libfreetype and renders no text (the icon's session count was blank).
+    from PIL import ImageFont  # noqa: F401
+
     try:
         import gi  # type: ignore[import-untyped]
 
