@@ -42,13 +42,14 @@ during the run. Meanwhile the tray runs headless in its own process
 every 0.5 s; the pystray icon itself is covered by the display tests).
 The credentials and config files start with 2,000 foreign profiles and comments.
 Each worker stops after `AACLI_LOAD_OPS` operations (default 100) or when the
-time budget `AACLI_LOAD_SECONDS` (default 60 s) is spent, whichever is first. On
-a 2-core machine the budget ends first: an operation costs about 0.3-0.5 s of CPU,
-most of it reading, editing and re-verifying (with configparser) a 424 KB pair of
-files under the lock, so the eight workers reach about 15-25 operations each; set
-`AACLI_LOAD_SECONDS=600` to run the full 8 x 100. This test found that the lock
-wait could pass the old 10 s limit with eight processes queueing; the limit is now
-30 s (`credfile.LOCK_TIMEOUT`) and repeated parses of one text are cached.
+time budget `AACLI_LOAD_SECONDS` (default 420 s) is spent, whichever is first.
+An operation costs about 0.2-0.5 s of CPU, most of it reading, editing and
+re-verifying (with configparser) a 424 KB pair of files under the lock, so on 2
+cores the full 8 x 100 takes a few minutes; on a slower machine the budget ends
+it early and the table says how many operations ran. This test found that the lock
+wait could pass the old 10 s (and then 30 s) limit with eight processes and the
+tray queueing for minutes (the lock is polled, so it is not fair); the limit is now
+120 s (`credfile.LOCK_TIMEOUT`), and repeated parses of one text are cached.
 Checked afterwards: the foreign part of both files is byte-identical (the files
 start with it; aacli only appends its own sections), the sections after it are
 exactly the ledger's (profiles and key ids; config sections = the ledger's

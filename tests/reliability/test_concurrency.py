@@ -28,7 +28,7 @@ from trayapp.core.sessions import load_ledger_state
 HERE = Path(__file__).parent
 WORKERS = int(os.environ.get("AACLI_LOAD_WORKERS", "8"))
 OPS = int(os.environ.get("AACLI_LOAD_OPS", "100"))  # per worker, cut short by the time budget
-SECONDS = float(os.environ.get("AACLI_LOAD_SECONDS", "60"))
+SECONDS = float(os.environ.get("AACLI_LOAD_SECONDS", "420"))
 FOREIGN = 2000
 LIFETIME = 20  # the sandbox's credentials expire this soon, so the sweeper has work to do
 

@@ -65,6 +65,24 @@ def _fork(loop) -> int:
     return pid
 
 
+def _fork_when_ready(loop) -> int:
+    """Like _fork, but returns once the child says it is warmed up (a slow, loaded machine
+    must not turn every trial into a kill before the first edit)."""
+    ready_r, ready_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(ready_r)
+        try:
+            _slow_writes()
+            loop(ready_w)
+        finally:
+            os._exit(3)
+    os.close(ready_w)
+    os.read(ready_r, 1)
+    os.close(ready_r)
+    return pid
+
+
 def _kill(pid: int, rng: random.Random, longest: float) -> None:
     time.sleep(rng.uniform(0.005, longest))
     os.kill(pid, signal.SIGKILL)
@@ -150,8 +168,11 @@ def test_a_killed_auth_or_unauth_is_reconciled_on_the_next_start(configured) -> 
     targets = [service.resolve("dev/DEVELOPER"), service.resolve("prod/ReadOnly")]
     rng = random.Random(2)
 
-    def loop() -> None:
+    def loop(ready: int) -> None:
         child = _service(configured)
+        child.secrets().get("warm/up")  # derive the vault key before the kill clock starts
+        os.write(ready, b"1")
+        os.close(ready)
         codes = random.Random(os.getpid())
         while True:
             target = codes.choice(targets)
@@ -164,7 +185,7 @@ def test_a_killed_auth_or_unauth_is_reconciled_on_the_next_start(configured) -> 
     try:
         live = []
         for _ in range(SERVICE_TRIALS):
-            _kill(_fork(loop), rng, 0.6)
+            _kill(_fork_when_ready(loop), rng, 0.6)
             pending = load_ledger_state(configured.home / "state" / "sessions.json")[1]
             add("crashes", "service_kills_with_a_pending_edit", bool(pending))
             service.status()  # what every command does first: sweep (and reconcile)

@@ -26,7 +26,7 @@ REGION = "region"
 TEMP_MARK = ".aacli-tmp-"
 # An edit of a big file holds the lock for a fraction of a second; with eight aacli processes
 # queueing on two cores a wait of over 10 s was measured (tests/reliability), so 30 s.
-LOCK_TIMEOUT = 30.0
+LOCK_TIMEOUT = 120.0
 LOCK_BUSY = "Another aacli process is editing the AWS files; try again."
 T = TypeVar("T")
 
