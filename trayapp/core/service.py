@@ -587,18 +587,7 @@ class Service:
             raise
         if previous:
             created.extend(p for p in previous.config_sections_created if p not in created)
-        session = Session(
-            target=target.label,
-            aws_profiles=names,
-            access_key_id=creds.access_key_id,
-            expiration=creds.expiration,
-            issued_at=self.deps.clock(),
-            credentials_file=str(aws.credentials_file),
-            config_file=str(aws.config_file),
-            region=target.account.region,
-            from_long_term_keys=creds.from_long_term_keys,
-            config_sections_created=tuple(created),
-        )
+        session = replace(plan, config_sections_created=tuple(created))
         # [default] moves to the newest session that asked for it.
         kept = [
             replace(s, aws_profiles=tuple(p for p in s.aws_profiles if p not in names))
