@@ -19,42 +19,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 import pyotp  # noqa: E402
+from common import config_text  # noqa: E402
 from tray_harness import cpu_seconds, desktop, rss_kib, start_tray, wait_for  # noqa: E402
 
 from trayapp.sandbox import Sandbox  # noqa: E402
 
 PASSPHRASE = "bench-passphrase-not-secret"
 ROLES = ("dev/DEVELOPER", "dev/ReadOnly", "prod/ReadOnly")
-
-
-def config_text(access_key_id: str, mfa_serial: str) -> str:
-    return f"""version = 1
-
-[settings]
-secret_backend = "vault"
-
-[profiles.acme]
-access_key_id = "{access_key_id}"
-mfa_serial = "{mfa_serial}"
-session_name = "bench"
-
-[profiles.acme.accounts.dev]
-id = "111111111111"
-region = "eu-west-1"
-
-[profiles.acme.accounts.dev.roles.DEVELOPER]
-duration = "2h"
-
-[profiles.acme.accounts.dev.roles.ReadOnly]
-duration = "1h"
-
-[profiles.acme.accounts.prod]
-id = "333333333333"
-region = "us-east-2"
-
-[profiles.acme.accounts.prod.roles.ReadOnly]
-duration = "1h"
-"""
 
 
 def main() -> int:

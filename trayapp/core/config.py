@@ -271,7 +271,7 @@ def save_config(config: Config, path: Path) -> None:
 
 
 def add_profile(config: Config, profile: Profile) -> Config:
-    if find_profile(config, profile.name, required=False):
+    if find_profile(config, profile.name):
         raise UsageError(f"profile '{profile.name}' already exists")
     return replace(config, profiles=(*config.profiles, profile))
 
@@ -354,7 +354,7 @@ def remove_path(config: Config, parts: list[str]) -> Config:
     return replace_profile(config, replace(profile, accounts=accounts))
 
 
-def find_profile(config: Config, name: str, required: bool = True) -> Profile | None:
+def find_profile(config: Config, name: str) -> Profile | None:
     return next((p for p in config.profiles if p.name == name), None)
 
 
