@@ -10,6 +10,7 @@ import resource
 import signal
 import stat
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -185,7 +186,7 @@ def test_undecodable_and_unreadable_files(aws: Path) -> None:
     with pytest.raises(CredFileError, match="not UTF-8"):
         write_profile_credentials(path, "dev", creds(), owned_key_ids=())
     assert path.read_bytes() == b"[a]\nk = caf\xe9\n"
-    with pytest.raises(CredFileError, match=f"Cannot read {aws}"):
+    with pytest.raises(CredFileError, match=f"^{aws} is a folder, not a regular file"):
         read_text(aws)
 
 
@@ -243,13 +244,35 @@ def test_write_goes_through_a_symlink_to_its_target(tmp_path: Path) -> None:
 
 
 def test_stale_temp_files_of_ours_are_removed_on_the_next_write(aws: Path) -> None:
-    stale = aws / ".credentials.aacli-tmp-dead1234"
+    """Issue 11 item 3: stale-temp cleanup removes a killed writer's temp file, never a live
+    writer's (its pid is alive), nor one that is only seconds old."""
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    stale = aws / f".credentials.aacli-tmp-{dead.stdout.strip()}-abc"
     stale.write_text("half a file from a killed process")
-    foreign = aws / ".credentials.swp"
-    foreign.write_text("an editor's file")
-    atomic_write(aws / "credentials", "[a]\n")
-    assert not stale.exists()
-    assert foreign.exists()
+    live_writer = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        live = aws / f".credentials.aacli-tmp-{live_writer.pid}-def"
+        live.write_text("a live writer's temp file")
+        fresh = aws / ".credentials.aacli-tmp-99999999-ghi"
+        fresh.write_text("seconds old: its writer may still be at work")
+        old = time.time() - 120
+        for path in (stale, live):
+            os.utime(path, (old, old))
+        foreign = aws / ".credentials.swp"
+        foreign.write_text("an editor's file")
+        atomic_write(aws / "credentials", "[a]\n")
+        assert not stale.exists()
+        assert live.exists()
+        assert fresh.exists()
+        assert foreign.exists()
+    finally:
+        live_writer.kill()
+        live_writer.wait()
 
 
 def _write_with_tiny_file_size_limit(path: str) -> str:

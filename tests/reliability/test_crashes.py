@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from reliability.conftest import add, foreign_credentials, record
-from trayapp.core import credfile, inifile
+from trayapp.core import credfile, files, inifile
 from trayapp.core.codes import FixedCode
 from trayapp.core.paths import AppPaths, AwsPaths
 from trayapp.core.service import Deps, Service
@@ -108,7 +108,7 @@ def test_a_killed_writer_leaves_the_old_or_the_new_file_whole(tmp_path: Path) ->
     partial = mid_write = 0
     for _ in range(FILE_TRIALS):
         _kill(_fork(loop), rng, 0.12)
-        temps = [p for p in aws.iterdir() if credfile.TEMP_MARK in p.name]
+        temps = [p for p in aws.iterdir() if files.TEMP_MARK in p.name]
         mid_write += bool(temps)
         data = path.read_text(encoding="utf-8")
         partial += data not in (old, new)

@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import enum
-import os
-import tempfile
 from collections.abc import Callable, Collection, Iterator, Mapping
 from pathlib import Path
 from typing import TypeVar
 
-import filelock
-
-from trayapp.core import inifile
+from trayapp.core import files, inifile
 from trayapp.core.clock import isoformat_z
 from trayapp.core.errors import CredFileError
 from trayapp.core.model import Credentials
@@ -23,7 +19,6 @@ SESSION_TOKEN = "aws_session_token"
 EXPIRES = "x_security_token_expires"
 CREDENTIAL_KEYS = (ACCESS_KEY_ID, SECRET_ACCESS_KEY, SESSION_TOKEN, EXPIRES)
 REGION = "region"
-TEMP_MARK = ".aacli-tmp-"
 # An edit of a big file holds the lock for a fraction of a second; with eight aacli processes
 # queueing on two cores a wait of over 10 s was measured (tests/reliability), so 30 s.
 LOCK_TIMEOUT = 120.0
@@ -40,13 +35,14 @@ class RemoveOutcome(enum.Enum):
 
 
 def read_text(path: Path) -> str:
-    """The file's text ("" when it does not exist); UTF-8 only, a BOM is kept as U+FEFF."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
+    """The file's text ("" when it does not exist); UTF-8 only, a BOM is kept as U+FEFF.
+
+    A FIFO, a device or a file over 16 MiB is refused at once (files.read_bytes), so no lock
+    holder ever waits on a read that may not end.
+    """
+    raw = files.read_bytes(path)
+    if raw is None:
         return ""
-    except OSError as exc:
-        raise CredFileError(f"Cannot read {path}: {_reason(exc)}.") from None
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -61,53 +57,14 @@ def atomic_write(path: Path, text: str) -> None:
 
     Readers see the old file or the new one, never a part; on failure the old file stays.
     """
-    try:
-        target = path.resolve()
-    except (OSError, RuntimeError) as exc:
-        raise CredFileError(f"Cannot write {path}: {_reason(exc)}.") from None
-    folder = target.parent
-    try:
-        data = text.encode("utf-8")
-        _make_private_dir(folder)
-        _remove_stale_temps(folder, target.name)
-        fd, temp_name = tempfile.mkstemp(prefix=f".{target.name}{TEMP_MARK}", dir=folder)
-    except (OSError, UnicodeEncodeError) as exc:
-        raise CredFileError(f"Cannot write {path}: {_reason(exc)}. Nothing was changed.") from None
-    temp = Path(temp_name)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-            os.chmod(temp, 0o600)
-        os.replace(temp, target)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            temp.unlink()
-        raise CredFileError(
-            f"Cannot write {path}: {_reason(exc)}. The file was left unchanged."
-        ) from None
-    _fsync_dir(folder)
+    files.atomic_write(path, text)
 
 
 @contextlib.contextmanager
 def aws_files_lock(lock_file: Path, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
     """Hold the inter-process lock that keeps the tray and the CLI from interleaving edits."""
-    try:
-        lock_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    except OSError as exc:
-        raise CredFileError(f"Cannot create {lock_file.parent}: {_reason(exc)}.") from None
-    lock = filelock.FileLock(lock_file, timeout=timeout)
-    try:
-        lock.acquire()
-    except filelock.Timeout:
-        raise CredFileError(LOCK_BUSY) from None
-    except OSError as exc:
-        raise CredFileError(f"Cannot lock {lock_file}: {_reason(exc)}.") from None
-    try:
+    with files.file_lock(lock_file, timeout=timeout, busy=LOCK_BUSY):
         yield
-    finally:
-        lock.release()
 
 
 def write_profile_credentials(
@@ -222,40 +179,3 @@ def _with_path(path: Path, action: Callable[[], T]) -> T:
             f"{where}: {exc.reason}; aacli will not edit this file until it is fixed. "
             "Nothing was changed."
         ) from None
-
-
-def _make_private_dir(folder: Path) -> None:
-    if folder.is_dir():
-        return
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    os.chmod(folder, 0o700)  # mkdir's mode is cut by the umask
-
-
-def _remove_stale_temps(folder: Path, name: str) -> None:
-    # Callers hold the lock, so a temp file of ours here is from a killed writer.
-    for stale in folder.glob(f".{name}{TEMP_MARK}*"):
-        with contextlib.suppress(OSError):
-            stale.unlink()
-
-
-def _fsync_dir(folder: Path) -> None:
-    if not hasattr(os, "O_DIRECTORY"):
-        return  # Windows cannot open a directory; its rename is durable enough
-    try:
-        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass  # the rename happened; some file systems cannot sync a directory
-    finally:
-        os.close(fd)
-
-
-def _reason(exc: BaseException) -> str:
-    if isinstance(exc, OSError) and exc.strerror:
-        return exc.strerror
-    if isinstance(exc, UnicodeEncodeError):
-        return "the text cannot be written as UTF-8"
-    return type(exc).__name__

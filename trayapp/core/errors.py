@@ -85,5 +85,9 @@ class CredFileError(AacliError):
     """An AWS shared file cannot be read, parsed or written safely."""
 
 
+class UnsafeFileError(CredFileError):
+    """A file or folder aacli would trust is not safe to use (owner, mode, type, size)."""
+
+
 class ConsoleError(AacliError):
     """Console sign-in through the federation endpoint failed."""

@@ -1,0 +1,106 @@
+"""Start every process aacli runs through one door: no aacli secret in its environment, a fixed
+working directory, the caller's folder never on a Python child's import path, bounded waits."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import threading
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+# Variables of aacli's that hold secrets: never handed to a child.
+SECRET_VARIABLES = frozenset({"AACLI_PASSPHRASE", "AACLI_NEW_PASSPHRASE"})
+_SECRET_NAME = re.compile(r"^AACLI_.*(PASSPHRASE|PASSWORD|SECRET|TOKEN)", re.ASCII)
+# trayapp's parent folder: a Python child imports this same copy, installed or not.
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent.parent
+# With -c, sys.path[0] would be the working directory; it becomes the package root instead.
+_BOOTSTRAP = (
+    "import runpy, sys; sys.path[0] = sys.argv.pop(1); "
+    "runpy.run_module(sys.argv.pop(1), run_name='__main__', alter_sys=True)"
+)
+
+
+def is_secret_variable(name: str) -> bool:
+    return name in SECRET_VARIABLES or bool(_SECRET_NAME.match(name))
+
+
+def child_env(
+    extra: Mapping[str, str] | None = None,
+    *,
+    base: Mapping[str, str] | None = None,
+    drop: Sequence[str] = (),
+) -> dict[str, str]:
+    """The environment for a child: ``base`` (default: ours) without aacli's secrets and
+    without ``drop``, plus ``extra``."""
+    source = os.environ if base is None else base
+    env = {k: v for k, v in source.items() if not is_secret_variable(k) and k not in drop}
+    env.update(extra or {})
+    return env
+
+
+def fixed_cwd() -> str:
+    """A working directory no other user can plant files in."""
+    if os.name == "posix":
+        return "/"
+    return str(Path.home())
+
+
+def python_command(module: str, *args: str) -> list[str]:
+    """argv that runs ``python -m module args…`` with this interpreter, ignoring PYTHON*
+    variables and never importing from the working directory."""
+    return [sys.executable, "-E", "-c", _BOOTSTRAP, str(PACKAGE_ROOT), module, *args]
+
+
+def run(
+    argv: Sequence[str],
+    *,
+    timeout: float,
+    input: bytes | None = None,
+    env: Mapping[str, str] | None = None,
+    cwd: str | Path | None = None,
+) -> subprocess.CompletedProcess[bytes]:
+    """Run to completion, output captured; kills the child and raises
+    ``subprocess.TimeoutExpired`` after ``timeout`` seconds."""
+    return subprocess.run(
+        list(argv),
+        input=input,
+        stdin=None if input is not None else subprocess.DEVNULL,
+        capture_output=True,
+        env=child_env() if env is None else dict(env),
+        cwd=fixed_cwd() if cwd is None else cwd,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def start(
+    argv: Sequence[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    cwd: str | Path | None = None,
+    stdin: int | None = subprocess.DEVNULL,
+) -> subprocess.Popen[bytes]:
+    """Start a child that aacli does not wait for (a browser, a clipboard tool): its own
+    session, no terminal output, reaped in the background."""
+    child = subprocess.Popen(
+        list(argv),
+        stdin=stdin,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=child_env() if env is None else dict(env),
+        cwd=fixed_cwd() if cwd is None else cwd,
+        start_new_session=True,
+    )
+    threading.Thread(target=child.wait, daemon=True).start()  # reap it, never block
+    return child
+
+
+def wait_briefly(child: subprocess.Popen[bytes], seconds: float) -> int | None:
+    """The child's exit status if it ends within ``seconds``, else None (still running)."""
+    try:
+        return child.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        return None

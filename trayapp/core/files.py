@@ -1,0 +1,324 @@
+"""Open, check and write the files aacli trusts: one place for owner, mode, type and size rules.
+
+Every file aacli reads to decide what to do (its config, state, ledger, vault, the AWS shared
+files) is read through :func:`read_bytes`, and every folder it keeps them in is made or checked
+by :func:`private_dir`. A rule added here cannot be forgotten at the next call site.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import stat
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from trayapp.core.errors import UnsafeFileError
+
+# The AWS files of a person with hundreds of profiles are well under 1 MiB.
+MAX_FILE_BYTES = 16 * 1024 * 1024
+TEMP_MARK = ".aacli-tmp-"
+# A temp file this old whose writer is gone is left over from a killed process.
+_STALE_AFTER_SECONDS = 60.0
+_POSIX = os.name == "posix"
+
+
+def _uid() -> int | None:
+    return os.getuid() if _POSIX else None
+
+
+def _owner_ok(st: os.stat_result) -> bool:
+    uid = _uid()
+    return uid is None or st.st_uid in (uid, 0)
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
+def check_trusted(path: Path, st: os.stat_result, *, what: str = "") -> None:
+    """Refuse ``path`` (already stat'ed) when another user owns it or may write to it."""
+    if not _POSIX:
+        return  # Windows: per-user profile folders and ACLs, not mode bits
+    label = f"{what} {path}" if what else str(path)
+    if not _owner_ok(st):
+        raise UnsafeFileError(
+            f"{label} belongs to another user (uid {st.st_uid}), so aacli will not trust it; "
+            f"remove it, or make it yours with: chown {os.getuid()} {path}"
+        )
+    mode = stat.S_IMODE(st.st_mode)
+    if mode & 0o022:
+        fix = "700" if stat.S_ISDIR(st.st_mode) else "600"
+        raise UnsafeFileError(
+            f"{label} is writable by other users (mode {mode:04o}), so aacli will not trust "
+            f"it; fix it with: chmod {fix} {path}"
+        )
+
+
+def check_trusted_path(path: Path, *, what: str = "") -> bool:
+    """:func:`check_trusted` by path; False when it does not exist."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        raise UnsafeFileError(f"Cannot read {path}: {reason(exc)}.") from None
+    check_trusted(path, st, what=what)
+    return True
+
+
+def read_bytes(
+    path: Path,
+    *,
+    trusted: bool = False,
+    max_bytes: int = MAX_FILE_BYTES,
+    what: str = "",
+) -> bytes | None:
+    """The file's bytes, or None when it does not exist.
+
+    Never blocks (a FIFO or a device where a file should be is refused, not waited on), never
+    reads more than ``max_bytes``, follows a symlink as the AWS SDKs do. ``trusted``: the file
+    decides what aacli does (its config, ledger, vault), so it and its folder must be the
+    user's own and writable by nobody else.
+    """
+    label = f"{what} {path}" if what else str(path)
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    flags |= getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        if exc.errno in (errno.ENXIO, errno.EISDIR):  # a socket; a folder on some systems
+            raise UnsafeFileError(
+                f"{label} is not a regular file; aacli reads only regular files there. "
+                "Nothing was changed."
+            ) from None
+        raise UnsafeFileError(f"Cannot read {label}: {reason(exc)}.") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise UnsafeFileError(
+                f"{label} is {_kind(st.st_mode)}, not a regular file; aacli reads only "
+                "regular files there. Nothing was changed."
+            )
+        if trusted:
+            check_trusted(path, st, what=what)
+            with contextlib.suppress(FileNotFoundError):
+                check_trusted(path.parent, path.parent.stat())
+        if st.st_size > max_bytes:
+            raise UnsafeFileError(_too_big(label, st.st_size, max_bytes))
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            chunk = os.read(fd, min(1 << 20, max_bytes + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > max_bytes:  # it grew while we read
+                raise UnsafeFileError(_too_big(label, size, max_bytes))
+        return b"".join(chunks)
+    except BlockingIOError:
+        raise UnsafeFileError(
+            f"{label} cannot be read without waiting. Nothing was changed."
+        ) from None
+    except OSError as exc:
+        raise UnsafeFileError(f"Cannot read {label}: {reason(exc)}.") from None
+    finally:
+        os.close(fd)
+
+
+def read_text(path: Path, *, trusted: bool = False, what: str = "") -> str | None:
+    """:func:`read_bytes` as UTF-8 text (None when the file does not exist)."""
+    data = read_bytes(path, trusted=trusted, what=what)
+    if data is None:
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        label = f"{what} {path}" if what else str(path)
+        raise UnsafeFileError(
+            f"{label} line {line}: not UTF-8 text. Nothing was changed."
+        ) from None
+
+
+def _too_big(label: str, size: int, limit: int) -> str:
+    return (
+        f"{label} is {size / 2**20:.1f} MiB, more than the {limit // 2**20} MiB aacli reads; "
+        "nothing was changed."
+    )
+
+
+def private_dir(folder: Path, *, what: str = "") -> Path:
+    """Make ``folder`` (and each missing parent) mode 0700 whatever the umask, or check it.
+
+    An existing folder must be the user's and writable by nobody else; folders above it that
+    aacli did not create are left as they are.
+    """
+    missing: list[Path] = []
+    probe = folder
+    while not probe.exists():
+        missing.append(probe)
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    for item in reversed(missing):
+        try:
+            item.mkdir(mode=0o700)
+        except FileExistsError:
+            pass  # made by a concurrent aacli a moment ago; checked below
+        except OSError as exc:
+            raise UnsafeFileError(f"Cannot create the folder {item}: {reason(exc)}.") from None
+        else:
+            with contextlib.suppress(OSError):
+                os.chmod(item, 0o700)  # mkdir's mode is cut by the umask, never widened
+    try:
+        st = folder.stat()
+    except OSError as exc:
+        raise UnsafeFileError(f"Cannot use the folder {folder}: {reason(exc)}.") from None
+    if not stat.S_ISDIR(st.st_mode):
+        raise UnsafeFileError(f"{folder} should be a folder, but is not.")
+    check_trusted(folder, st, what=what)
+    return folder
+
+
+def atomic_write(path: Path, data: str | bytes, *, mode: int = 0o600) -> None:
+    """Replace the file (the target, if ``path`` is a symlink) with ``data``, mode 0600.
+
+    Readers see the old file or the new one, never a part; on failure the old file stays.
+    The folder is made private when aacli creates it.
+    """
+    try:
+        target = path.resolve()
+    except (OSError, RuntimeError) as exc:
+        raise UnsafeFileError(f"Cannot write {path}: {reason(exc)}.") from None
+    folder = target.parent
+    try:
+        raw = data.encode("utf-8") if isinstance(data, str) else data
+    except UnicodeEncodeError:
+        raise UnsafeFileError(
+            f"Cannot write {path}: the text cannot be written as UTF-8. Nothing was changed."
+        ) from None
+    if not folder.is_dir():
+        private_dir(folder)
+    remove_stale_temps(folder, target.name)
+    try:
+        fd, temp_name = tempfile.mkstemp(
+            prefix=f".{target.name}{TEMP_MARK}{os.getpid()}-", dir=folder
+        )
+    except OSError as exc:
+        raise UnsafeFileError(f"Cannot write {path}: {reason(exc)}. Nothing was changed.") from None
+    temp = Path(temp_name)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            if _POSIX:
+                os.fchmod(handle.fileno(), mode)
+            handle.write(raw)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, target)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            temp.unlink()
+        raise UnsafeFileError(
+            f"Cannot write {path}: {reason(exc)}. The file was left unchanged."
+        ) from None
+    fsync_dir(folder)
+
+
+def remove_stale_temps(folder: Path, name: str) -> None:
+    """Remove temp files of ``name`` left by killed writers; a live writer's is never touched.
+
+    A temp file carries its writer's pid: it is removed only when that process is gone and the
+    file is over a minute old (pids are reused; a minute covers any write aacli makes).
+    """
+    now = time.time()
+    for stale in folder.glob(f".{name}{TEMP_MARK}*"):
+        pid_text = stale.name[len(f".{name}{TEMP_MARK}") :].partition("-")[0]
+        if pid_text.isdigit() and _alive(int(pid_text)):
+            continue
+        with contextlib.suppress(OSError):
+            if now - stale.lstat().st_mtime > _STALE_AFTER_SECONDS:
+                stale.unlink()
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
+
+
+def fsync_dir(folder: Path) -> None:
+    if not hasattr(os, "O_DIRECTORY"):
+        return  # Windows cannot open a directory; its rename is durable enough
+    try:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # the rename happened; some file systems cannot sync a directory
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def file_lock(lock_file: Path, *, timeout: float, busy: str) -> Iterator[None]:
+    """Hold an inter-process lock (file mode 0600 in a private folder); ``busy`` on timeout."""
+    import filelock
+
+    private_dir(lock_file.parent)
+    lock = filelock.FileLock(lock_file, timeout=timeout, mode=0o600)
+    try:
+        lock.acquire()
+    except filelock.Timeout:
+        raise UnsafeFileError(busy) from None
+    except OSError as exc:
+        raise UnsafeFileError(f"Cannot lock {lock_file}: {reason(exc)}.") from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def warn_if_shared(folder: Path) -> str | None:
+    """A one-line warning when ``folder`` (e.g. ``~/.aws``) is writable by other users."""
+    if not _POSIX:
+        return None
+    try:
+        st = folder.stat()
+    except OSError:
+        return None
+    mode = stat.S_IMODE(st.st_mode)
+    if mode & 0o022 or not _owner_ok(st):
+        return (
+            f"warning: {folder} can be changed by other users (mode {mode:04o}); "
+            f"fix it with: chmod 700 {folder}"
+        )
+    return None
+
+
+def reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return type(exc).__name__
