@@ -155,12 +155,25 @@ def test_bad_input_is_one_line_and_changes_nothing(configured, args, fragments):
         assert path.read_bytes() == content
 
 
+def _requests_with_code(configured, code):
+    """The STS calls of this test's MFA device that carried ``code``, as the sandbox saw them."""
+    return [
+        r.action
+        for r in configured.sandbox.sts_requests
+        if r.serial == configured.hub.mfa_serial and r.token_code == code
+    ]
+
+
 def test_reused_code_is_refused_before_it_reaches_aws(configured):
+    """Issue 17 item 1: the guard, not AWS, refuses the reused code: it is sent exactly once."""
     code = configured.code()
     assert configured.aacli("auth", "dev/ReadOnly", "--code", code).returncode == 0
+    assert _requests_with_code(configured, code) == ["AssumeRole"]
     result = configured.aacli("auth", "prod/ReadOnly", "--code", code)
     assert_one_line_error(result, "already used", "next code")
     assert _section(configured.credentials, "prod-ReadOnly") is None
+    # The sandbox's own refusal says "already used" too: only the request log tells them apart.
+    assert _requests_with_code(configured, code) == ["AssumeRole"]
 
 
 def test_reused_code_is_refused_by_aws_too(configured):

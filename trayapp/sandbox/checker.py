@@ -63,6 +63,16 @@ class CheckerSettings:
     credential_lifetime: int | None = None
 
 
+@dataclass(frozen=True)
+class StsRequest:
+    """One STS call the checker received, as tests need it to prove what reached AWS."""
+
+    action: str
+    key_id: str | None
+    serial: str | None
+    token_code: str | None
+
+
 class StsError(Exception):
     """An error answered the way AWS STS answers it."""
 
@@ -163,6 +173,7 @@ class StsChecker:
         self._ledger = ledger
         self._settings = settings
         self._clock = clock
+        self.requests: list[StsRequest] = []  # every STS call received, in order
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         query = parse_qs(environ.get("QUERY_STRING", ""))
@@ -200,6 +211,9 @@ class StsChecker:
         start_response: StartResponse,
     ) -> Iterable[bytes]:
         action = params.get("Action", "")
+        self.requests.append(
+            StsRequest(action, key_id, params.get("SerialNumber"), params.get("TokenCode"))
+        )
         if action in ("AssumeRoleWithWebIdentity", "AssumeRoleWithSAML") and key_id is None:
             return self._app(environ, start_response)  # these calls are not signed
         if key_id is None:

@@ -12,7 +12,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from trayapp.core.clock import system_clock
-from trayapp.sandbox.checker import CheckerSettings, StartResponse, StsChecker
+from trayapp.sandbox.checker import CheckerSettings, StartResponse, StsChecker, StsRequest
 from trayapp.sandbox.faults import Faults, action_of
 from trayapp.sandbox.federation import ConsoleSignin, FederationApp
 from trayapp.sandbox.issued import IssuedCredentials, IssuedLedger
@@ -216,6 +216,11 @@ class Sandbox:
     @property
     def issued(self) -> list[IssuedCredentials]:
         return self._ledger.all()
+
+    @property
+    def sts_requests(self) -> list[StsRequest]:
+        """Every STS call the sandbox received (action, signing key, MFA serial and code)."""
+        return list(self._checker.requests)
 
     @property
     def console_signins(self) -> list[ConsoleSignin]:
