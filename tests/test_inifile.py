@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import configparser
+import re
 import tempfile
 
 import botocore.configloader
@@ -381,3 +382,119 @@ def test_remove_never_touches_foreign_sections(text: str) -> None:
     after.pop("aacli-x", None)
     assert after == before
     assert dev is None or not set(dev) & set(OURS)
+
+
+# --- every byte outside aacli's own lines, mixed line endings too -----------------------
+
+EDITED = "dev-DEVELOPER"
+OWNED_KEYS = st.sampled_from([*OURS, "AWS_Session_Token", "region"])
+
+
+@st.composite
+def files_with_owned_lines(draw: st.DrawFn) -> tuple[list[tuple[str, str]], dict[str, int]]:
+    """A file as (text, ending) lines, each ending drawn on its own (mixed CRLF/LF), with a
+    ``[dev-DEVELOPER]`` section; returns the lines and, per owned key, the index of its line.
+
+    Owned keys are single-line values, each followed by a foreign key or a header, so the
+    lines aacli owns are exactly those; foreign keys may span several lines.
+    """
+    endings = draw(st.sampled_from([["\n"], ["\r\n"], ["\n", "\r\n"], ["\r\n", "\r\n", "\n"]]))
+    lines: list[tuple[str, str]] = []
+    owned: dict[str, int] = {}
+
+    def add(text: str) -> None:
+        lines.append((text, draw(st.sampled_from(endings))))
+
+    def foreign_section(name: str) -> None:
+        add(f"[{name}]")
+        for key in draw(st.lists(KEYS, max_size=3, unique_by=str.lower)):
+            add(f"{key}{draw(st.sampled_from([' = ', '=', ': ']))}{draw(VALUES)}")
+            for _ in range(draw(st.integers(0, 2))):  # a value of several lines
+                add(f"    more = {draw(VALUES)}")
+            for text in draw(st.lists(FILLER, max_size=2)):
+                add(text)
+
+    for text in draw(st.lists(FILLER, max_size=2)):
+        add(text)
+    before = draw(st.lists(st.sampled_from(["default", "dev", "prod"]), max_size=2, unique=True))
+    for name in before:
+        foreign_section(name)
+    add(f"[{EDITED}]")
+    add("zz_keep = kept by the user")  # the section always keeps a key of its own
+    for n, key in enumerate(
+        draw(st.lists(OWNED_KEYS, min_size=1, max_size=4, unique_by=str.lower))
+    ):
+        for text in draw(st.lists(FILLER, max_size=2)):
+            add(text)
+        delimiter = draw(st.sampled_from([" = ", "=", " =\t", ": "]))
+        owned[key.lower()] = len(lines)
+        # Not indented: after another key, an indented line would continue that key's value.
+        add(f"{key}{delimiter}{draw(VALUES).strip() or 'old'}")
+        add(f"zz_after_{n} = foreign {n}")
+    for name in draw(
+        st.lists(st.sampled_from(["stage", "x y", "ünïcode"]), max_size=2, unique=True)
+    ):
+        foreign_section(name)
+    if lines[-1][0] and draw(st.booleans()):
+        lines[-1] = (lines[-1][0], "")  # no final newline
+    return lines, owned
+
+
+def _joined(lines: list[tuple[str, str]]) -> str:
+    return "".join(text + end for text, end in lines)
+
+
+def _lines(text: str) -> list[tuple[str, str]]:
+    """(text, ending) lines, endings kept exactly ("" on a last line without one)."""
+    parts = re.split(r"(\r\n|\n)", text)
+    pairs = list(zip(parts[0::2], parts[1::2]))
+    return [*pairs, (parts[-1], "")] if parts[-1] else pairs
+
+
+@PROPERTY
+@given(files_with_owned_lines(), st.data())
+def test_an_in_place_edit_keeps_every_byte_it_does_not_own(drawn, data: st.DataObject) -> None:
+    """Issue 17 item 3: after an upsert into an existing section, every line aacli does not
+    own is there byte for byte (its own ending included), and a rewritten line keeps the
+    ending it had, even where the file mixes CRLF and LF."""
+    lines, owned = drawn
+    keys = data.draw(st.lists(st.sampled_from([*OURS, "region"]), min_size=1, unique=True))
+    values = {key: f"new-{key}-value" for key in keys}
+    got = _lines(upsert_section(_joined(lines), EDITED, values))
+
+    expected = list(lines)
+    for key, index in owned.items():
+        if key in values:  # rewritten in place: same indent, the line's own ending
+            text, ending = lines[index]
+            expected[index] = (
+                f"{text[: len(text) - len(text.lstrip())]}{key} = {values[key]}",
+                ending,
+            )
+    added = {f"{key} = {value}" for key, value in values.items() if key not in owned}
+    new_lines = [line for line in got if line[0].strip() in added]
+    assert len(new_lines) == len(added), "a new key is missing or written twice"
+    if new_lines:
+        at = got.index(new_lines[0])
+        assert got[at : at + len(new_lines)] == new_lines, "new keys are one block"
+        if at == len(lines) and lines[-1][1] == "":
+            # Appended after a last line that had no ending: it gets one, the file still ends
+            # without a newline; this ending is the only byte outside our lines that changes.
+            assert got[at - 1][1] in ("\n", "\r\n") and got[-1][1] == ""
+            expected[-1] = (lines[-1][0], got[at - 1][1])
+        expected[at:at] = new_lines
+    assert got == expected
+
+
+@PROPERTY
+@given(files_with_owned_lines())
+def test_removing_our_keys_keeps_every_other_byte(drawn) -> None:
+    """Issue 17 item 3: removing aacli's keys deletes exactly their lines; every other byte,
+    each line's own ending included, stays."""
+    lines, owned = drawn
+    text = _joined(lines)
+    removed = remove_keys(text, EDITED, list(owned))
+    keep = [line for i, line in enumerate(lines) if i not in owned.values()]
+    expected = _joined(keep)
+    if not text.endswith(("\n", "\r\n")) and lines[-1] != keep[-1]:
+        expected = expected.removesuffix("\r\n").removesuffix("\n")  # still no final newline
+    assert removed == expected
