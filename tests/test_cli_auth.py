@@ -249,3 +249,21 @@ def test_status_lists_active_sessions_with_time_left(configured):
 def test_no_code_without_a_terminal_is_a_clear_error(configured):
     result = configured.aacli("auth", "dev/DEVELOPER", DISPLAY="", WAYLAND_DISPLAY="")
     assert_one_line_error(result, "--code")
+
+
+def test_unauth_leaves_a_section_without_our_key_id_alone(configured):
+    """Issue 17 item 4: the user replaced our section with their own secret and token but no
+    key id: unauth and sweep leave every byte of it."""
+    assert configured.aacli("auth", "dev/DEVELOPER", "--code", configured.code()).returncode == 0
+    theirs = (
+        FOREIGN.replace("# trailing comment, no final newline", "")
+        + "[dev-DEVELOPER]\r\naws_secret_access_key = theirSecret\r\n"
+        "aws_session_token = theirToken\r\n"
+    ).encode()
+    configured.credentials.write_bytes(theirs)
+    result = configured.aacli("unauth", "dev/DEVELOPER")
+    assert "Traceback" not in result.stderr, result.stderr
+    assert configured.credentials.read_bytes() == theirs
+    assert "left profile 'dev-DEVELOPER' alone" in result.stderr
+    assert configured.aacli("sweep").returncode == 0
+    assert configured.credentials.read_bytes() == theirs

@@ -143,6 +143,32 @@ def test_remove_leaves_a_changed_section_alone(aws: Path) -> None:
     assert not (aws / "missing").exists()
 
 
+@pytest.mark.parametrize(
+    "section",
+    [
+        "aws_secret_access_key = theirSecret\n",
+        "aws_session_token = theirToken\n",
+        "aws_secret_access_key = theirSecret\naws_session_token = theirToken\n"
+        "x_security_token_expires = 2026-11-24T15:42:00Z\n",
+        "aws_access_key_id =\naws_secret_access_key = theirSecret\n",
+        "# the user's notes\nregion = eu-west-1\naws_session_token = theirToken\n",
+        "x_security_token_expires = 2026-11-24T15:42:00Z\n",
+        "region = eu-west-1\n",
+        "credential_process = /usr/bin/their-helper\n",
+    ],
+)
+def test_a_section_without_our_key_id_is_never_touched(aws: Path, section: str) -> None:
+    """Issue 17 item 4: whatever else a section holds, without aacli's key id it stays."""
+    path = aws / "credentials"
+    original = f"[other]\nk = v\n\n[dev]\n{section}\n[after]\nk = w\n".encode()
+    path.write_bytes(original)
+    before = path.stat()
+    outcome = remove_profile_credentials(path, "dev", "ASIAOURS")
+    assert outcome is not RemoveOutcome.REMOVED
+    assert path.read_bytes() == original
+    assert path.stat().st_ino == before.st_ino and path.stat().st_mtime_ns == before.st_mtime_ns
+
+
 def test_region_is_set_and_removed_only_while_it_is_ours(aws: Path) -> None:
     config = aws / "config"
     config.write_text("[default]\noutput = json\n\n[profile stage]\noutput = text\n")
