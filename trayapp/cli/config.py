@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Callable
+from typing import Any
 
 from trayapp.cli.context import ask_hidden, ask_line, interactive, make_service, pick, say
 from trayapp.core import config as cfg
@@ -133,29 +134,42 @@ def add_profile(service: Service, args: argparse.Namespace) -> int:
         partition=validate.partition(args.partition),
         session_name=validate.session_name(args.session_name) if args.session_name else None,
     )
-    new_config = cfg.add_profile(service.config, profile)
+    cfg.add_profile(service.config, profile)  # refuses a taken name before asking anything
     secret = ask_hidden(f"Secret access key for {profile.access_key_id}: ")
     service.set_hub_secret(profile.name, secret)
-    cfg.save_config(_pin_backend(service, new_config), service.deps.app.config_file)
+    service.update_config(lambda config: _pin_backend(service, cfg.add_profile(config, profile)))
     say(f"Added profile '{profile.name}'; its secret key is in {service.secrets().name}.")
     return 0
+
+
+def _changed_profile(config: cfg.Config, name: str, **changes: Any) -> cfg.Config:
+    """``config`` with fields of profile ``name`` changed (as it is now: its accounts too)."""
+    from dataclasses import replace
+
+    current = cfg.find_profile(config, name)
+    if current is None:
+        raise UsageError(f"no profile named '{name}' (it was removed meanwhile)")
+    return cfg.replace_profile(config, replace(current, **changes))
 
 
 def set_key(service: Service, args: argparse.Namespace) -> int:
     profile = cfg.find_profile(service.config, args.name)
     if profile is None:
         raise UsageError(f"no profile named '{args.name}'")
-    new_config = service.config
     if args.access_key_id:
         from dataclasses import replace
 
         profile = replace(profile, access_key_id=validate.access_key_id(args.access_key_id))
-        new_config = cfg.replace_profile(service.config, profile)
     secret = ask_hidden(f"Secret access key for {profile.access_key_id}: ")
     service.set_hub_secret(profile.name, secret)
-    pinned = _pin_backend(service, new_config)
-    if pinned is not service.config:
-        cfg.save_config(pinned, service.deps.app.config_file)
+    new_key = profile.access_key_id if args.access_key_id else None
+
+    def change(config: cfg.Config) -> cfg.Config:
+        if new_key is not None:
+            config = _changed_profile(config, profile.name, access_key_id=new_key)
+        return _pin_backend(service, config)
+
+    service.update_config(change)
     say(f"Stored the secret key of profile '{profile.name}' in {service.secrets().name}.")
     return 0
 
@@ -166,8 +180,7 @@ def add_account(service: Service, args: argparse.Namespace) -> int:
         account_id=validate.account_id(args.account_id),
         region=validate.region(args.region),
     )
-    new_config = cfg.add_account(service.config, args.profile, account)
-    cfg.save_config(new_config, service.deps.app.config_file)
+    service.update_config(lambda config: cfg.add_account(config, args.profile, account))
     say(f"Added account '{account.name}' ({account.account_id}) to profile '{args.profile}'.")
     return 0
 
@@ -195,8 +208,7 @@ def add_role(service: Service, args: argparse.Namespace) -> int:
         duration_seconds=validate.duration(args.duration),
         aws_profile=validate.aws_profile(args.aws_profile) if args.aws_profile else None,
     )
-    new_config = cfg.add_role(service.config, profile_name, account_name, role)
-    cfg.save_config(new_config, service.deps.app.config_file)
+    service.update_config(lambda config: cfg.add_role(config, profile_name, account_name, role))
     aws_name = role.aws_profile or f"{account_name}-{role.name}"
     say(
         f"Added role {profile_name}/{account_name}/{role.name}; "
@@ -338,14 +350,13 @@ def totp(service: Service, args: argparse.Namespace) -> int:
 
 
 def mfa_session(service: Service, args: argparse.Namespace) -> int:
-    from dataclasses import replace
-
     profile = cfg.find_profile(service.config, args.name)
     if profile is None:
         raise UsageError(f"no profile named '{args.name}'")
     seconds = None if args.length == "off" else validate.mfa_session_duration(args.length)
-    new_config = cfg.replace_profile(service.config, replace(profile, mfa_session_seconds=seconds))
-    cfg.save_config(new_config, service.deps.app.config_file)
+    service.update_config(
+        lambda config: _changed_profile(config, profile.name, mfa_session_seconds=seconds)
+    )
     if seconds is None:
         service.drop_mfa_session(profile.name)
         say(f"Profile '{profile.name}' asks for a code for each role again.")
@@ -362,8 +373,9 @@ def keep_fresh(service: Service, args: argparse.Namespace) -> int:
 
     target = service.resolve(args.target)
     role = replace(target.role, keep_fresh=args.state == "on")
-    new_config = cfg.replace_role(service.config, target.profile.name, target.account.name, role)
-    cfg.save_config(new_config, service.deps.app.config_file)
+    service.update_config(
+        lambda config: cfg.replace_role(config, target.profile.name, target.account.name, role)
+    )
     if role.keep_fresh:
         say(
             f"{target.label}: the tray renews it before expiry when no code has to be typed "

@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 from trayapp.cli.codes import live_credentials
+from trayapp.core.children import child_env
 from trayapp.core.envvars import credential_variables
 from trayapp.core.errors import AacliError, UsageError
 
@@ -37,8 +38,11 @@ def run(args: argparse.Namespace) -> int:
     if not command:
         raise UsageError("say what to run: aacli exec TARGET -- COMMAND [ARGS…]")
     target, creds = live_credentials(args.target, args.code)
-    env = {k: v for k, v in os.environ.items() if k not in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE")}
-    env.update(credential_variables(creds, target.account.region))
+    # The command gets the role's keys, never aacli's own secrets (the vault passphrase).
+    env = child_env(
+        credential_variables(creds, target.account.region),
+        drop=("AWS_PROFILE", "AWS_DEFAULT_PROFILE"),
+    )
     program = shutil.which(command[0], path=env.get("PATH"))
     if program is None:
         raise AacliError(f"command not found: {command[0]}")

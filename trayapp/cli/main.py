@@ -81,6 +81,9 @@ def _command_name(argv: Sequence[str]) -> str | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from trayapp.core.hardening import harden_process
+
+    harden_process()  # before any secret is read: a crash must not write one to a core file
     args_list = list(sys.argv[1:] if argv is None else argv)
     # Build only the chosen command's parser: start-up stays fast.
     command_name = _command_name(args_list)

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import os
-import stat
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
-from trayapp.core import validate
-from trayapp.core.errors import ConfigError, UsageError
+from trayapp.core import files, validate
+from trayapp.core.errors import ConfigError, UnsafeFileError, UsageError
 from trayapp.core.model import DEFAULT_ROLE_DURATION, Account, Config, Profile, Role, Settings
 
 if sys.version_info >= (3, 11):
@@ -24,15 +23,22 @@ SECRET_BACKENDS = ("auto", "keyring", "vault")
 T = TypeVar("T")
 
 
+# Config edits are quick; a writer still holding the lock after this is stuck.
+CONFIG_LOCK_TIMEOUT = 30.0
+
+
 def load_config(path: Path) -> Config:
-    """The config at ``path``; an empty one when the file does not exist yet."""
+    """The config at ``path``; an empty one when the file does not exist yet.
+
+    The file and its folder must be the user's and writable by nobody else: whoever can write
+    the config decides which roles aacli assumes and where it writes keys.
+    """
     try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
+        raw = files.read_bytes(path, trusted=True, what="the config")
+    except UnsafeFileError as exc:
+        raise ConfigError(str(exc)) from None
+    if raw is None:
         return Config()
-    except OSError as exc:
-        raise ConfigError(f"Cannot read {path}: {exc.strerror or exc}") from None
-    _check_not_writable_by_others(path)
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
@@ -40,22 +46,6 @@ def load_config(path: Path) -> Config:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: {exc}; the file was left unchanged.") from None
     return parse_config(data, path)
-
-
-def _check_not_writable_by_others(path: Path) -> None:
-    """Refuse a config (or its folder) others may write: they could swap in their own roles."""
-    if os.name == "nt":
-        return  # Windows has ACLs, not mode bits; the per-user profile folder protects it
-    for item, fix in ((path, "600"), (path.parent, "700")):
-        try:
-            mode = stat.S_IMODE(item.stat().st_mode)
-        except OSError:
-            continue
-        if mode & 0o022:
-            raise ConfigError(
-                f"{item} is writable by other users (mode {mode:04o}), so aacli will not use "
-                f"it; fix it with: chmod {fix} {item}"
-            )
 
 
 def parse_config(data: Mapping[str, Any], path: Path) -> Config:
@@ -265,6 +255,31 @@ def save_config(config: Config, path: Path) -> None:
     data = config_to_data(config)
     parse_config(data, path)  # never write what we could not read back
     atomic_write(path, tomli_w.dumps(data))
+
+
+@contextmanager
+def config_lock(path: Path) -> Iterator[None]:
+    """Serialise every read-modify-write of the config (CLI, tray, settings window)."""
+    with files.file_lock(
+        path.with_name(path.name + ".lock"),
+        timeout=CONFIG_LOCK_TIMEOUT,
+        busy=f"Another aacli is changing {path}; try again in a moment.",
+    ):
+        yield
+
+
+def update_config(path: Path, change: Callable[[Config], Config]) -> Config:
+    """Apply ``change`` to the config as it is on disk now, under the config lock, and save.
+
+    ``change`` gets the freshest config (never a copy read before another writer saved), so
+    concurrent edits never lose one another's updates. It may raise to change nothing.
+    """
+    with config_lock(path):
+        current = load_config(path)
+        new = change(current)
+        if new != current:
+            save_config(new, path)
+        return new
 
 
 # Editing: each returns a new Config; callers save it.

@@ -106,6 +106,13 @@ class Service:
         self._config = None
         return self.config
 
+    def update_config(self, change: Callable[[Config], Config]) -> Config:
+        """Change the config as it is on disk now, under the config lock (no lost updates)."""
+        from trayapp.core.config import update_config
+
+        self._config = update_config(self.deps.app.config_file, change)
+        return self._config
+
     def targets(self) -> list[Target]:
         from trayapp.core.targets import all_targets
 
@@ -193,7 +200,7 @@ class Service:
     def _locked(self) -> Iterator[None]:
         from trayapp.core.credfile import aws_files_lock
 
-        self.deps.app.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # aws_files_lock makes the state folder private (0700 whatever the umask) or refuses it.
         with aws_files_lock(self.deps.app.lock_file):
             self._finish_interrupted()
             yield
@@ -410,12 +417,13 @@ class Service:
                 }
             ),
         )
-        index = self._mfa_index()
-        index[profile.name] = {
-            "hub_key_id": profile.access_key_id,
-            "expiration": isoformat_z(creds.expiration),
-        }
-        self._save_mfa_index(index)
+        with self._mfa_index_locked():
+            index = self._mfa_index()
+            index[profile.name] = {
+                "hub_key_id": profile.access_key_id,
+                "expiration": isoformat_z(creds.expiration),
+            }
+            self._save_mfa_index(index)
 
     def _live_mfa_session(self, profile: Profile) -> Credentials | None:
         from trayapp.core.secrets.base import MFA_SESSION, secret_key
@@ -458,24 +466,41 @@ class Service:
         """Forget a profile's MFA session; True when there was one."""
         from trayapp.core.secrets.base import MFA_SESSION, secret_key
 
-        index = self._mfa_index()
-        had = index.pop(profile_name, None) is not None
-        self.secrets().delete(secret_key(profile_name, MFA_SESSION))
-        if had:
-            self._save_mfa_index(index)
+        with self._mfa_index_locked():
+            index = self._mfa_index()
+            had = index.pop(profile_name, None) is not None
+            self.secrets().delete(secret_key(profile_name, MFA_SESSION))
+            if had:
+                self._save_mfa_index(index)
         return had
 
+    @contextmanager
+    def _mfa_index_locked(self) -> Iterator[None]:
+        """The MFA-session index has a lock of its own: it is changed inside and outside the
+        AWS-files lock (which is not re-entrant), always in the order AWS files → index."""
+        from trayapp.core.files import file_lock
+
+        with file_lock(
+            self.deps.app.state_dir / "mfa-sessions.lock",
+            timeout=30.0,
+            busy="Another aacli is changing the MFA sessions; try again.",
+        ):
+            yield
+
     def _mfa_index(self) -> dict[str, dict[str, object]]:
+        from trayapp.core.files import read_text
+
         try:
-            data = json.loads(self.deps.app.mfa_sessions_file.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            text = read_text(self.deps.app.mfa_sessions_file, trusted=True)
+            data = json.loads(text) if text else {}
+        except ValueError:
             return {}
         return data if isinstance(data, dict) else {}
 
     def _save_mfa_index(self, index: dict[str, dict[str, object]]) -> None:
-        from trayapp.core.credfile import atomic_write
+        from trayapp.core.files import atomic_write, private_dir
 
-        self.deps.app.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        private_dir(self.deps.app.state_dir)
         atomic_write(self.deps.app.mfa_sessions_file, json.dumps(index, indent=1))
 
     def expires_soon_at(self, expiration: datetime) -> bool:

@@ -37,6 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from trayapp.core.hardening import harden_process
+
+    harden_process()  # a passphrase is typed here: no core file may hold it
     args = build_parser().parse_args(argv)
     try:
         import tkinter

@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-import getpass
 import hashlib
-import os
 import subprocess
-import sys
-import tempfile
 import time
 from pathlib import Path
 
 from filelock import FileLock, Timeout
 
+from trayapp.core import children
 from trayapp.core.errors import AacliError
+from trayapp.core.files import private_dir
+from trayapp.core.paths import AppPaths
 
 _EXIT_OK = 0
 _EXIT_CANCELLED = 1
-# trayapp's parent folder, so the child imports this same copy even when it is not installed.
-_PACKAGE_ROOT = Path(__file__).resolve().parent.parent.parent
+# No wait is unbounded: a dialog nobody answers, or another dialog's lock, gives up after this.
+MAX_WAIT_SECONDS = 600.0
 
 
 def ask_mfa_code(
@@ -33,8 +32,9 @@ def ask_mfa_code(
 
     At most one dialog per device is open at a time: a second caller waits for
     the first dialog to close, then shows its own. ``lock_dir`` holds the lock
-    files (default: a per-user folder in the temp dir). Blocks until answered:
-    call it off the UI thread.
+    files (default: ``dialogs/`` in aacli's private state folder, never a shared
+    temp dir). Blocks until answered, at most ``timeout`` (default 10 min): call it
+    off the UI thread.
     """
     # "--name=value" so that a value starting with "-" is never taken for an option.
     args = ["mfa", f"--target={target_label}", f"--device={device}"]
@@ -72,36 +72,31 @@ def ask_passphrase(
 def _run_dialog(
     kind: str, args: list[str], lock_name: str, timeout: float | None, lock_dir: Path | None
 ) -> str | None:
-    # Per user: another user's lock file in the shared temp dir would not be writable.
-    folder = lock_dir or Path(tempfile.gettempdir()) / f"aacli-dialogs-{getpass.getuser()}"
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    lock = FileLock(folder / f"aacli-dialog-{lock_name}.lock")
+    # A private folder of the user's: a shared temp dir would let another user hold the lock.
+    folder = private_dir(lock_dir or AppPaths.from_env().state_dir / "dialogs")
+    lock = FileLock(folder / f"aacli-dialog-{lock_name}.lock", mode=0o600)
+    bound = MAX_WAIT_SECONDS if timeout is None else timeout
     started = time.monotonic()
     try:
-        lock.acquire(timeout=-1 if timeout is None else timeout)
+        lock.acquire(timeout=bound)
     except Timeout:
-        return None
+        if timeout is not None:
+            return None
+        raise AacliError(
+            f"Another aacli {kind} dialog has been open for {int(bound // 60)} minutes; "
+            "answer or close it, then try again."
+        ) from None
     try:
-        left = None if timeout is None else max(0.1, timeout - (time.monotonic() - started))
+        left = max(0.1, bound - (time.monotonic() - started))
         return _run_child(kind, args, left)
     finally:
         lock.release()
 
 
-def _run_child(kind: str, args: list[str], timeout: float | None) -> str | None:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        part for part in (str(_PACKAGE_ROOT), env.get("PYTHONPATH")) if part
-    )
+def _run_child(kind: str, args: list[str], timeout: float) -> str | None:
+    # No aacli secret in its environment, and never an import from the caller's folder.
     try:
-        child = subprocess.run(
-            [sys.executable, "-m", "trayapp.dialogs", *args],
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            env=env,
-            timeout=timeout,
-            check=False,
-        )
+        child = children.run(children.python_command("trayapp.dialogs", *args), timeout=timeout)
     except subprocess.TimeoutExpired:
         return None  # subprocess.run has already killed the unanswered dialog
     except OSError as exc:

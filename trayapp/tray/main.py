@@ -49,6 +49,9 @@ def run_tray() -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """The ``aacli-tray`` entry point (a GUI script: no console window on Windows)."""
+    from trayapp.core.hardening import harden_process
+
+    harden_process()  # the tray holds hub secrets and the passphrase in memory
     args = list(sys.argv[1:] if argv is None else argv)
     if "--debug" in args:
         logging.basicConfig(level=logging.DEBUG, format="aacli-tray: %(name)s: %(message)s")
