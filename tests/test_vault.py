@@ -14,8 +14,10 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import need_tool
 
 from trayapp.core.errors import (
+    AacliError,
     SecretStoreError,
     UsageError,
     VaultCorruptError,
@@ -241,6 +243,84 @@ def test_world_writable_folder_refused(tmp_path: Path) -> None:
     vault.path.parent.chmod(0o777)
     with pytest.raises(SecretStoreError, match=f"chmod 700 {vault.path.parent}"):
         reopen(vault).get("acme/secret_access_key")
+
+
+OTHERS_WRITE_BITS = [0o020, 0o002, 0o022]
+
+
+def _folder_state(folder: Path) -> dict[str, tuple[bytes | None, int]]:
+    """Every entry of the folder with its bytes (files) and mode: what "nothing changed" means."""
+    return {
+        p.name: (p.read_bytes() if p.is_file() else None, stat.S_IMODE(p.stat().st_mode))
+        for p in sorted(folder.iterdir())
+    }
+
+
+def _assert_refused_and_unchanged(vault: Vault, fix: str) -> None:
+    folder = vault.path.parent
+    before = (_folder_state(folder), stat.S_IMODE(folder.stat().st_mode))
+    attempts = [
+        lambda: reopen(vault).get("acme/secret_access_key"),
+        lambda: reopen(vault).keys(),
+        lambda: reopen(vault).set("acme/secret_access_key", "replaced"),
+        lambda: reopen(vault).delete("acme/secret_access_key"),
+        lambda: reopen(vault).change_passphrase(PASS, OTHER),
+    ]
+    for attempt in attempts:
+        with pytest.raises(AacliError) as caught:
+            attempt()
+        message = str(caught.value)
+        assert fix in message, message
+        assert "\n" not in message and SECRET not in message and PASS not in message
+        assert (_folder_state(folder), stat.S_IMODE(folder.stat().st_mode)) == before
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
+@pytest.mark.parametrize("bits", OTHERS_WRITE_BITS, ids=oct)
+def test_a_vault_file_writable_by_others_is_refused(tmp_path: Path, bits: int) -> None:
+    """Issue 17 item 5: group- or world-writable vault file (each bit): refused, unchanged."""
+    vault = make_vault(tmp_path)
+    vault.path.chmod(0o600 | bits)
+    _assert_refused_and_unchanged(vault, f"chmod 600 {vault.path}")
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
+@pytest.mark.parametrize("bits", [*OTHERS_WRITE_BITS, 0o070, 0o007, 0o077], ids=oct)
+def test_a_vault_folder_writable_by_others_is_refused(tmp_path: Path, bits: int) -> None:
+    """Issue 17 item 5: a folder others may write to (each bit) lets them swap the vault:
+    refused, nothing changed."""
+    vault = make_vault(tmp_path)
+    vault.path.parent.chmod(0o700 | bits)
+    _assert_refused_and_unchanged(vault, f"chmod 700 {vault.path.parent}")
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
+@pytest.mark.parametrize("bits", OTHERS_WRITE_BITS, ids=oct)
+def test_no_vault_is_created_in_a_folder_writable_by_others(tmp_path: Path, bits: int) -> None:
+    """Issue 17 item 5: the first secret never creates a vault in an unsafe folder."""
+    folder = tmp_path / "shared"
+    folder.mkdir()
+    folder.chmod(0o700 | bits)
+    for attempt in (
+        lambda: Vault.create(folder / "vault.bin", PASS, scrypt=FAST),
+        lambda: Vault(folder / "vault.bin", lambda: PASS, scrypt=FAST).set("a/b", SECRET),
+    ):
+        with pytest.raises(AacliError, match=f"chmod 700 {folder}"):
+            attempt()
+        assert list(folder.iterdir()) == []
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX owners")
+@pytest.mark.parametrize("which", ["file", "folder"])
+def test_a_vault_or_folder_owned_by_another_user_is_refused(tmp_path: Path, which: str) -> None:
+    """Issue 17 item 5: the trust issue's owner check: another user's vault file or folder is
+    refused, nothing changed (giving a file away needs root, as CI runs)."""
+    if os.geteuid() != 0:
+        need_tool("giving a file to another user needs root")
+    vault = make_vault(tmp_path)
+    target = vault.path if which == "file" else vault.path.parent
+    os.chown(target, 54321, 54321)
+    _assert_refused_and_unchanged(vault, f"chown {os.getuid()} {target}")
 
 
 def test_empty_passphrase_refused(tmp_path: Path) -> None:
