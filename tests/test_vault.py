@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from conftest import need_tool
 
+from trayapp.core import files
 from trayapp.core.errors import (
     AacliError,
     SecretStoreError,
@@ -221,7 +222,8 @@ def test_file_and_folder_modes(tmp_path: Path) -> None:
     vault = make_vault(tmp_path)
     assert stat.S_IMODE(vault.path.stat().st_mode) == 0o600
     assert stat.S_IMODE(vault.path.parent.stat().st_mode) == 0o700
-    assert [p.name for p in vault.path.parent.iterdir() if p.name.endswith(".tmp")] == []
+    # Issue 17 item 8: the temp files' real mark (a ".tmp" suffix never matched any).
+    assert [p.name for p in vault.path.parent.iterdir() if files.TEMP_MARK in p.name] == []
 
 
 @pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
@@ -387,6 +389,7 @@ def test_kill_during_change_passphrase_leaves_a_usable_vault(tmp_path: Path) -> 
     vault = make_vault(tmp_path)
     rng = random.Random(20240601)
     current = PASS
+    killed: set[int] = set()
     for _trial in range(20):
         other = OTHER if current == PASS else PASS
         child = subprocess.Popen(
@@ -402,6 +405,7 @@ def test_kill_during_change_passphrase_leaves_a_usable_vault(tmp_path: Path) -> 
             time.sleep(rng.uniform(0.0, 0.25))
         finally:
             child.send_signal(signal.SIGKILL)
+            killed.add(child.pid)
             child.wait(timeout=10)
             if child.stdout is not None:
                 child.stdout.close()
@@ -416,5 +420,16 @@ def test_kill_during_change_passphrase_leaves_a_usable_vault(tmp_path: Path) -> 
             assert value == SECRET
         assert len(opened) == 1, "the vault must open with exactly one of the two passphrases"
         current = opened[0]
+    # Issue 17 item 8: what the kills left is looked at before the write that cleans up. A
+    # killed writer's temp file carries its (dead) pid; the next write removes it once stale.
+    folder = vault.path.parent
+    leftovers = [p for p in folder.iterdir() if files.TEMP_MARK in p.name]
+    planted = folder / f".{vault.path.name}{files.TEMP_MARK}{min(killed)}-planted"
+    planted.write_bytes(b"half a vault")  # one for sure, whatever the kills hit
+    leftovers.append(planted)
+    for temp in leftovers:
+        assert int(temp.name.split(files.TEMP_MARK)[1].partition("-")[0]) in killed
+        os.utime(temp, (time.time() - 3600, time.time() - 3600))
     reopen(vault, current).set("acme/totp_seed", "JBSWY3DPEHPK3PXP")  # writable after kills
-    assert [p for p in vault.path.parent.iterdir() if p.name.endswith(".tmp")] == []
+    assert [p.name for p in folder.iterdir() if files.TEMP_MARK in p.name] == []
+    assert reopen(vault, current).get("acme/totp_seed") == "JBSWY3DPEHPK3PXP"
