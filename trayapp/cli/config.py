@@ -270,8 +270,15 @@ def remove(service: Service, args: argparse.Namespace) -> int:
             from trayapp.cli.context import report_removals
 
             report_removals([r for r in [service.unauth(service.resolve(session.target))] if r])
+    # A profile's secrets go first: if the store cannot be changed, the profile stays and
+    # the same command can be run again; no orphaned secret is left behind a saved config.
+    forgotten = service.forget_profile_secrets(parts[0]) if len(parts) == 1 else 0
     cfg.save_config(new_config, service.deps.app.config_file)
-    say(f"Removed {prefix}.")
+    if len(parts) == 1:
+        plural = "" if forgotten == 1 else "s"
+        say(f"Removed {prefix} and its {forgotten} secret{plural} from {service.secrets().name}.")
+    else:
+        say(f"Removed {prefix}.")
     return 0
 
 

@@ -49,6 +49,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _change_passphrase(service) -> int:  # type: ignore[no-untyped-def]
+    from trayapp.core.secrets.passphrase import PASSPHRASE_RULE, check_new
     from trayapp.core.secrets.vault import Vault
 
     vault = Vault(service.deps.app.vault_file, service.deps.passphrase)
@@ -60,7 +61,8 @@ def _change_passphrase(service) -> int:  # type: ignore[no-untyped-def]
         if not sys.stdin.isatty():
             raise UsageError("run on a terminal, or set AACLI_PASSPHRASE and AACLI_NEW_PASSPHRASE")
         old = getpass.getpass("Current vault passphrase: ", stream=sys.stderr)
-        new = getpass.getpass("New vault passphrase: ", stream=sys.stderr)
+        new = getpass.getpass(f"New vault passphrase ({PASSPHRASE_RULE}): ", stream=sys.stderr)
+        check_new(new)  # before it is typed again
         if new != getpass.getpass("Repeat the new passphrase: ", stream=sys.stderr):
             raise UsageError("the two passphrases differ; the vault was not changed")
     vault.change_passphrase(old, new)

@@ -35,6 +35,7 @@ from trayapp.core.sts import (
 if TYPE_CHECKING:
     from trayapp.core.codes import CodeSource
     from trayapp.core.console import SigninUrl
+    from trayapp.core.secrets import Forgotten
     from trayapp.core.secrets.base import SecretStore
 
 MAX_CODE_TRIES = 3
@@ -150,18 +151,14 @@ class Service:
         return "vault" if isinstance(self.secrets(), Vault) else "keyring"
 
     def switch_secret_backend(self, backend: str) -> int:
-        """Move every secret of the configured profiles to ``backend``; returns how many."""
+        """Move every secret in the store to ``backend``; returns how many."""
         from trayapp.core.config import save_config
         from trayapp.core.secrets import open_secret_store
-        from trayapp.core.secrets.base import MFA_SESSION, SECRET_ACCESS_KEY, TOTP_SEED, secret_key
 
         old = self.secrets()
         new = open_secret_store(backend, self.deps.app.vault_file, self.deps.passphrase)
-        names = [
-            secret_key(p.name, item)
-            for p in self.config.profiles
-            for item in (SECRET_ACCESS_KEY, TOTP_SEED, MFA_SESSION)
-        ]
+        # The store is walked, not the config: nothing aacli stored is left behind.
+        names = old.keys()
         moved = {name: value for name in names if (value := old.get(name)) is not None}
         same_store = old.name == new.name
         if not same_store:
@@ -176,14 +173,32 @@ class Service:
         self._config, self._secrets = None, new
         return len(moved)
 
-    def forget_secrets(self) -> None:
-        """Delete every secret of the configured profiles from the store (for reset)."""
-        from trayapp.core.secrets.base import MFA_SESSION, SECRET_ACCESS_KEY, TOTP_SEED, secret_key
+    def forget_secrets(self) -> list[Forgotten]:
+        """Delete every secret aacli ever stored, keyring and vault, walking each store rather
+        than the config (for reset); what was removed from where."""
+        from trayapp.core.errors import AacliError
+        from trayapp.core.secrets import forget_everything
 
+        try:
+            in_use = self.config.settings.secret_backend == "keyring"
+        except AacliError:  # reset must work with a broken config too
+            in_use = False
+        self._secrets = None
+        return forget_everything(
+            self.deps.app.vault_file, self.deps.passphrase, keyring_in_use=in_use
+        )
+
+    def forget_profile_secrets(self, profile_name: str) -> int:
+        """Delete every secret of one profile (hub key, TOTP seed, MFA session and anything
+        else stored under its name) and its MFA-session entry; how many secrets."""
         store = self.secrets()
-        for profile in self.config.profiles:
-            for item in (SECRET_ACCESS_KEY, TOTP_SEED, MFA_SESSION):
-                store.delete(secret_key(profile.name, item))
+        prefix = f"{profile_name}/"
+        stored = store.keys()
+        names = [name for name in stored if name.startswith(prefix)]
+        self.drop_mfa_session(profile_name)
+        for name in names:
+            store.delete(name)
+        return len(names)
 
     def _hub_secret(self, profile: Profile) -> str:
         secret = self.secrets().get(hub_secret_key(profile.name))

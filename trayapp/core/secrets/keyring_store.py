@@ -6,10 +6,13 @@ CLI must start fast.
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from trayapp.core.errors import SecretStoreError
+from trayapp.core.errors import SecretStoreError, UnsafeFileError
 from trayapp.core.secrets.base import BackendStatus, check_key
 
 if TYPE_CHECKING:
@@ -17,7 +20,13 @@ if TYPE_CHECKING:
 
 DEFAULT_SERVICE = "aacli"
 INDEX_KEY = "aacli:index"
-"""A non-secret entry listing the keys stored, because a keyring cannot enumerate its items."""
+"""A non-secret entry listing the keys stored, because most keyrings cannot enumerate items.
+
+It is written before the secret it lists (a crash leaves an extra name, never a secret nobody
+knows of), under a lock, and removed with the last secret. Where the keyring can be searched
+(the Secret Service), ``keys()`` also finds entries the index misses.
+"""
+_INDEX_LOCK_TIMEOUT_SECONDS = 30.0
 
 # Raised by keyring, secretstorage and jeepney when there is no bus or no daemon on it.
 _UNREACHABLE = ("InitError", "SecretServiceNotAvailableException", "DBusErrorResponse")
@@ -81,11 +90,19 @@ class KeyringStore:
     """A SecretStore in the OS keyring, under one service name."""
 
     def __init__(
-        self, service: str = DEFAULT_SERVICE, backend: KeyringBackend | None = None
+        self,
+        service: str = DEFAULT_SERVICE,
+        backend: KeyringBackend | None = None,
+        *,
+        lock_file: Path | None = None,
     ) -> None:
-        """``backend`` names a keyring backend; by default keyring's own choice."""
+        """``backend`` names a keyring backend; by default keyring's own choice.
+
+        ``lock_file`` serialises changes of the index between processes (the tray and the CLI).
+        """
         self.service = service
         self._requested = backend
+        self._lock_file = lock_file
         self._backend: KeyringBackend | None = None
         self._label = ""
 
@@ -106,22 +123,35 @@ class KeyringStore:
         self._check(key)
         if not isinstance(value, str):
             raise SecretStoreError(f"The value for {key} must be text.")
-        self._call("store a secret", self._resolved().set_password, key, value)
-        index = self._index()
-        if key not in index:
-            self._save_index([*index, key])
+        with self._index_locked():
+            index = self._index()
+            if key not in index:
+                self._save_index([*index, key])
+            self._call("store a secret", self._resolved().set_password, key, value)
 
     def delete(self, key: str) -> None:
         self._check(key)
         backend = self._resolved()
-        if self._call("read a secret", backend.get_password, key) is not None:
-            self._call("delete a secret", backend.delete_password, key)
-        index = self._index()
-        if key in index:
-            self._save_index([k for k in index if k != key])
+        with self._index_locked():
+            if self._call("read a secret", backend.get_password, key) is not None:
+                self._call("delete a secret", backend.delete_password, key)
+            index = self._index()
+            if key in index:
+                self._save_index([k for k in index if k != key])
 
     def keys(self) -> list[str]:
-        return sorted(self._index())
+        return sorted(set(self._index()) | set(self._searched()))
+
+    def clear(self) -> int:
+        """Delete every secret of this service and the index itself; how many secrets."""
+        found = self.keys()
+        for key in found:
+            self.delete(key)
+        with self._index_locked():
+            backend = self._resolved()
+            if self._call("read a secret", backend.get_password, INDEX_KEY) is not None:
+                self._call("delete a secret", backend.delete_password, INDEX_KEY)
+        return len(found)
 
     def _check(self, key: str) -> None:
         check_key(key)
@@ -139,7 +169,44 @@ class KeyringStore:
         return [k for k in keys if isinstance(k, str)] if isinstance(keys, list) else []
 
     def _save_index(self, keys: list[str]) -> None:
-        self._call("store a secret", self._resolved().set_password, INDEX_KEY, json.dumps(keys))
+        backend = self._resolved()
+        if keys:
+            self._call("store a secret", backend.set_password, INDEX_KEY, json.dumps(keys))
+        else:  # nothing of aacli's stays behind once its last secret is gone
+            self._call("delete a secret", backend.delete_password, INDEX_KEY)
+
+    def _searched(self) -> list[str]:
+        """The keys of this service the keyring itself finds, where it can be searched."""
+        backend = self._resolved()
+        if type(backend).__module__ != "keyring.backends.SecretService":
+            return []
+
+        def search(service: str, _key: str) -> list[str]:
+            collection = backend.get_preferred_collection()  # type: ignore[attr-defined]
+            with contextlib.closing(collection.connection):
+                items = collection.search_items({"service": service})
+                names = [item.get_attributes().get("username") for item in items]
+            return [n for n in names if isinstance(n, str) and n and n != INDEX_KEY]
+
+        found = self._call("list the secrets", search, "")
+        return found if isinstance(found, list) else []
+
+    @contextlib.contextmanager
+    def _index_locked(self) -> Iterator[None]:
+        if self._lock_file is None:
+            yield
+            return
+        from trayapp.core.files import file_lock
+
+        try:
+            with file_lock(
+                self._lock_file,
+                timeout=_INDEX_LOCK_TIMEOUT_SECONDS,
+                busy="Another aacli is changing the keyring's secrets; try again.",
+            ):
+                yield
+        except UnsafeFileError as error:
+            raise SecretStoreError(str(error)) from None
 
     def _resolved(self) -> KeyringBackend:
         if self._backend is None:
@@ -175,8 +242,9 @@ class KeyringSecretBackend:
     backend = "keyring"
     priority = 10
 
-    def __init__(self, service: str = DEFAULT_SERVICE) -> None:
+    def __init__(self, service: str = DEFAULT_SERVICE, *, lock_file: Path | None = None) -> None:
         self._service = service
+        self._lock_file = lock_file
 
     def status(self) -> BackendStatus:
         try:
@@ -188,6 +256,6 @@ class KeyringSecretBackend:
         return BackendStatus(self.backend, backend is not None, self.priority, label)
 
     def open(self) -> KeyringStore:
-        store = KeyringStore(self._service)
+        store = KeyringStore(self._service, lock_file=self._lock_file)
         store.name  # noqa: B018 - resolves now, so an unusable keyring fails here
         return store

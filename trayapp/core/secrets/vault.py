@@ -5,16 +5,14 @@ The file format is described in docs/SECURITY.md, section "Vault format".
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
-import os
 import secrets
-import stat
 import struct
-import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,14 +21,15 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
-from filelock import FileLock, Timeout
 
+from trayapp.core import files
 from trayapp.core.errors import (
     SecretStoreError,
-    UsageError,
+    UnsafeFileError,
     VaultCorruptError,
     VaultPassphraseError,
 )
+from trayapp.core.secrets import passphrase as phrase
 from trayapp.core.secrets.base import BackendStatus, Passphrase, check_key
 
 MAGIC = b"AACLIVLT"
@@ -42,8 +41,6 @@ _CHECKSUM_SIZE = 32
 _TAG_SIZE = 16
 _VERIFIER_LABEL = b"aacli vault v1 passphrase verifier"
 _FILE_KEY_INFO = b"aacli vault v1 file key"
-# A hostile header must not make us allocate without bound: 1 GiB of scrypt memory at most.
-_MAX_SCRYPT_MEMORY = 1 << 30
 _LOCK_TIMEOUT_SECONDS = 30.0
 
 
@@ -59,18 +56,41 @@ class ScryptParams:
     def n(self) -> int:
         return 1 << self.log2_n
 
+    @property
+    def memory(self) -> int:
+        """Bytes scrypt allocates: 128·N·r."""
+        return 128 * self.r * self.n
+
+    @property
+    def work(self) -> int:
+        """What the time to unlock grows with: N·r·p."""
+        return self.n * self.r * self.p
+
     def plausible(self) -> bool:
-        """Whether a header's parameters are ones this code would ever run."""
+        """Whether a header's parameters are ones this code would ever run.
+
+        A hostile or broken header must not buy a long unlock or a huge allocation: at most
+        twice the default's memory and eight times its work (a few seconds at worst).
+        """
         return (
             1 <= self.log2_n <= 24
             and 1 <= self.r <= 32
             and 1 <= self.p <= 16
-            and 128 * self.r * self.n <= _MAX_SCRYPT_MEMORY
+            and self.memory <= 2 * DEFAULT_SCRYPT.memory
+            and self.work <= 8 * DEFAULT_SCRYPT.work
         )
+
+    def weaker_than(self, other: ScryptParams) -> bool:
+        """Less memory or less work than ``other``: cheaper to guess passphrases against."""
+        return self.memory < other.memory or self.work < other.work
 
 
 DEFAULT_SCRYPT = ScryptParams()
-"""N = 2**17 (128 MiB, about half a second): what every real vault is written with."""
+"""N = 2**17, r = 8, p = 1 (128 MiB, about half a second): what every real vault is written with.
+
+A vault read with weaker parameters (written by an old aacli, or by a test) opens, and is
+re-encrypted at this cost on its next save.
+"""
 
 
 @dataclass(frozen=True)
@@ -112,10 +132,9 @@ def _derive(passphrase: str, kdf_salt: bytes, params: ScryptParams) -> _Keys:
     return _Keys(kdf_salt=kdf_salt, params=params, master=out[:32], verifier_key=out[32:])
 
 
-def _check_new_passphrase(passphrase: str) -> None:
-    # The old tool stored everything in plain text when given an empty passphrase.
-    if not passphrase:
-        raise UsageError("The vault passphrase must not be empty.")
+def _new_keys(passphrase: str, params: ScryptParams) -> _Keys:
+    """Keys for a new passphrase (already checked): NFC, fresh salt."""
+    return _derive(phrase.normalise(passphrase), secrets.token_bytes(16), params)
 
 
 class Vault:
@@ -124,11 +143,16 @@ class Vault:
     def __init__(
         self, path: Path, passphrase: Passphrase, *, scrypt: ScryptParams = DEFAULT_SCRYPT
     ) -> None:
-        """``scrypt`` sets the cost of vaults this object writes; lower it only in tests."""
+        """``scrypt`` is the cost this object writes at, and the floor below which a vault it
+        reads is re-encrypted on the next save. Only tests lower it (for speed): production
+        never does, and nothing read from a file can."""
         self.path = path
         self._passphrase = passphrase
         self._scrypt = scrypt
         self._keys: _Keys | None = None
+        # Set while the open vault must be re-keyed at the next save (weak cost, or keyed with
+        # a passphrase that was not NFC): the NFC passphrase to re-key it with, then dropped.
+        self._rekey_with: str | None = None
 
     def __repr__(self) -> str:
         return f"Vault({str(self.path)!r})"
@@ -146,13 +170,12 @@ class Vault:
         cls, path: Path, passphrase_value: str, *, scrypt: ScryptParams = DEFAULT_SCRYPT
     ) -> Vault:
         """Write a new empty vault at ``path``; an existing file is never replaced."""
-        _check_new_passphrase(passphrase_value)
-        _make_private_dir(path.parent)
+        phrase.check_new(passphrase_value)
         vault = cls(path, lambda: passphrase_value, scrypt=scrypt)
         with vault._locked():
-            if path.exists():
+            if vault._load(must_exist=False) is not None:
                 raise SecretStoreError(f"A vault already exists at {path}; it was not changed.")
-            vault._keys = _derive(passphrase_value, secrets.token_bytes(16), scrypt)
+            vault._keys = _new_keys(passphrase_value, scrypt)
             vault._write({}, vault._keys)
         return vault
 
@@ -167,16 +190,16 @@ class Vault:
         check_key(key)
         if not isinstance(value, str):
             raise SecretStoreError(f"The value for {key} must be text.")
-        _make_private_dir(self.path.parent)
         with self._locked():
-            if self.path.exists():
-                stored = self._read(must_exist=True)
-                keys = self._current_keys()
+            sealed = self._load(must_exist=False)
+            if sealed is not None:
+                stored = self._unseal(sealed)
+                keys = self._keys_to_write()
             else:
                 # The first secret creates the vault, under a passphrase asked for now.
-                passphrase = self._passphrase()
-                _check_new_passphrase(passphrase)
-                stored, keys = {}, _derive(passphrase, secrets.token_bytes(16), self._scrypt)
+                typed = self._passphrase()
+                phrase.check_new(typed)
+                stored, keys = {}, _new_keys(typed, self._scrypt)
                 self._keys = keys
             stored[key] = value
             self._write(stored, keys)
@@ -187,46 +210,85 @@ class Vault:
             stored = self._read()
             if key in stored:
                 del stored[key]
-                self._write(stored, self._current_keys())
+                self._write(stored, self._keys_to_write())
 
     def change_passphrase(self, old: str, new: str) -> None:
         """Re-encrypt under ``new`` (fresh salt, current scrypt cost); atomic on disk."""
-        _check_new_passphrase(new)
+        phrase.check_new(new)
         with self._locked():
             sealed = self._load(must_exist=True)
             assert sealed is not None
-            old_keys = _derive(old, sealed.kdf_salt, sealed.params)
-            stored = self._open(sealed, old_keys)
-            new_keys = _derive(new, secrets.token_bytes(16), self._scrypt)
+            stored = self._open(sealed, self._unlock(sealed, old))
+            new_keys = _new_keys(new, self._scrypt)
             self._write(stored, new_keys)
-            self._keys = new_keys
+            self._keys, self._rekey_with = new_keys, None
             self._passphrase = lambda: new
+
+    def remove(self) -> None:
+        """Delete the vault file (the target too, when ``path`` is a symlink), its lock and
+        temp files: every secret in it is gone. Used by ``aacli reset``."""
+        with self._locked():
+            target = self.path.resolve()
+            for path in {self.path, target}:
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()
+            for folder, name in {(self.path.parent, self.path.name), (target.parent, target.name)}:
+                for temp in folder.glob(f".{name}.*"):
+                    with contextlib.suppress(OSError):
+                        temp.unlink()
+        with contextlib.suppress(FileNotFoundError):
+            self._lock_file.unlink()
+        self._keys = self._rekey_with = None
 
     # -- reading ---------------------------------------------------------------------------
 
     def _read(self, *, must_exist: bool = False) -> dict[str, str]:
         sealed = self._load(must_exist=must_exist)
-        if sealed is None:
-            return {}
-        keys = self._keys_for(sealed)
+        return {} if sealed is None else self._unseal(sealed)
+
+    def _unseal(self, sealed: _Sealed) -> dict[str, str]:
+        keys = self._keys
+        if keys is None or keys.kdf_salt != sealed.kdf_salt or keys.params != sealed.params:
+            keys = self._unlock(sealed, self._passphrase())
         stored = self._open(sealed, keys)
         self._keys = keys
         return stored
 
+    def _unlock(self, sealed: _Sealed, typed: str) -> _Keys:
+        """The keys ``typed`` gives for this file: its NFC form, else as typed (older vaults)."""
+        forms = phrase.forms_to_try(typed)
+        for form in forms:
+            keys = _derive(form, sealed.kdf_salt, sealed.params)
+            if hmac.compare_digest(keys.verifier(), sealed.verifier):
+                stale = form != forms[0] or sealed.params.weaker_than(self._scrypt)
+                self._rekey_with = forms[0] if stale else None
+                return keys
+        raise VaultPassphraseError("Wrong vault passphrase.")
+
+    def _keys_to_write(self) -> _Keys:
+        """The keys of the open vault, or new ones (NFC, default cost) when it must be re-keyed."""
+        assert self._keys is not None, "keys are set by the read before every write"
+        if self._rekey_with is not None:
+            self._keys = _new_keys(self._rekey_with, self._scrypt)
+            self._rekey_with = None
+        return self._keys
+
     def _load(self, *, must_exist: bool) -> _Sealed | None:
-        self._check_permissions()
         try:
-            data = self.path.read_bytes()
-        except FileNotFoundError:
+            # The folder a write would go to (the target's, for a symlink) must be private too.
+            for folder in {self.path.parent, self.path.resolve().parent}:
+                files.check_trusted_path(folder, what="The folder holding the vault")
+            data = files.read_bytes(self.path, trusted=True, what="The vault file")
+        except (UnsafeFileError, OSError, RuntimeError) as error:
+            raise SecretStoreError(
+                _sentence(error, f"Cannot read the vault file {self.path}")
+            ) from None
+        if data is None:
             if must_exist:
                 raise SecretStoreError(
                     f"There is no vault at {self.path} yet; it is created when the first secret is stored (aacli config add-profile)."
-                ) from None
+                )
             return None
-        except OSError as error:
-            raise SecretStoreError(
-                f"Cannot read the vault file {self.path}: {error.strerror}."
-            ) from None
         return self._parse(data)
 
     def _parse(self, data: bytes) -> _Sealed:
@@ -248,8 +310,13 @@ class Vault:
                 "version of aacli cannot read; upgrade aacli. The file was not changed."
             )
         params = ScryptParams(log2_n=log2_n, r=r, p=p)
-        if kdf_id != KDF_SCRYPT or not params.plausible() or length < _TAG_SIZE:
+        if kdf_id != KDF_SCRYPT or length < _TAG_SIZE:
             raise self._corrupt("its key derivation settings are invalid")
+        if not params.plausible():
+            raise self._corrupt(
+                f"its key derivation cost (scrypt N=2^{log2_n}, r={r}, p={p}) is beyond what "
+                "aacli ever writes"
+            )
         return _Sealed(
             header=data[: _HEADER.size],
             params=params,
@@ -259,17 +326,6 @@ class Vault:
             verifier=verifier,
             ciphertext=body[_HEADER.size :],
         )
-
-    def _keys_for(self, sealed: _Sealed) -> _Keys:
-        """The cached keys if they fit this file, else scrypt on the passphrase asked for now."""
-        keys = self._keys
-        if keys is None or keys.kdf_salt != sealed.kdf_salt or keys.params != sealed.params:
-            keys = _derive(self._passphrase(), sealed.kdf_salt, sealed.params)
-        return keys
-
-    def _current_keys(self) -> _Keys:
-        assert self._keys is not None, "keys are set by the _read() before every write"
-        return self._keys
 
     def _open(self, sealed: _Sealed, keys: _Keys) -> dict[str, str]:
         if not hmac.compare_digest(keys.verifier(), sealed.verifier):
@@ -317,89 +373,34 @@ class Vault:
         )
         ciphertext = AESGCM(keys.file_key(save_salt)).encrypt(nonce, plaintext, header)
         body = header + ciphertext
-        self._check_permissions()
         try:
-            _replace_atomically(self.path, body + hashlib.sha256(body).digest())
-        except OSError as error:
-            raise SecretStoreError(
-                f"Cannot write the vault file {self.path}: {error.strerror}; it was not changed."
-            ) from None
+            # Follows a symlinked vault.bin (the target is rewritten), as the AWS files are.
+            files.atomic_write(self.path, body + hashlib.sha256(body).digest())
+        except UnsafeFileError as error:
+            raise SecretStoreError(str(error)) from None
+
+    @property
+    def _lock_file(self) -> Path:
+        return self.path.with_name(self.path.name + ".lock")
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
         """Serialise every writer of this vault (the tray and the CLI may run at once)."""
-        lock = FileLock(
-            self.path.with_name(self.path.name + ".lock"),
-            timeout=_LOCK_TIMEOUT_SECONDS,
-            mode=0o600,
-        )
         try:
-            lock.acquire()
-        except Timeout:
-            raise SecretStoreError(
-                f"The vault {self.path} is being changed by another aacli; try again."
-            ) from None
-        except OSError as error:
-            raise SecretStoreError(
-                f"Cannot lock the vault {self.path}: {error.strerror}."
-            ) from None
-        try:
-            yield
-        finally:
-            lock.release()
-
-    def _check_permissions(self) -> None:
-        if os.name != "posix":
-            return
-        parent = self.path.parent
-        try:
-            if stat.S_IMODE(parent.stat().st_mode) & 0o022:
-                raise SecretStoreError(
-                    f"The folder {parent} holding the vault is writable by other users; "
-                    f"fix it with: chmod 700 {parent}"
-                )
-            mode = stat.S_IMODE(self.path.stat().st_mode)
-        except FileNotFoundError:
-            return
-        if mode & 0o022:
-            raise SecretStoreError(
-                f"The vault file {self.path} is writable by other users; "
-                f"fix it with: chmod 600 {self.path}"
-            )
+            with files.file_lock(
+                self._lock_file,
+                timeout=_LOCK_TIMEOUT_SECONDS,
+                busy=f"The vault {self.path} is being changed by another aacli; try again.",
+            ):
+                yield
+        except UnsafeFileError as error:
+            raise SecretStoreError(str(error)) from None
 
 
-def _make_private_dir(folder: Path) -> None:
-    try:
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    except OSError as error:
-        raise SecretStoreError(f"Cannot create the folder {folder}: {error.strerror}.") from None
-
-
-def _replace_atomically(path: Path, data: bytes) -> None:
-    """Temp file in the same folder, fsync, rename: a crash leaves the old or the new file."""
-    # Every writer holds the vault lock, so any temp file seen now was left by a killed writer.
-    for stale in path.parent.glob(f".{path.name}.*.tmp"):
-        with suppress(OSError):
-            stale.unlink()
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as tmp_file:
-            tmp_file.write(data)
-            tmp_file.flush()
-            os.fsync(tmp_file.fileno())
-        tmp.chmod(0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        with suppress(OSError):
-            tmp.unlink()
-        raise
-    if os.name == "posix":
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+def _sentence(error: BaseException, prefix: str) -> str:
+    if isinstance(error, UnsafeFileError):
+        return str(error)
+    return f"{prefix}: {files.reason(error)}."
 
 
 class VaultSecretBackend:
