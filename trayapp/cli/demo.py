@@ -5,9 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
-import getpass
 import io
-import json
 import os
 import re
 import shlex
@@ -20,6 +18,7 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
+from trayapp.cli import demo_shell
 from trayapp.core.errors import AacliError
 
 DESCRIPTION = """\
@@ -43,14 +42,8 @@ a second terminal, while the demo runs:
 
 # A throwaway passphrase for the demo's own vault; a real vault asks for yours.
 DEMO_PASSPHRASE = "demo-only-passphrase"
-# What a second shell needs to use the running demo (none of them is a secret).
-SHELL_VARIABLES = (
-    "AWS_SHARED_CREDENTIALS_FILE",
-    "AWS_CONFIG_FILE",
-    "AWS_ENDPOINT_URL",
-    "AACLI_HOME",
-    "AACLI_FEDERATION_URL",
-)
+# aacli's own variables that name files, endpoints or secrets: the user's never reach the demo.
+AACLI_VARIABLES = ("AACLI_HOME", "AACLI_FEDERATION_URL", "AACLI_PASSPHRASE", "AACLI_NEW_PASSPHRASE")
 
 
 def register(parser: argparse.ArgumentParser) -> None:
@@ -98,18 +91,23 @@ def run(args: argparse.Namespace) -> int:
     if no_tray:
         reason = no_tray.rstrip(".")
         print(f"The terminal walk-through instead of the tray: {reason}.", flush=True)
-    workdir = Path(tempfile.mkdtemp(prefix="aacli-demo-"))
-    print("Starting the local AWS sandbox …", flush=True)
-    sandbox = Sandbox().start()
+    workdir = Path(tempfile.mkdtemp(prefix="aacli-demo-"))  # 0700, a random name
+    # Before anything makes an AWS session: the user's AWS settings never reach the demo.
+    _isolate_environment(workdir)
     try:
-        _demo_environment(sandbox, workdir)
+        print("Starting the local AWS sandbox …", flush=True)
+        sandbox = Sandbox().start()
+    except BaseException:
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise
+    try:
+        _point_at_sandbox(sandbox)
         _write_demo_config(sandbox)
         if args.terminal or no_tray:
             return _walk(sandbox, workdir)
         return _tray(sandbox, workdir)
     finally:
         sandbox.stop()
-        _remove_state()
         if args.keep:
             print(f"\nSandbox stopped. The demo's files are in {workdir}", flush=True)
         else:
@@ -177,78 +175,50 @@ def _tray(sandbox, workdir: Path) -> int:  # type: ignore[no-untyped-def]
         from gi.repository import GLib  # type: ignore[import-untyped]
 
         GLib.idle_add(catch_signals)
-    _write_state(workdir)
-    print(f"Sandbox at {sandbox.endpoint_url}; temporary files in {workdir}")
-    print(
-        "The aacli tray is running: click its icon, pick dev (111111111111) → DEVELOPER and\n"
-        "type the code the dialog shows. In a second terminal, use the demo's files with:\n"
-        '  eval "$(aacli demo --shell)"\n'
-        "Quit from the tray menu (or press Ctrl-C here) to stop and clean up.",
-        flush=True,
-    )
-    return tray.run()
-
-
-# The second shell: `aacli demo --shell`
-
-
-def _state_file() -> Path:
-    return Path(tempfile.gettempdir()) / f"aacli-demo-{getpass.getuser()}.json"
-
-
-def _write_state(workdir: Path) -> None:
-    state = {
-        "pid": os.getpid(),
-        "workdir": str(workdir),
-        "env": {name: os.environ[name] for name in SHELL_VARIABLES},
-    }
-    path = _state_file()
-    temp = path.with_name(path.name + f".{os.getpid()}.tmp")
-    temp.write_text(json.dumps(state), encoding="utf-8")
-    temp.chmod(0o600)
-    temp.replace(path)
-
-
-def _remove_state() -> None:
-    """Remove the state file if this process wrote it (another demo may be running)."""
-    path = _state_file()
+    state = demo_shell.write_state(workdir, dict(os.environ))
     try:
-        if json.loads(path.read_text(encoding="utf-8")).get("pid") == os.getpid():
-            path.unlink()
-    except (OSError, ValueError, AttributeError):
-        pass
+        print(f"Sandbox at {sandbox.endpoint_url}; temporary files in {workdir}")
+        print(
+            "The aacli tray is running: click its icon, pick dev (111111111111) → DEVELOPER and\n"
+            "type the code the dialog shows. In a second terminal, use the demo's files with:\n"
+            '  eval "$(aacli demo --shell)"\n'
+            "Quit from the tray menu (or press Ctrl-C here) to stop and clean up.",
+            flush=True,
+        )
+        return tray.run()
+    finally:
+        demo_shell.remove_state(state)
+
+
+# The second shell: `aacli demo --shell` (the state file's rules are in demo_shell)
 
 
 def _print_shell() -> int:
-    try:
-        state = json.loads(_state_file().read_text(encoding="utf-8"))
-        os.kill(int(state["pid"]), 0)  # still running?
-    except (OSError, ValueError, KeyError, TypeError):
-        raise AacliError("no demo is running; start one with 'aacli demo' first") from None
-    lines = [f"export {name}={shlex.quote(str(value))}" for name, value in state["env"].items()]
-    lines.append(f"export AACLI_PASSPHRASE={DEMO_PASSPHRASE}  # the demo vault's, not a secret")
-    lines.append("unset AWS_PROFILE AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN")
-    lines.append(f"# undo: unset {' '.join(SHELL_VARIABLES)} AACLI_PASSPHRASE")
-    print("\n".join(lines))
+    print("\n".join(demo_shell.shell_lines(demo_shell.read_state(), DEMO_PASSPHRASE)))
     return 0
 
 
-# The terminal walk-through
+# The demo's environment
 
 
-def _demo_environment(sandbox, workdir: Path) -> None:  # type: ignore[no-untyped-def]
+def _isolate_environment(workdir: Path) -> None:
+    """Only the demo's own files: no AWS_* variable of the user's, no aacli file or secret."""
+    for name in [n for n in os.environ if n.startswith("AWS_") or n in AACLI_VARIABLES]:
+        del os.environ[name]
     os.environ.update(
         {
             "AACLI_HOME": str(workdir / "aacli"),
             "AWS_SHARED_CREDENTIALS_FILE": str(workdir / "aws" / "credentials"),
             "AWS_CONFIG_FILE": str(workdir / "aws" / "config"),
-            "AWS_ENDPOINT_URL": sandbox.endpoint_url,
-            "AACLI_FEDERATION_URL": sandbox.federation_url,
+            "AWS_EC2_METADATA_DISABLED": "true",  # no credential lookup off this machine
             "AACLI_PASSPHRASE": DEMO_PASSPHRASE,
         }
     )
-    for name in ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
-        os.environ.pop(name, None)
+
+
+def _point_at_sandbox(sandbox) -> None:  # type: ignore[no-untyped-def]
+    os.environ["AWS_ENDPOINT_URL"] = sandbox.endpoint_url
+    os.environ["AACLI_FEDERATION_URL"] = sandbox.federation_url
 
 
 def _write_demo_config(sandbox) -> None:  # type: ignore[no-untyped-def]
@@ -285,8 +255,6 @@ def _write_demo_config(sandbox) -> None:  # type: ignore[no-untyped-def]
 
 
 def _walk(sandbox, workdir: Path) -> int:  # type: ignore[no-untyped-def]
-    _demo_environment(sandbox, workdir)
-    _write_demo_config(sandbox)
     print(f"Sandbox at {sandbox.endpoint_url}; temporary files in {workdir}")
     print("Demo config: profile 'demo', accounts dev/stage/prod, roles DEVELOPER and ReadOnly.")
     _run_cli(["config", "show"])

@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-import boto3
 import pyotp
 
-REGION = "us-east-1"
+from trayapp.sandbox.isolated import isolated_client
+
 PARTITION = "aws"
 DEFAULT_HUB_ACCOUNT = "123456789012"  # moto's default account: unknown keys act there too
 SPOKE_ACCOUNTS: dict[str, str] = {
@@ -44,20 +44,7 @@ def random_account_id() -> str:
 
 
 def _iam(endpoint_url: str, account_id: str) -> Any:
-    client = boto3.client(
-        "iam",
-        endpoint_url=endpoint_url,
-        region_name=REGION,
-        # moto picks the account from this header; the key itself is never checked.
-        aws_access_key_id="AKIASANDBOXPROVISION",
-        aws_secret_access_key="provisioning",
-    )
-
-    def add_account_header(request: Any, **_: Any) -> None:
-        request.headers["x-moto-account-id"] = account_id
-
-    client.meta.events.register("before-sign", add_account_header)
-    return client
+    return isolated_client("iam", endpoint_url, account_id=account_id)
 
 
 def trust_policy(hub_account_id: str) -> str:
