@@ -67,4 +67,12 @@ def run(args: argparse.Namespace) -> int:
         f"{session.credentials_file}; valid until {local_time(session.expiration)} "
         f"({remaining(left)})."
     )
+    from pathlib import Path
+
+    from trayapp.core.files import warn_if_shared
+
+    # Others who may write that folder could swap the file for one of theirs.
+    warning = warn_if_shared(Path(session.credentials_file).parent)
+    if warning:
+        say(warning)
     return 0
