@@ -7,9 +7,11 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import pytest
 from conftest import assert_one_line_error, aws_cli_v2
+from signin_page import signin_url_in_page
 
 
 def fetch(url: str) -> tuple[int, str]:
@@ -25,7 +27,7 @@ def test_web_print_gives_a_url_the_sandbox_login_accepts(configured):
     assert result.returncode == 0, result.stderr
     url = result.stdout.strip()
     assert url.startswith(configured.sandbox.federation_url + "?Action=login")
-    assert "Issuer=aacli" in url
+    assert "Issuer=https%3A%2F%2Faacli.invalid%2F" in url
     assert (
         "Destination=https%3A%2F%2Feu-west-1.console.aws.amazon.com%2Fconsole%2Fhome%3Fregion%3Deu-west-1"
         in url
@@ -42,13 +44,14 @@ def test_web_print_gives_a_url_the_sandbox_login_accepts(configured):
 def test_web_opens_exactly_that_url_with_browser(configured, tmp_path):
     record = tmp_path / "opened.txt"
     browser = tmp_path / "browser.sh"
-    browser.write_text(f'#!/bin/sh\nprintf "%s" "$1" > {record}\n')
+    browser.write_text(f'#!/bin/sh\nprintf "%s" "$1" > {record}\ncat "$1" > {record}.page\n')
     browser.chmod(0o755)
     result = configured.aacli(
         "web", "dev/DEVELOPER", "--code", configured.code(), BROWSER=str(browser)
     )
     assert result.returncode == 0, result.stderr
-    url = record.read_text()
+    assert record.read_text().endswith(".html")  # a private page's path, not the URL
+    url = signin_url_in_page(Path(f"{record}.page").read_text())
     assert url.startswith(configured.sandbox.federation_url + "?Action=login")
     assert fetch(url)[0] == 200
     assert url not in result.stdout + result.stderr  # the token-bearing URL is not echoed

@@ -43,16 +43,15 @@ CREDS = Credentials("ASIAEXAMPLE", "secret/key+value", "token==", NOW + timedelt
 def test_partition_url_shapes(partition, region, signin, destination):
     requested = []
 
-    def fetch(url, timeout):
-        requested.append(url)
+    def fetch(url, body, timeout):
+        requested.append((url, body))
         return json.dumps({"SigninToken": "tok-123"}).encode()
 
     url = console.signin_url(
         CREDS, partition=partition, region=region, now=NOW, env={}, fetch=fetch
     )
-    token_url = urllib.parse.urlsplit(requested[0])
-    assert f"{token_url.scheme}://{token_url.netloc}{token_url.path}" == signin
-    query = urllib.parse.parse_qs(token_url.query)
+    assert requested[0][0] == signin  # the keys go in the POST body, never in the URL
+    query = urllib.parse.parse_qs(requested[0][1].decode())
     assert query["Action"] == ["getSigninToken"]
     assert json.loads(query["Session"][0]) == {
         "sessionId": "ASIAEXAMPLE",
@@ -65,7 +64,7 @@ def test_partition_url_shapes(partition, region, signin, destination):
     params = urllib.parse.parse_qs(login.query)
     assert params == {
         "Action": ["login"],
-        "Issuer": ["aacli"],
+        "Issuer": [console.ISSUER],
         "Destination": [destination],
         "SigninToken": ["tok-123"],
     }
@@ -103,7 +102,7 @@ def test_federation_override_and_destination():
     ],
 )
 def test_federation_failures_are_one_sentence_without_secrets(raised, words):
-    def fetch(url, timeout):
+    def fetch(url, body, timeout):
         raise raised
 
     with pytest.raises(ConsoleError) as caught:
@@ -122,5 +121,5 @@ def test_answer_without_token_is_an_error():
             region="eu-west-1",
             now=NOW,
             env={},
-            fetch=lambda u, t: b"<html>",
+            fetch=lambda u, b, t: b"<html>",
         )

@@ -11,6 +11,7 @@ import urllib.request
 
 import pytest
 from conftest import aws_cli_v2
+from signin_page import signin_url_in_page
 from tray_harness import ARTIFACTS, desktop, start_tray, wait_for
 
 pytestmark = [pytest.mark.display, pytest.mark.awscli, pytest.mark.slow]
@@ -77,7 +78,7 @@ def test_tray_click_path_dialog_credentials_console_and_expiry(configured, short
     aws = aws_cli_v2()
     opened = tmp_path / "browser-url.txt"
     browser = tmp_path / "browser.sh"
-    browser.write_text(f'#!/bin/sh\nprintf "%s" "$1" > "{opened}"\n')
+    browser.write_text(f'#!/bin/sh\ncat "$1" > "{opened}"\n')  # $1: the private page
     browser.chmod(browser.stat().st_mode | stat.S_IXUSR)
     ARTIFACTS.mkdir(exist_ok=True)
 
@@ -133,7 +134,8 @@ def test_tray_click_path_dialog_credentials_console_and_expiry(configured, short
         time.sleep(0.5)
         desk.screenshot("tray-menu.png")
         tray.activate()
-        url = wait_for("the browser to be called", lambda: opened.exists() and opened.read_text())
+        page = wait_for("the browser to be called", lambda: opened.exists() and opened.read_text())
+        url = signin_url_in_page(page)
         assert url.startswith(sandbox.federation_url)
         with urllib.request.urlopen(url, timeout=10) as answer:
             assert answer.status == 200

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import urllib.error
@@ -15,7 +16,9 @@ from typing import Any
 from trayapp.core.errors import ConsoleError
 from trayapp.core.model import Credentials
 
-ISSUER = "aacli"
+# AWS asks for the URL of the issuer's sign-in page (the "sign in again" link when the console
+# session ends). aacli has no web page; a reserved .invalid name can never lead anywhere hostile.
+ISSUER = "https://aacli.invalid/"
 TIMEOUT = 15.0
 MIN_SESSION_DURATION = 900
 MAX_SESSION_DURATION = 43200
@@ -27,7 +30,9 @@ HOSTS: dict[str, tuple[str, str]] = {
     "aws-cn": ("signin.amazonaws.cn", "console.amazonaws.cn"),
 }
 
-Fetch = Callable[[str, float], bytes]
+# (url, form body for a POST, timeout) -> answer body
+Fetch = Callable[[str, bytes, float], bytes]
+LOOPBACK_NAMES = ("localhost",)
 
 
 @dataclass(frozen=True)
@@ -42,13 +47,66 @@ class SigninUrl:
 
 
 def federation_endpoint(partition: str, env: Mapping[str, str] | None = None) -> str:
-    """``AACLI_FEDERATION_URL`` (the sandbox), else the partition's sign-in host."""
+    """The partition's https sign-in host, or ``AACLI_FEDERATION_URL`` when it points at this
+    machine (the sandbox): anywhere else it would receive the session's keys, so it is refused."""
     env = os.environ if env is None else env
     override = env.get("AACLI_FEDERATION_URL")
     if override:
+        if not _is_loopback_url(override):
+            raise ConsoleError(
+                "AACLI_FEDERATION_URL must point at this machine (127.0.0.1, ::1 or localhost: "
+                "the sandbox); unset it to sign in through AWS."
+            )
         return override
     signin, _ = HOSTS.get(partition, HOSTS["aws"])
     return f"https://{signin}/federation"
+
+
+def _is_loopback_url(url: str) -> bool:
+    try:
+        parts = urllib.parse.urlsplit(url)
+        host = parts.hostname
+        parts.port  # noqa: B018  # a malformed port raises here
+    except ValueError:
+        return False
+    if parts.scheme not in ("http", "https") or not host or parts.username is not None:
+        return False
+    if host.lower() in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_destination(partition: str, url: str) -> str:
+    """``url`` if it is an https page of the partition's console, else a ConsoleError."""
+    _, console = HOSTS.get(partition, HOSTS["aws"])
+    refusal = ConsoleError(
+        f"The destination must be an https page of the AWS console ({console} or a "
+        f"region's *.{console}); {_shown(url)} is not."
+    )
+    # A browser reads "\\" as "/" and drops tabs and newlines: such a URL may name another host.
+    if any(ch == "\\" or ord(ch) < 0x21 or ord(ch) == 0x7F for ch in url):
+        raise refusal
+    try:
+        parts = urllib.parse.urlsplit(url)
+        host, port = (parts.hostname or "").lower(), parts.port
+    except ValueError:
+        raise refusal from None
+    if (
+        parts.scheme != "https"
+        or parts.username is not None
+        or port not in (None, 443)
+        or not (host == console or host.endswith("." + console))
+    ):
+        raise refusal
+    return url
+
+
+def _shown(url: str) -> str:
+    text = url if len(url) <= 80 else url[:77] + "..."
+    return repr(text)
 
 
 def default_destination(partition: str, region: str) -> str:
@@ -73,7 +131,8 @@ def session_duration(creds: Credentials, now: datetime) -> int | None:
     return max(MIN_SESSION_DURATION, min(MAX_SESSION_DURATION, left))
 
 
-def token_request_url(endpoint: str, creds: Credentials, duration: int | None) -> str:
+def token_request_body(creds: Credentials, duration: int | None) -> bytes:
+    """The getSigninToken form, sent as a POST body: the session's keys never go in a URL."""
     session = json.dumps(
         {
             "sessionId": creds.access_key_id,
@@ -81,10 +140,11 @@ def token_request_url(endpoint: str, creds: Credentials, duration: int | None) -
             "sessionToken": creds.session_token,
         }
     )
-    params: dict[str, str] = {"Action": "getSigninToken", "Session": session}
+    params: dict[str, str] = {"Action": "getSigninToken"}
     if duration is not None:
         params["SessionDuration"] = str(duration)
-    return f"{endpoint}?{urllib.parse.urlencode(params)}"
+    params["Session"] = session
+    return urllib.parse.urlencode(params).encode("ascii")
 
 
 def login_url(endpoint: str, token: str, destination: str) -> SigninUrl:
@@ -97,8 +157,13 @@ def login_url(endpoint: str, token: str, destination: str) -> SigninUrl:
     return SigninUrl(url=f"{endpoint}?{urllib.parse.urlencode(params)}", destination=destination)
 
 
-def _fetch(url: str, timeout: float) -> bytes:
-    request = urllib.request.Request(url, headers={"User-Agent": "aacli"})  # noqa: S310
+def _fetch(url: str, form: bytes, timeout: float) -> bytes:
+    request = urllib.request.Request(  # noqa: S310  # the endpoint is https or loopback
+        url,
+        data=form,
+        method="POST",
+        headers={"User-Agent": "aacli", "Content-Type": "application/x-www-form-urlencoded"},
+    )
     with urllib.request.urlopen(request, timeout=timeout) as answer:  # noqa: S310
         body: bytes = answer.read()
         return body
@@ -118,14 +183,12 @@ def signin_url(
     """Exchange temporary credentials for a console sign-in URL."""
     endpoint = federation_endpoint(partition, env)
     host = urllib.parse.urlsplit(endpoint).netloc or endpoint
-    target = destination or default_destination(partition, region)
-    if not target.startswith(("https://", "http://")):
-        raise ConsoleError("the destination must be an http(s) URL")
-    url = token_request_url(endpoint, creds, session_duration(creds, now))
+    target = check_destination(partition, destination or default_destination(partition, region))
+    form = token_request_body(creds, session_duration(creds, now))
     try:
-        body = fetch(url, timeout)
+        body = fetch(endpoint, form, timeout)
     except urllib.error.HTTPError as exc:
-        # Never show the request URL: it carries the session's keys.
+        # Never show the request: it carries the session's keys.
         raise ConsoleError(
             f"The AWS federation endpoint ({host}) refused the session (HTTP {exc.code}); "
             "the credentials may have expired: authenticate again."

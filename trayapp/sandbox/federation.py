@@ -1,4 +1,5 @@
-"""The sandbox's federation sign-in endpoint: getSigninToken and login, for issued credentials."""
+"""The sandbox's federation sign-in endpoint: getSigninToken (GET or POST) and login, for issued
+credentials; a sign-in token works once, within 15 minutes, as at AWS."""
 
 from __future__ import annotations
 
@@ -116,7 +117,8 @@ class FederationApp:
         now = self._clock()
         with self._lock:
             self._forget_old_grants(now)
-            grant = self._grants.get(params.get("SigninToken", ""))
+            # As AWS: a sign-in token signs in once, within 15 minutes of its issue.
+            grant = self._grants.pop(params.get("SigninToken", ""), None)
         if grant is None:
             return _error("Invalid or expired sign-in token")
         if not destination.startswith(("https://", "http://")):
@@ -141,7 +143,7 @@ class FederationApp:
         return "200 OK", "text/html; charset=utf-8", page
 
     def _forget_old_grants(self, now: datetime) -> None:
-        for token in [t for t, g in self._grants.items() if now - g.issued_at > TOKEN_LIFETIME]:
+        for token in [t for t, g in self._grants.items() if now - g.issued_at >= TOKEN_LIFETIME]:
             del self._grants[token]
 
 

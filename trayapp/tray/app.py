@@ -17,7 +17,7 @@ from typing import Any
 
 from trayapp.core.clock import Clock, system_clock
 from trayapp.core.codes import CodeSource, LazyCode
-from trayapp.core.errors import AacliError, CodeCancelled, ConfigError, ConsoleError, UsageError
+from trayapp.core.errors import AacliError, CodeCancelled, ConfigError, UsageError
 from trayapp.core.model import Config, Session, Target
 from trayapp.core.service import Removal, Service
 from trayapp.tray import notify
@@ -290,15 +290,10 @@ class TrayApp:
         raise UsageError(f"{label} is no longer in the config")
 
     def _open_console(self, target: Target) -> None:
-        import webbrowser
+        from trayapp.core.browser import open_signin_page
 
         url = self.service.console_url(target, self.code_source)
-        try:
-            opened = webbrowser.open(str(url), new=2)  # honours BROWSER
-        except webbrowser.Error:
-            opened = False
-        if not opened:
-            raise ConsoleError("No web browser could be opened; use 'aacli web --print'.")
+        open_signin_page(str(url), self.service.deps.app.state_dir)  # honours BROWSER
 
     def _copy_env(self, target: Target) -> None:
         from trayapp.core.envvars import credential_variables, render
