@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from conftest import need_tool
 
 REQUIRED_TOOLS = ("dbus-daemon", "dbus-send", "gnome-keyring-daemon", "secret-tool")
 TEST_KEYRING_PASSWORD = "test-login-keyring-password"  # a throwaway test keyring
@@ -43,7 +44,7 @@ class SecretServiceEnv:
 
 
 def require_tools(tools: tuple[str, ...] = REQUIRED_TOOLS) -> None:
-    """Fail (CI=true) or skip when a system tool the keyring tests need is missing."""
+    """Fail in CI (conftest.in_ci: CI=1, true or yes) or skip when a system tool is missing."""
     missing = [tool for tool in tools if shutil.which(tool) is None]
     if not missing:
         return
@@ -51,9 +52,7 @@ def require_tools(tools: tuple[str, ...] = REQUIRED_TOOLS) -> None:
         f"keyring tests need {', '.join(missing)} "
         "(apt-get install gnome-keyring dbus-daemon dbus-bin libsecret-tools)"
     )
-    if os.environ.get("CI") == "true":
-        pytest.fail(message)
-    pytest.skip(message)
+    need_tool(message)
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
