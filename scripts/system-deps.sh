@@ -3,7 +3,7 @@
 # Service (gnome-keyring on a private D-Bus), Xvfb + xdotool + trayer for the tray and
 # the dialog, ImageMagick for screenshots. Does nothing when they are all present.
 set -eu
-PACKAGES="awscli gnome-keyring dbus-x11 dbus-daemon libsecret-tools xvfb xdotool trayer \
+PACKAGES="awscli gnome-keyring dbus-x11 dbus-daemon libsecret-tools xvfb xdotool trayer xclip \
 imagemagick x11-utils desktop-file-utils libgirepository1.0-dev libcairo2-dev pkg-config \
 gir1.2-gtk-3.0 gir1.2-ayatanaappindicator3-0.1"
 missing=""

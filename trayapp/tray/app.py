@@ -15,6 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from trayapp.core.clipboard import ClipboardError, SecretClipboard
 from trayapp.core.clock import Clock, system_clock
 from trayapp.core.codes import CodeSource, LazyCode
 from trayapp.core.errors import AacliError, CodeCancelled, ConfigError, UsageError
@@ -37,14 +38,6 @@ log = logging.getLogger(__name__)
 POLL_SECONDS = 2.0
 ICON_SIZE = 32  # drawn near the panel's size: GTK's downscaling blurs the badge
 BUSY_KINDS = ("auth", "renew")  # these ask for a code: the role shows "working…" meanwhile
-# Clipboard programs, tried in order; the text goes on stdin, never in argv.
-CLIPBOARD_TOOLS = (
-    ("wl-copy",),
-    ("xclip", "-selection", "clipboard"),
-    ("xsel", "--clipboard", "--input"),
-    ("pbcopy",),
-    ("clip",),
-)
 
 
 def to_pystray(entries: Sequence[MenuEntry], on_action: Callable[[Action], None]) -> Any:
@@ -132,6 +125,7 @@ class TrayApp:
         self.poll_seconds = poll_seconds
         self.debug_menu = debug_menu
         self.notify = notify.IconNotifier()
+        self.clipboard = SecretClipboard()  # what "Copy env for shell" put there, cleared later
         self.icon: Any = None
         self.actions: queue.Queue[Action | None] = queue.Queue()
         self.busy: set[str] = set()
@@ -180,6 +174,7 @@ class TrayApp:
             log.debug("tray loop ended with %s", type(exc).__name__)
         self.stopping.set()
         self.scheduler.stop()
+        self.clipboard.clear_if_ours()
         return 0
 
     def _setup(self, icon: Any) -> None:
@@ -223,6 +218,7 @@ class TrayApp:
 
     def stop(self) -> None:
         self.stopping.set()
+        self.clipboard.clear_if_ours()
         self.actions.put(None)
         self.scheduler.stop()
         if self.icon is not None:
@@ -274,10 +270,12 @@ class TrayApp:
             self._copy_env(self._target(action.target))
         elif kind == "unauth":
             removal = self.service.unauth(self._target(action.target))
+            self.clipboard.clear_if_ours(action.target)
             if removal is not None:
                 self._report([removal], "signed out; credentials removed")
         elif kind == "unauth_all":
             self._report(self.service.unauth_all(), "signed out; credentials removed")
+            self.clipboard.clear_if_ours()
         elif kind == "settings":
             self._open_settings()
         elif kind == "quit" and self.config.settings.unauth_on_quit:
@@ -304,10 +302,16 @@ class TrayApp:
         creds = self.service.credentials_of(session)
         text = render(credential_variables(creds, target.account.region), "sh") + "\n"
         label = short_label(target.label, self.config)
-        if copy_to_clipboard(text):
-            self.notify(f"Shell variables for {label} copied; paste them into a terminal.")
-        else:
-            self.notify(f'No clipboard is available here; use: eval "$(aacli env {target.label})"')
+        try:
+            copied = self.clipboard.copy(text, target.label)
+        except ClipboardError as exc:
+            self.notify(f'{exc} Use: eval "$(aacli env {target.label})"', "aacli: error")
+            return
+        marked = " (marked sensitive)" if copied.sensitive else ""
+        self.notify(
+            f"Shell variables for {label} copied{marked}; paste them into a terminal. "
+            f"The clipboard is cleared in {copied.clear_after:.0f} s."
+        )
 
     def _open_settings(self) -> None:
         path = self.service.deps.app.config_file
@@ -351,6 +355,7 @@ class TrayApp:
 
     def _expired(self, removals: list[Removal]) -> None:
         for removal in removals:
+            self.clipboard.clear_if_ours(removal.session.target)
             label = short_label(removal.session.target, self.config)
             self.notify(notify.expired(label, removal.removed, removal.left_alone))
         self.sessions = self.service.sessions()
@@ -446,21 +451,6 @@ class TrayApp:
         temp = self.debug_menu.with_name(self.debug_menu.name + ".tmp")
         temp.write_text(json.dumps(data, indent=1), encoding="utf-8")
         temp.replace(self.debug_menu)
-
-
-def copy_to_clipboard(text: str) -> bool:
-    """Put ``text`` on the clipboard via a clipboard program (stdin, never argv)."""
-    for command in CLIPBOARD_TOOLS:
-        if shutil.which(command[0]) is None:
-            continue
-        if command[0] == "wl-copy" and not os.environ.get("WAYLAND_DISPLAY"):
-            continue
-        try:
-            subprocess.run(command, input=text.encode(), timeout=5, check=True, capture_output=True)
-        except (OSError, subprocess.SubprocessError):
-            continue
-        return True
-    return False
 
 
 def open_in_editor(path: Path) -> None:
