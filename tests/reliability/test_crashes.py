@@ -22,7 +22,7 @@ from trayapp.core.sessions import load_ledger_state
 
 FILE_TRIALS = int(os.environ.get("AACLI_CRASH_TRIALS", "200"))
 SERVICE_TRIALS = int(os.environ.get("AACLI_CRASH_SERVICE_TRIALS", "40"))
-CLI_TRIALS = int(os.environ.get("AACLI_CRASH_CLI_TRIALS", "10"))
+CLI_TRIALS = int(os.environ.get("AACLI_CRASH_CLI_TRIALS", "20"))
 
 
 def _slow_writes() -> None:
@@ -157,6 +157,61 @@ def _check_agreement(configured, original_creds: str, original_config: str) -> i
     return len(sessions)
 
 
+# The whole CLI with the same slowed writes as the forked children, so its file edit lasts
+# long enough to be seen and killed inside.
+_SLOW_CLI = (
+    "import sys; sys.path.insert(0, sys.argv.pop(1)); "
+    "from reliability.test_crashes import _slow_writes; _slow_writes(); "
+    "from trayapp.cli.main import main; sys.exit(main(sys.argv[1:]))"
+)
+
+
+def _cli_trials(configured, rng: random.Random, creds_text: str, config_text: str) -> dict:
+    """Issue 17 item 6: whole ``aacli auth dev/DEVELOPER`` / ``unauth --all`` processes, each
+    killed once the ledger shows its edit pending (written ahead, before any file changes),
+    after a random 0-20 ms more; a run that ends first must have succeeded."""
+    ledger = configured.home / "state" / "sessions.json"
+
+    def pending() -> bool:
+        try:
+            return bool(load_ledger_state(ledger)[1]) if ledger.exists() else False
+        except Exception:  # read while being replaced; the next poll sees it whole
+            return False
+
+    counts = {"killed_mid_edit": 0, "left_pending": 0, "finished": 0}
+    for _ in range(CLI_TRIALS):
+        live = load_ledger_state(ledger)[0] if ledger.exists() else []
+        if live and rng.random() < 0.4:
+            argv = ["unauth", "--all"]
+        else:  # one role: the target is never ambiguous, so the run reaches its edit
+            argv = ["auth", "dev/DEVELOPER", "--code", f"{rng.randrange(10**6):06d}"]
+        child = subprocess.Popen(
+            [sys.executable, "-c", _SLOW_CLI, str(Path(__file__).parent.parent), *argv],
+            env=configured.environ(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        deadline = time.monotonic() + 60
+        while child.poll() is None and not pending():
+            assert time.monotonic() < deadline, "aacli neither ended nor reached its edit"
+            time.sleep(0.001)
+        killed = child.poll() is None
+        if killed:
+            time.sleep(rng.uniform(0.0, 0.02))
+            child.send_signal(signal.SIGKILL)
+        _, err = child.communicate(timeout=30)
+        if killed and child.returncode == -signal.SIGKILL:
+            counts["killed_mid_edit"] += 1
+            counts["left_pending"] += pending()  # killed before it could clear its plan
+        else:
+            assert child.returncode == 0, f"aacli {' '.join(argv[:2])}: {err.decode()}"
+            counts["finished"] += 1
+        result = configured.aacli("status", "--json")
+        assert result.returncode == 0, result.stderr
+        _check_agreement(configured, creds_text, config_text)
+    return counts
+
+
 @pytest.mark.slow
 def test_a_killed_auth_or_unauth_is_reconciled_on_the_next_start(configured) -> None:
     configured.credentials.parent.mkdir(mode=0o700, exist_ok=True)
@@ -190,25 +245,16 @@ def test_a_killed_auth_or_unauth_is_reconciled_on_the_next_start(configured) -> 
             add("crashes", "service_kills_with_a_pending_edit", bool(pending))
             service.status()  # what every command does first: sweep (and reconcile)
             live.append(_check_agreement(configured, creds_text, config_text))
-        for _ in range(CLI_TRIALS):  # and the whole CLI, killed wherever it is
-            code = f"{rng.randrange(10**6):06d}"
-            argv = ["auth", "dev", "--code", code] if rng.random() < 0.6 else ["unauth", "--all"]
-            child = subprocess.Popen(
-                [sys.executable, "-m", "trayapp.cli.main", *argv],
-                env=configured.environ(),
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-            time.sleep(rng.uniform(0.2, 1.5))
-            child.send_signal(signal.SIGKILL)
-            child.wait(timeout=10)
-            result = configured.aacli("status", "--json")
-            assert result.returncode == 0, result.stderr
-            _check_agreement(configured, creds_text, config_text)
+        cli = _cli_trials(configured, rng, creds_text, config_text)
     finally:
         sandbox.mfa_check = True
     record("crashes", "service_trials", SERVICE_TRIALS)
     record("crashes", "cli_trials", CLI_TRIALS)
+    record("crashes", "cli_kills_with_a_pending_edit", cli["killed_mid_edit"])
+    record("crashes", "cli_kills_that_left_the_edit_pending", cli["left_pending"])
+    record("crashes", "cli_runs_done_before_the_kill", cli["finished"])
+    # Issue 17 item 6: nearly every trial must have got as far as its file edit when killed.
+    assert cli["killed_mid_edit"] >= CLI_TRIALS * 8 // 10, cli
     record("crashes", "ledger_disagreements", 0)
     assert max(live) > 0
     assert configured.aacli("unauth", "--all").returncode == 0
