@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from trayapp.cli.context import local_time, remaining, start
+from trayapp.cli.context import local_time, remaining, say, start
 from trayapp.core.clock import isoformat_z
 
 DESCRIPTION = "Show the sessions aacli wrote that are still valid, soonest expiry first."
@@ -20,6 +20,9 @@ def run(args: argparse.Namespace) -> int:
     now = service.deps.clock()
     sessions = service.status()
     mfa = service.mfa_sessions()
+    problems = service.ledger_problems()
+    for line in problems:
+        say(f"warning: {line}")
     if args.json:
         print(
             json.dumps(
@@ -43,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
                         }
                         for name, expiry in mfa.items()
                     ],
+                    "problems": problems,
                 },
                 indent=2,
             )

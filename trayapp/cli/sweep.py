@@ -6,7 +6,9 @@ import argparse
 
 from trayapp.cli.context import make_service, report_removals, say
 
-DESCRIPTION = "Remove the credentials of every session that has expired."
+DESCRIPTION = """\
+Remove the credentials of every session that has expired, and finish any edit of
+the AWS files that aacli could not finish before (it says what is in the way)."""
 
 
 def register(parser: argparse.ArgumentParser) -> None:
@@ -14,8 +16,12 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    removals = make_service().sweep()
+    service = make_service()
+    removals = service.sweep()
     report_removals(removals, expired=True)
-    if not removals:
+    problems = service.ledger_problems()
+    for line in problems:
+        say(f"warning: {line}")
+    if not removals and not problems:
         say("Nothing has expired.")
     return 0

@@ -5,13 +5,14 @@ from __future__ import annotations
 import contextlib
 import enum
 from collections.abc import Callable, Collection, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
 from trayapp.core import files, inifile
 from trayapp.core.clock import isoformat_z
 from trayapp.core.errors import CredFileError
-from trayapp.core.model import Credentials
+from trayapp.core.model import Credentials, KeyBefore, Session
 
 ACCESS_KEY_ID = "aws_access_key_id"
 SECRET_ACCESS_KEY = "aws_secret_access_key"
@@ -93,8 +94,14 @@ def write_profile_credentials(
     _edit_file(path, edit)
 
 
-def remove_profile_credentials(path: Path, profile: str, expected_key_id: str) -> RemoveOutcome:
-    """Remove aacli's four keys from ``[profile]`` if its key id is still the one aacli wrote."""
+def remove_profile_credentials(
+    path: Path, profile: str, expected_key_id: str, *, keep_section: bool = False
+) -> RemoveOutcome:
+    """Remove aacli's four keys from ``[profile]`` if its key id is still the one aacli wrote.
+
+    ``keep_section``: the section was there before aacli wrote into it (an empty ``[default]``),
+    so its header stays even when no key is left; a section aacli created goes whole.
+    """
     outcome = RemoveOutcome.ABSENT
 
     def edit(text: str) -> str:
@@ -106,7 +113,7 @@ def remove_profile_credentials(path: Path, profile: str, expected_key_id: str) -
             outcome = RemoveOutcome.CHANGED
             return text
         outcome = RemoveOutcome.REMOVED
-        return inifile.remove_keys(text, profile, CREDENTIAL_KEYS)
+        return inifile.remove_keys(text, profile, CREDENTIAL_KEYS, keep_section=keep_section)
 
     _edit_file(path, edit)
     return outcome
@@ -123,7 +130,7 @@ def set_profile_region(config_path: Path, profile: str, region: str) -> bool:
         created = current is None
         if current is not None and current.get(REGION) == region:
             return text
-        return inifile.upsert_section(text, section, {REGION: region}, config_style=True)
+        return inifile.set_value(text, section, REGION, region, config_style=True)
 
     _edit_file(config_path, edit)
     return created
@@ -144,6 +151,85 @@ def remove_profile_region(config_path: Path, profile: str, region: str) -> bool:
 
     _edit_file(config_path, edit)
     return removed
+
+
+@dataclass(frozen=True)
+class Origin:
+    """How one AWS profile's sections were before a session writes to them (no secrets)."""
+
+    credentials_found: bool  # the credentials file had the section: its header stays
+    config_created: bool  # aacli made the config section: it goes whole when emptied
+    config_found: tuple[KeyBefore, ...]  # keys it sets in a config section it did not make
+
+
+def origin_of(
+    credentials_path: Path, config_path: Path, profile: str, region: str, holder: Session | None
+) -> Origin:
+    """What a new session must put back for ``profile`` when it ends.
+
+    ``holder`` is the session that writes to that profile now, if any (the same target's
+    previous session, or the one [default] moves from): what it found is handed on, so the
+    user's own values survive any number of hand-overs, unless the user changed them since.
+    """
+    credentials_found = has_section(credentials_path, profile)
+    if holder is not None and credentials_found:
+        credentials_found = profile in holder.credentials_sections_found
+    if not has_section(config_path, profile, config_style=True):
+        return Origin(credentials_found, True, ())
+    if holder is not None and profile in holder.config_sections_created:
+        return Origin(credentials_found, True, ())
+    current = read_profile(config_path, profile, config_style=True).get(REGION)
+    inherited = None
+    if holder is not None:
+        inherited = next(
+            (k for k in holder.config_found if k.profile == profile and k.key == REGION), None
+        )
+    # No holder, or the user changed the value since: the value there now is theirs.
+    handed_on = inherited is not None and current == inherited.wrote
+    before = inherited.before if inherited is not None and handed_on else current
+    if before is not None and ("\n" in before or before != before.strip()):
+        section = inifile.config_section_name(profile)
+        raise CredFileError(
+            f"{config_path}: the region of [{section}] spans several lines, so aacli could not "
+            "put it back; nothing was changed. Write it on one line, or pick another profile."
+        )
+    return Origin(credentials_found, False, (KeyBefore(profile, REGION, before, region),))
+
+
+def give_back_config(config_path: Path, session: Session, profile: str) -> None:
+    """Put ``profile``'s config section back as it was before ``session`` wrote to it.
+
+    A section aacli created loses its region (and goes when nothing else is left in it); a
+    key it set in the user's section gets its old value back, or goes again, but only while
+    it still holds what aacli wrote.
+    """
+    if profile in session.config_sections_created:
+        remove_profile_region(config_path, profile, session.region)
+        return
+    for found in session.config_found:
+        if found.profile == profile:
+            restore_config_key(config_path, found)
+
+
+def restore_config_key(config_path: Path, found: KeyBefore) -> bool:
+    """Give a config key its value from before aacli; True when the file changed."""
+    section = inifile.config_section_name(found.profile)
+    restored = False
+
+    def edit(text: str) -> str:
+        nonlocal restored
+        current = inifile.get_section(text, section, config_style=True)
+        if current is None or current.get(found.key) != found.wrote:
+            return text  # gone, or the user's value now: theirs
+        restored = found.before != found.wrote
+        if found.before is None:
+            return inifile.remove_keys(
+                text, section, (found.key,), config_style=True, keep_section=True
+            )
+        return inifile.set_value(text, section, found.key, found.before, config_style=True)
+
+    _edit_file(config_path, edit)
+    return restored
 
 
 def read_profile(path: Path, profile: str, *, config_style: bool = False) -> Mapping[str, str]:

@@ -10,6 +10,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
 from trayapp.core.errors import CredFileError
+from trayapp.core.untrusted import shown
 
 BOM = "\ufeff"
 DEFAULT_PROFILE = "default"
@@ -129,10 +130,46 @@ def upsert_section(
     return result
 
 
+def set_value(text: str, section: str, key: str, value: str, *, config_style: bool = False) -> str:
+    """Set one key, keeping its line's own spelling, delimiter and spacing when it is there.
+
+    ``region=us-west-2`` becomes ``region=eu-west-1`` and back again byte for byte, which
+    :func:`upsert_section` (which writes ``key = value``) would not give. A value of several
+    lines, an absent key or an absent section goes through :func:`upsert_section`.
+    """
+    _check_section_name(section)
+    _check_values({key: value})
+    doc = _load(text)
+    found = _find(doc, section, config_style)
+    option = None if found is None else next((o for o in found.options if o.name == key), None)
+    if found is None or option is None or option.continuations:
+        return upsert_section(text, section, {key: value}, config_style=config_style)
+    line = doc.lines[option.start]
+    match = _OPTION.match(line.text.strip())
+    if match is None:  # pragma: no cover - _parse matched this very line
+        raise IniError("the file's layout is too unusual to edit safely", option.start + 1)
+    offset = len(_indent(line.text))
+    start, stop = offset + match.start("value"), offset + match.end("value")
+    edit = _Edit()
+    edit.replace[option.start] = _Line(line.text[:start] + value + line.text[stop:], line.end)
+    result = _dump(doc, edit.apply(doc.lines))
+    _verify(doc, result, _expected_after(doc, found, section, {key: value}, set()))
+    return result
+
+
 def remove_keys(
-    text: str, section: str, keys: Collection[str], *, config_style: bool = False
+    text: str,
+    section: str,
+    keys: Collection[str],
+    *,
+    config_style: bool = False,
+    keep_section: bool = False,
 ) -> str:
-    """Remove ``keys`` from ``[section]``, and the section too when nothing of its own is left."""
+    """Remove ``keys`` from ``[section]``, and the section too when nothing of its own is left.
+
+    ``keep_section``: the section was there before aacli wrote to it, so its header (and the
+    lines around it) stay even when it is left empty.
+    """
     _check_section_name(section)
     doc = _load(text)
     found = _find(doc, section, config_style)
@@ -145,7 +182,7 @@ def remove_keys(
         edit.delete.add(option.start)
         edit.delete.update(option.continuations)
     section_gone = False
-    if len(removed) == len(found.options):
+    if len(removed) == len(found.options) and not keep_section:
         leftovers = [i for i in range(found.start + 1, found.stop) if i not in edit.delete]
         ours, theirs = _split_trailing_comments(doc, found, leftovers)
         if not any(doc.lines[i].text.strip() for i in ours):
@@ -285,7 +322,7 @@ def _parse(lines: list[_Line]) -> list[_Section]:
             name = header.group("header")
             if name in headers:
                 raise IniError(
-                    f"section [{name}] appears a second time (first on line {headers[name]})",
+                    f"section [{shown(name)}] appears a second time (first on line {headers[name]})",
                     number,
                 )
             headers[name] = number
@@ -303,12 +340,12 @@ def _parse(lines: list[_Line]) -> list[_Section]:
         key = match.group("option").rstrip().lower() if match else ""
         if not match or not key:
             raise IniError(
-                f"a line in section [{current.name}] is neither a comment nor 'key = value'",
+                f"a line in section [{shown(current.name)}] is neither a comment nor 'key = value'",
                 number,
             )
         if (current.name, key) in keys:
             raise IniError(
-                f"a key appears twice in section [{current.name}] "
+                f"a key appears twice in section [{shown(current.name)}] "
                 f"(first on line {keys[current.name, key]})",
                 number,
             )
@@ -328,7 +365,7 @@ def _check_nested(option: _Option, section: _Section) -> None:
         for part in value.splitlines():
             if part.strip() and "=" not in part:
                 raise IniError(
-                    f"a nested value in section [{section.name}] has a line without '='",
+                    f"a nested value in section [{shown(section.name)}] has a line without '='",
                     option.start + 1,
                 )
 
@@ -354,7 +391,7 @@ def _find(doc: _Doc, section: str, config_style: bool) -> _Section | None:
     found = [candidate for candidate in doc.sections if same(candidate.name)]
     if len(found) > 1:
         raise IniError(
-            f"section [{section}] appears more than once "
+            f"section [{shown(section)}] appears more than once "
             f"(lines {', '.join(str(s.start + 1) for s in found)}), so it is unclear which to edit",
             found[1].start + 1,
         )

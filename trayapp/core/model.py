@@ -94,6 +94,22 @@ class Credentials:
 
 
 @dataclass(frozen=True)
+class KeyBefore:
+    """A key aacli set in a config section it did not create, as it was before.
+
+    ``before`` is put back (None: the key is removed again) when the session ends, but only
+    while the key still holds ``wrote``: a value the user set since is theirs. Never a secret:
+    the credentials file's keys are always absent before (aacli refuses to write over keys
+    it did not write).
+    """
+
+    profile: str  # the AWS profile whose section it is
+    key: str
+    before: str | None
+    wrote: str
+
+
+@dataclass(frozen=True)
 class Session:
     """A ledger entry: what aacli wrote, never the secrets themselves."""
 
@@ -106,4 +122,9 @@ class Session:
     config_file: str
     region: str
     from_long_term_keys: bool = True
-    config_sections_created: tuple[str, ...] = ()
+    config_sections_created: tuple[str, ...] = ()  # removed whole when emptied
+    # Credentials-file sections that were there before aacli wrote its keys into them (an
+    # empty [default]): their header stays when the keys go. Older ledgers lack the field:
+    # every section was taken as aacli's own, as aacli then did.
+    credentials_sections_found: tuple[str, ...] = ()
+    config_found: tuple[KeyBefore, ...] = ()  # keys set in config sections aacli did not create

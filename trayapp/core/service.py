@@ -21,7 +21,7 @@ from trayapp.core.errors import (
 )
 from trayapp.core.model import Config, Credentials, Profile, Session, Target
 from trayapp.core.paths import AppPaths, AwsPaths
-from trayapp.core.sessions import is_expired, load_ledger, load_ledger_state, save_ledger
+from trayapp.core.sessions import is_expired, load_ledger, read_ledger, save_ledger
 from trayapp.core.sts import (
     StsCaller,
     StsClientFactory,
@@ -226,38 +226,73 @@ class Service:
         ``_record`` and ``_remove`` put the session they are about to write or remove in the
         ledger's pending list before touching a file, and clear it when done. One still there
         means that process died in between: its keys are removed wherever they still are (only
-        where the key id is still that session's), and ledger entries none of whose profiles
-        hold their key any more are dropped, so that the ledger and the files agree again.
+        where the key id is still that session's), every session keeps only the profiles that
+        still hold its key, and a profile nobody holds any more gets its config back as it was
+        before aacli. An edit that cannot be done now (a file aacli cannot read) is kept aside
+        as unfinished, retried each time, and reported (:meth:`ledger_problems`); it never
+        blocks a command. A damaged ledger is set aside here, under the lock.
         """
         from pathlib import Path
 
-        from trayapp.core.credfile import (
-            read_profile,
-            remove_profile_credentials,
-            remove_profile_region,
-        )
+        from trayapp.core.credfile import give_back_config, read_profile
+        from trayapp.core.errors import AacliError
+        from trayapp.core.sessions import Unfinished, only_profiles, read_ledger
 
-        ledger, pending = load_ledger_state(self.deps.app.ledger_file)
-        if not pending:
+        state = read_ledger(self.deps.app.ledger_file, set_aside=True)
+        plans = [*state.pending, *(u.session for u in state.unfinished)]
+        if not plans:
             return
-        for plan in pending:
-            for name in plan.aws_profiles:
-                remove_profile_credentials(Path(plan.credentials_file), name, plan.access_key_id)
-        kept = [
-            s
-            for s in ledger
-            if any(
-                read_profile(Path(s.credentials_file), name).get("aws_access_key_id")
-                == s.access_key_id
-                for name in s.aws_profiles
-            )
-        ]
+        unfinished: dict[Session, str] = {}
+        for plan in plans:
+            try:
+                self._remove_keys(plan)
+            except AacliError as exc:
+                unfinished[plan] = str(exc)
+        kept: list[Session] = []
+        claims = [p for p in plans if p not in unfinished]  # profiles to give back
+        for session in state.sessions:
+            if any(p.access_key_id == session.access_key_id for p in unfinished):
+                continue  # its removal was cut short and cannot be finished now: kept aside
+            try:
+                holding = [
+                    name
+                    for name in session.aws_profiles
+                    if read_profile(Path(session.credentials_file), name).get("aws_access_key_id")
+                    == session.access_key_id
+                ]
+            except AacliError:
+                holding = list(session.aws_profiles)  # cannot look now: leave it as it is
+            lost = [name for name in session.aws_profiles if name not in holding]
+            if holding:
+                kept.append(only_profiles(session, holding))
+            if lost:
+                claims.append(only_profiles(session, lost))
         in_use = {name for s in kept for name in s.aws_profiles}
-        for plan in pending:
-            for name in plan.config_sections_created:
-                if name not in in_use:
-                    remove_profile_region(Path(plan.config_file), name, plan.region)
-        save_ledger(self.deps.app.ledger_file, kept)
+        for claim in claims:
+            try:
+                for name in claim.aws_profiles:
+                    if name not in in_use:
+                        give_back_config(Path(claim.config_file), claim, name)
+            except AacliError as exc:
+                unfinished[claim] = str(exc)
+        aside = [Unfinished(session, problem) for session, problem in unfinished.items()]
+        if not state.pending and kept == state.sessions and aside == state.unfinished:
+            return  # a retry that changed nothing: no need to write the ledger again
+        save_ledger(self.deps.app.ledger_file, kept, unfinished=aside)
+
+    def _remove_keys(self, session: Session) -> None:
+        """Remove a session's keys wherever its key id still is (for _finish_interrupted)."""
+        from pathlib import Path
+
+        from trayapp.core.credfile import remove_profile_credentials
+
+        for name in session.aws_profiles:
+            remove_profile_credentials(
+                Path(session.credentials_file),
+                name,
+                session.access_key_id,
+                keep_section=name in session.credentials_sections_found,
+            )
 
     def sessions(self) -> list[Session]:
         return load_ledger(self.deps.app.ledger_file)
@@ -266,6 +301,27 @@ class Service:
         """Live sessions, soonest expiry first (expired ones are swept first)."""
         self.sweep()
         return sorted(self.sessions(), key=lambda s: s.expiration)
+
+    def ledger_problems(self) -> list[str]:
+        """One line each for what aacli could not finish or had to set aside, with what to do
+        (status and sweep show them; nothing here blocks a command)."""
+        from trayapp.core.sessions import damaged_copies, read_ledger
+
+        ledger = self.deps.app.ledger_file
+        lines = [
+            f"{u.session.target}: aacli could not finish removing its credentials "
+            f"({u.problem.rstrip('.')}); it is kept in {ledger} and retried. Fix that, then "
+            "run 'aacli sweep'."
+            for u in read_ledger(ledger).unfinished
+        ]
+        lines.extend(
+            f"aacli set aside a damaged session ledger as {copy}: the sessions it listed are "
+            f"no longer removed by aacli. Remove their sections from "
+            f"{self.deps.aws.credentials_file} yourself if they are still there, then delete "
+            f"{copy}."
+            for copy in damaged_copies(ledger)
+        )
+        return lines
 
     def session_for(self, target: Target) -> Session | None:
         now = self.deps.clock()
@@ -571,15 +627,22 @@ class Service:
     def _record(self, target: Target, creds: Credentials, also_default: bool) -> Session:
         """Write the files and the ledger. Caller holds the lock."""
         from trayapp.core.credfile import (
-            has_section,
+            origin_of,
             read_profile,
             set_profile_region,
             write_profile_credentials,
         )
+        from trayapp.core.sessions import only_profiles
 
         aws = self.deps.aws
-        names = (target.aws_profile, DEFAULT_AWS_PROFILE) if also_default else (target.aws_profile,)
         ledger = self.sessions()
+        previous = next((s for s in ledger if s.target == target.label), None)
+        # A renewal (the tray's Renew asks for no [default]) keeps writing where the session
+        # did; dropping [default] would leave its keys behind with no ledger entry.
+        keeps_default = previous is not None and DEFAULT_AWS_PROFILE in previous.aws_profiles
+        names: tuple[str, ...] = (target.aws_profile,)
+        if also_default or keeps_default:
+            names += (DEFAULT_AWS_PROFILE,)
         others = [s for s in ledger if s.target != target.label]
         for name in names:
             # A profile another target wrote stays owned by it; we refuse to take it over.
@@ -596,7 +659,18 @@ class Service:
                     f"{aws.credentials_file} already has a [{name}] section that aacli did not "
                     "write; nothing was changed (remove it, or pick another AWS profile name)."
                 )
-        previous = next((s for s in ledger if s.target == target.label), None)
+        # What each profile held before aacli (handed on from the session writing there now),
+        # so that the session's end gives it back.
+        origins = {
+            name: origin_of(
+                aws.credentials_file,
+                aws.config_file,
+                name,
+                target.account.region,
+                next((s for s in ledger if name in s.aws_profiles), None),
+            )
+            for name in names
+        }
         plan = Session(
             target=target.label,
             aws_profiles=names,
@@ -607,34 +681,25 @@ class Service:
             config_file=str(aws.config_file),
             region=target.account.region,
             from_long_term_keys=creds.from_long_term_keys,
-            config_sections_created=tuple(
-                n for n in names if not has_section(aws.config_file, n, config_style=True)
-            )
-            + (previous.config_sections_created if previous else ()),
+            config_sections_created=tuple(n for n in names if origins[n].config_created),
+            credentials_sections_found=tuple(n for n in names if origins[n].credentials_found),
+            config_found=tuple(k for n in names for k in origins[n].config_found),
         )
         # Written ahead: if this process dies before the ledger is saved below, the next
         # aacli to take the lock removes these keys again (_finish_interrupted).
         save_ledger(self.deps.app.ledger_file, ledger, pending=[plan])
-        created: list[str] = []
         try:
             for name in names:
                 write_profile_credentials(aws.credentials_file, name, creds, owned)
-                if set_profile_region(aws.config_file, name, target.account.region):
-                    created.append(name)
+                set_profile_region(aws.config_file, name, target.account.region)
         except BaseException:
             with suppress(Exception):  # what cannot be undone now, the next aacli undoes
                 self._finish_interrupted()
             raise
-        if previous:
-            created.extend(p for p in previous.config_sections_created if p not in created)
-        session = replace(plan, config_sections_created=tuple(created))
-        # [default] moves to the newest session that asked for it.
-        kept = [
-            replace(s, aws_profiles=tuple(p for p in s.aws_profiles if p not in names))
-            for s in others
-        ]
-        save_ledger(self.deps.app.ledger_file, [s for s in kept if s.aws_profiles] + [session])
-        return session
+        # [default] moves to the newest session that asked for it, with what it found there.
+        kept = [only_profiles(s, [p for p in s.aws_profiles if p not in names]) for s in others]
+        save_ledger(self.deps.app.ledger_file, [s for s in kept if s.aws_profiles] + [plan])
+        return plan
 
     def credentials_of(self, session: Session) -> Credentials:
         """The live keys of a session, read back from the credentials file it wrote."""
@@ -675,13 +740,38 @@ class Service:
             return removals
 
     def sweep(self, now: datetime | None = None) -> list[Removal]:
-        """Remove every session that has expired (every command calls this first)."""
+        """Remove every session that has expired (every command calls this first).
+
+        A session whose file cannot be edited now is kept aside as unfinished (retried on
+        every sweep, reported by :meth:`ledger_problems`) instead of failing every command.
+        """
+        from trayapp.core.errors import AacliError
+
         now = now or self.deps.clock()
-        sessions, pending = load_ledger_state(self.deps.app.ledger_file)
-        if not pending and not any(is_expired(s, now) for s in sessions):
+        state = read_ledger(self.deps.app.ledger_file)
+        quiet = not (state.pending or state.unfinished or state.damaged)
+        if quiet and not any(is_expired(s, now) for s in state.sessions):
             return []  # the common case takes no lock
         with self._locked():
-            return [self._remove(s, self.sessions()) for s in self.sessions() if is_expired(s, now)]
+            removals = []
+            for session in [s for s in self.sessions() if is_expired(s, now)]:
+                try:
+                    removals.append(self._remove(session, self.sessions()))
+                except AacliError as exc:
+                    self._keep_aside(session, str(exc))
+            return removals
+
+    def _keep_aside(self, session: Session, problem: str) -> None:
+        """Move a session whose removal failed to the ledger's unfinished list. Caller holds
+        the lock."""
+        from trayapp.core.sessions import Unfinished
+
+        state = read_ledger(self.deps.app.ledger_file)
+        save_ledger(
+            self.deps.app.ledger_file,
+            [s for s in state.sessions if s != session],
+            unfinished=[*state.unfinished, Unfinished(session, problem)],
+        )
 
     def _remove(self, session: Session, ledger: list[Session]) -> Removal:
         """Caller holds the lock."""
@@ -689,8 +779,8 @@ class Service:
 
         from trayapp.core.credfile import (
             RemoveOutcome,
+            give_back_config,
             remove_profile_credentials,
-            remove_profile_region,
         )
 
         removed: list[str] = []
@@ -700,14 +790,16 @@ class Service:
         try:
             for name in session.aws_profiles:
                 outcome = remove_profile_credentials(
-                    Path(session.credentials_file), name, session.access_key_id
+                    Path(session.credentials_file),
+                    name,
+                    session.access_key_id,
+                    keep_section=name in session.credentials_sections_found,
                 )
                 if outcome is RemoveOutcome.CHANGED:
                     left.append(name)
                     continue
                 removed.append(name)
-                if name in session.config_sections_created:
-                    remove_profile_region(Path(session.config_file), name, session.region)
+                give_back_config(Path(session.config_file), session, name)
         except BaseException:
             # The failed write changed nothing: the session stays, to be removed another time.
             with suppress(Exception):

@@ -1,0 +1,345 @@
+"""Issue 11 items 1, 2 and 5: aacli gives back every byte of ~/.aws it did not own, and a
+damaged ledger or an edit it cannot finish never blocks a command or loses a record."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from conftest import PASSPHRASE, assert_one_line_error
+
+from trayapp.core import sessions as ledger_module
+from trayapp.core.paths import AppPaths, AwsPaths
+from trayapp.core.service import Deps, Service
+from trayapp.core.sessions import load_ledger_state
+
+CONFIG = "[default]\nregion = us-west-2\n\n[profile dev-DEVELOPER]\noutput = json\n"
+CREDENTIALS = (
+    "# my keys\n[default]\n\n[static]\naws_access_key_id = AKIASTATIC0000000001\n"
+    "aws_secret_access_key = staticSecretDoNotTouch\n"
+)
+
+
+def _write(env, credentials: str | None, config: str | None) -> None:
+    env.credentials.parent.mkdir(mode=0o700, exist_ok=True)
+    if credentials is not None:
+        env.credentials.write_text(credentials, encoding="utf-8")
+    if config is not None:
+        env.aws_config.write_text(config, encoding="utf-8")
+
+
+@pytest.fixture
+def codes(configured) -> Iterator[Callable[[], str]]:
+    """Fresh codes for tests that authenticate more often than once per 30 s window (the
+    sandbox then takes any six digits; aacli still refuses a code used before)."""
+    configured.sandbox.mfa_check = False
+    numbers = itertools.count(100001)
+    yield lambda: str(next(numbers))
+    configured.sandbox.mfa_check = True
+
+
+def _ok(result) -> None:
+    assert result.returncode == 0, result.stderr
+
+
+def _section(path: Path, name: str) -> dict[str, str] | None:
+    from trayapp.core.credfile import read_profile
+
+    return dict(read_profile(path, name, config_style=path.name == "config")) or None
+
+
+def _service(env) -> Service:
+    return Service(
+        Deps(
+            app=AppPaths.from_env(env.vars),
+            aws=AwsPaths.from_env(env.vars),
+            endpoint_url=env.sandbox.endpoint_url,
+            passphrase=lambda: PASSPHRASE,
+        )
+    )
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        CONFIG,
+        "[default]\nregion=us-west-2\n[profile dev-DEVELOPER]\n",  # odd spacing, empty section
+        "[profile dev-DEVELOPER]\r\nregion = ap-south-1\r\n\r\n[default]\r\nregion = us-west-2",
+    ],
+    ids=["plain", "no-spaces-empty-profile", "crlf-no-final-newline"],
+)
+def test_auth_default_then_unauth_all_gives_the_config_back_byte_for_byte(
+    configured, config: str
+) -> None:
+    """Issue 11 item 1 (must-show 2): `auth --default` + `unauth --all` over a ~/.aws/config
+    with [default] region = us-west-2 and a [profile dev-DEVELOPER] that was there before
+    gives back the file byte for byte (today [default] keeps eu-west-1 for good)."""
+    _write(configured, CREDENTIALS, config)
+    _ok(configured.aacli("auth", "dev/DEVELOPER", "--default", "--code", configured.code()))
+    assert _section(configured.aws_config, "default")["region"] == "eu-west-1"
+    assert _section(configured.aws_config, "dev-DEVELOPER")["region"] == "eu-west-1"
+    _ok(configured.aacli("unauth", "--all"))
+    assert configured.aws_config.read_bytes() == config.encode()
+    assert configured.credentials.read_bytes() == CREDENTIALS.encode()
+
+
+def test_an_empty_default_in_the_credentials_file_keeps_its_header(configured, codes) -> None:
+    """Issue 11 item 2 (must-show 2): an empty [default] (header, no keys) in
+    ~/.aws/credentials keeps its header and its blank line on unauth."""
+    for credentials in (CREDENTIALS, "[default]\n", "[default]\n\n", "[default]"):
+        _write(configured, credentials, None)
+        _ok(configured.aacli("auth", "dev/DEVELOPER", "--default", "--code", codes()))
+        assert _section(configured.credentials, "default")["aws_access_key_id"].startswith("ASIA")
+        _ok(configured.aacli("unauth", "--all"))
+        assert configured.credentials.read_bytes() == credentials.encode(), credentials
+
+
+def test_expiry_gives_both_files_back_byte_for_byte(configured, short_lived) -> None:
+    """Issue 11 items 1 and 2 (must-show 2): the same when the session expires and the sweep
+    removes it, instead of unauth."""
+    _write(configured, CREDENTIALS, CONFIG)
+    _ok(configured.aacli("auth", "dev/DEVELOPER", "--default", "--code", configured.code()))
+    time.sleep(5)
+    result = configured.aacli("sweep")
+    _ok(result)
+    assert "expired" in result.stderr
+    assert configured.aws_config.read_bytes() == CONFIG.encode()
+    assert configured.credentials.read_bytes() == CREDENTIALS.encode()
+
+
+@pytest.mark.parametrize("first_out", ["dev/DEVELOPER", "prod/ReadOnly"])
+def test_default_handed_over_keeps_the_users_region_not_the_first_sessions(
+    configured, first_out: str
+) -> None:
+    """Issue 11 item 1: [default] moves to the newest session; the user's region survives
+    the hand-over (not the first session's), in whichever order the sessions end."""
+    _write(configured, CREDENTIALS, CONFIG)
+    _ok(configured.aacli("auth", "dev/DEVELOPER", "--default", "--code", configured.code()))
+    _ok(configured.aacli("auth", "prod/ReadOnly", "--default", "--code", configured.next_code()))
+    assert _section(configured.aws_config, "default")["region"] == "us-east-2"
+    _ok(configured.aacli("unauth", first_out))
+    if first_out == "dev/DEVELOPER":  # prod still holds [default]
+        assert _section(configured.aws_config, "default")["region"] == "us-east-2"
+        assert _section(configured.credentials, "default") is not None
+    _ok(configured.aacli("unauth", "--all"))
+    assert configured.aws_config.read_bytes() == CONFIG.encode()
+    assert configured.credentials.read_bytes() == CREDENTIALS.encode()
+
+
+def test_a_default_created_by_aacli_and_handed_over_is_removed_whole(configured) -> None:
+    """Issue 11 item 1: a [default] aacli created is removed whole by whichever session ends
+    up holding it (today the second session thinks the user wrote it and leaves its region)."""
+    _write(configured, "", "")
+    _ok(configured.aacli("auth", "dev/DEVELOPER", "--default", "--code", configured.code()))
+    _ok(configured.aacli("auth", "prod/ReadOnly", "--default", "--code", configured.next_code()))
+    _ok(configured.aacli("unauth", "--all"))
+    assert configured.aws_config.read_bytes() == b""
+    assert configured.credentials.read_bytes() == b""
+
+
+def test_a_region_the_user_changed_since_is_left_alone(configured) -> None:
+    """Issue 11 item 1: the old value is put back only while the key still holds what aacli
+    wrote; a value the user set since stays."""
+    _write(configured, CREDENTIALS, CONFIG)
+    _ok(configured.aacli("auth", "dev/DEVELOPER", "--default", "--code", configured.code()))
+    edited = configured.aws_config.read_text().replace(
+        "[default]\nregion = eu-west-1", "[default]\nregion = ap-south-1"
+    )
+    configured.aws_config.write_text(edited)
+    _ok(configured.aacli("unauth", "--all"))
+    assert _section(configured.aws_config, "default") == {"region": "ap-south-1"}
+    assert _section(configured.aws_config, "dev-DEVELOPER") == {"output": "json"}
+
+
+def test_renewing_without_default_keeps_the_default_it_holds(configured) -> None:
+    """Issue 11 item 1: renewing a session (as the tray's Renew does, without --default) keeps
+    writing where it wrote before; today [default] is left behind with no ledger entry, so
+    it is never removed and blocks the next --default."""
+    _write(configured, CREDENTIALS, CONFIG)
+    _ok(configured.aacli("auth", "dev/DEVELOPER", "--default", "--code", configured.code()))
+    _ok(configured.aacli("auth", "dev/DEVELOPER", "--code", configured.next_code()))
+    [session] = load_ledger_state(configured.home / "state" / "sessions.json")[0]
+    assert _section(configured.credentials, "default")["aws_access_key_id"] == (
+        session.access_key_id
+    )
+    _ok(configured.aacli("unauth", "--all"))
+    assert configured.aws_config.read_bytes() == CONFIG.encode()
+    assert configured.credentials.read_bytes() == CREDENTIALS.encode()
+
+
+def test_an_auth_killed_after_writing_is_undone_back_to_the_users_values(
+    configured, monkeypatch
+) -> None:
+    """Issue 11 item 1: an aacli that dies after writing the files but before saving the
+    ledger is undone by the next one (_finish_interrupted), user's region included."""
+    _write(configured, CREDENTIALS, CONFIG)
+    _ok(configured.aacli("auth", "dev/DEVELOPER", "--default", "--code", configured.code()))
+    service = _service(configured)
+    real_save = ledger_module.save_ledger
+    calls = []
+
+    def dies_on_the_final_save(path, sessions, pending=(), *args, **kwargs):
+        calls.append(pending)
+        if not pending:
+            raise SystemExit("killed")  # as if killed: nothing after this runs
+        return real_save(path, sessions, pending, *args, **kwargs)
+
+    monkeypatch.setattr("trayapp.core.service.save_ledger", dies_on_the_final_save)
+    from trayapp.core.codes import FixedCode
+
+    with pytest.raises(SystemExit):
+        service.authenticate(
+            service.resolve("prod/ReadOnly"), FixedCode(configured.next_code()), also_default=True
+        )
+    monkeypatch.undo()
+    assert _section(configured.aws_config, "default")["region"] == "us-east-2"
+    assert load_ledger_state(configured.home / "state" / "sessions.json")[1]  # pending
+    _ok(configured.aacli("status"))
+    sessions, pending = load_ledger_state(configured.home / "state" / "sessions.json")
+    assert pending == []
+    assert [s.target for s in sessions] == ["acme/dev/DEVELOPER"]
+    assert sessions[0].aws_profiles == ("dev-DEVELOPER",)  # its [default] keys were overwritten
+    assert _section(configured.aws_config, "default") == {"region": "us-west-2"}
+    _ok(configured.aacli("unauth", "--all"))
+    assert configured.aws_config.read_bytes() == CONFIG.encode()
+    assert configured.credentials.read_bytes() == CREDENTIALS.encode()
+
+
+def test_a_ledger_of_an_older_aacli_still_loads_and_signs_out(configured) -> None:
+    """Issue 11 item 1: the new ledger fields have defaults, so a ledger written before them
+    loads, and signing out works as it did."""
+    _write(configured, CREDENTIALS, CONFIG)
+    _ok(configured.aacli("auth", "dev/DEVELOPER", "--code", configured.code()))
+    path = configured.home / "state" / "sessions.json"
+    data = json.loads(path.read_text())
+    old_fields = {
+        "target",
+        "aws_profiles",
+        "access_key_id",
+        "expiration",
+        "issued_at",
+        "credentials_file",
+        "config_file",
+        "region",
+        "from_long_term_keys",
+        "config_sections_created",
+    }
+    data["sessions"] = [{k: v for k, v in s.items() if k in old_fields} for s in data["sessions"]]
+    path.write_text(json.dumps(data))
+    result = configured.aacli("status", "--json")
+    _ok(result)
+    assert [s["target"] for s in json.loads(result.stdout)["sessions"]] == ["acme/dev/DEVELOPER"]
+    _ok(configured.aacli("unauth", "--all"))
+    assert configured.credentials.read_bytes() == CREDENTIALS.encode()
+
+
+# --- item 5: the ledger itself ------------------------------------------------------------
+
+
+def _ledger(env) -> Path:
+    return env.home / "state" / "sessions.json"
+
+
+def test_a_ledger_that_is_a_folder_is_set_aside_with_a_clear_line(configured) -> None:
+    """Issue 11 item 5: a ledger that is a folder gave "unexpected error (IsADirectoryError)"
+    on every command; now it is set aside whole (nothing in it lost), aacli goes on, and
+    status says where it went and what to do."""
+    ledger = _ledger(configured)
+    ledger.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    ledger.mkdir()
+    (ledger / "keep-me").write_text("x")
+    result = configured.aacli("status")
+    _ok(result)
+    [copy] = list(ledger.parent.glob("sessions.json.damaged-*"))
+    assert (copy / "keep-me").read_text() == "x"
+    warnings = [line for line in result.stderr.splitlines() if str(copy) in line]
+    assert len(warnings) == 1 and "delete" in warnings[0].lower(), result.stderr
+    _ok(configured.aacli("auth", "dev/DEVELOPER", "--code", configured.code()))
+    assert ledger.is_file()
+
+
+def test_a_second_damaged_ledger_does_not_overwrite_the_first_copy(configured) -> None:
+    """Issue 11 item 5: each damaged ledger is set aside under a name of its own
+    (sessions.json.damaged-<UTC time>), so a second one never overwrites the first."""
+    ledger = _ledger(configured)
+    ledger.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for n in range(2):
+        ledger.write_text(f"{{ not json {n}")
+        ledger.chmod(0o600)
+        result = configured.aacli("sweep")
+        _ok(result)
+        assert "damaged" in result.stderr
+    copies = sorted(ledger.parent.glob("sessions.json.damaged*"))
+    assert sorted(p.read_text() for p in copies) == ["{ not json 0", "{ not json 1"]
+
+
+def test_a_pending_entry_that_cannot_be_applied_is_kept_aside_not_blocking(configured) -> None:
+    """Issue 11 item 5: a pending entry naming a file aacli cannot read made every command
+    fail until fixed by hand; now it is kept aside (not lost), commands go on, status and
+    sweep say what is wrong and what to do, and sweep finishes it once the file is fixed."""
+    _ok(configured.aacli("auth", "dev/DEVELOPER", "--code", configured.code()))
+    ledger = _ledger(configured)
+    data = json.loads(ledger.read_text())
+    bad = configured.root / "unreadable"
+    bad.mkdir()  # a folder where the credentials file should be: it cannot be read
+    plan = dict(data["sessions"][0], target="acme/prod/ReadOnly", aws_profiles=["prod-ReadOnly"])
+    plan["access_key_id"] = "ASIAPENDING000000001"
+    plan["credentials_file"] = str(bad)
+    data["pending"] = [plan]
+    ledger.write_text(json.dumps(data))
+
+    status = configured.aacli("status")
+    _ok(status)
+    assert "acme/dev/DEVELOPER" in status.stdout
+    lines = [line for line in status.stderr.splitlines() if "acme/prod/ReadOnly" in line]
+    assert len(lines) == 1 and str(bad) in lines[0] and "aacli sweep" in lines[0], status.stderr
+    _ok(configured.aacli("auth", "prod/ReadOnly", "--code", configured.next_code()))
+    _ok(configured.aacli("unauth", "dev/DEVELOPER"))
+    kept = json.loads(ledger.read_text())
+    assert [u["session"]["access_key_id"] for u in kept["unfinished"]] == ["ASIAPENDING000000001"]
+
+    bad.rmdir()  # fixed: nothing there any more
+    swept = configured.aacli("sweep")
+    _ok(swept)
+    assert "acme/prod/ReadOnly" not in configured.aacli("status").stderr
+    assert "unfinished" not in json.loads(ledger.read_text())
+
+
+def test_an_expired_session_that_cannot_be_removed_does_not_block_commands(
+    configured, short_lived
+) -> None:
+    """Issue 11 item 5: every command sweeps first; an expired session whose file cannot be
+    read now is kept aside and reported instead of failing every command."""
+    _ok(configured.aacli("auth", "dev/DEVELOPER", "--code", configured.code()))
+    real = configured.credentials
+    saved = real.read_bytes()
+    time.sleep(5)
+    real.unlink()
+    os.mkfifo(real)  # a FIFO where the file was: aacli refuses to wait on it
+    try:
+        result = configured.aacli("status")
+        _ok(result)
+        assert "acme/dev/DEVELOPER" in result.stderr and "aacli sweep" in result.stderr
+        _ok(configured.aacli("sweep"))  # still cannot: reported, not a failure
+    finally:
+        real.unlink()
+    real.write_bytes(saved)
+    real.chmod(0o600)
+    swept = configured.aacli("sweep")
+    _ok(swept)
+    assert b"aws_access_key_id" not in real.read_bytes()
+    assert "unfinished" not in json.loads(_ledger(configured).read_text())
+
+
+def test_a_ledger_others_may_write_is_refused_with_the_fix(configured) -> None:
+    """Issue 11 item 5: the ledger's paths decide which files aacli edits, so it is read as a
+    trusted file: writable by others, it is refused with a one-line fix."""
+    _ok(configured.aacli("auth", "dev/DEVELOPER", "--code", configured.code()))
+    _ledger(configured).chmod(0o666)
+    result = configured.aacli("status")
+    assert_one_line_error(result, "chmod 600", str(_ledger(configured)))
