@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import urllib.error
 import urllib.parse
@@ -90,10 +91,29 @@ def test_federation_override_and_destination():
     )
 
 
+# What a failing request really carries (issue 17 item 7): the sign-in URL with its token,
+# and the getSigninToken URL with the session's keys, as an older client sent them.
+TOKEN = "VERYSECRETSIGNINTOKEN0123456789"
+LOGIN_URL = (
+    "https://signin.aws.amazon.com/federation?Action=login&Issuer=aacli"
+    "&Destination=https%3A%2F%2Feu-west-1.console.aws.amazon.com%2F&SigninToken=" + TOKEN
+)
+SESSION_URL = "https://signin.aws.amazon.com/federation?Action=getSigninToken&Session=" + (
+    urllib.parse.quote(json.dumps({"sessionId": "ASIAEXAMPLE", "sessionKey": "secret/key+value"}))
+)
+
+
+def _http_error(url: str, code: int) -> urllib.error.HTTPError:
+    body = io.BytesIO(f"<html>bad request to {url}</html>".encode())
+    return urllib.error.HTTPError(url, code, "Bad Request", {"Location": url}, body)  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize(
     ("raised", "words"),
     [
-        (urllib.error.HTTPError("u", 400, "Bad", {}, None), "HTTP 400"),
+        (_http_error(LOGIN_URL, 400), "HTTP 400"),
+        (_http_error(SESSION_URL, 403), "HTTP 403"),
+        (_http_error(SESSION_URL, 500), "HTTP 500"),
         (TimeoutError(), "did not answer"),
         (
             urllib.error.URLError(ConnectionRefusedError(111, "Connection refused")),
@@ -102,6 +122,9 @@ def test_federation_override_and_destination():
     ],
 )
 def test_federation_failures_are_one_sentence_without_secrets(raised, words):
+    """Issue 17 item 7: a failed request (with a real sign-in URL and token) gives one sentence
+    that shows neither the URL nor any key or token."""
+
     def fetch(url, body, timeout):
         raise raised
 
@@ -109,8 +132,9 @@ def test_federation_failures_are_one_sentence_without_secrets(raised, words):
         console.signin_url(CREDS, partition="aws", region="eu-west-1", now=NOW, env={}, fetch=fetch)
     message = str(caught.value)
     assert words in message
-    for secret in ("secret/key", "token==", "ASIAEXAMPLE", "Session="):
+    for secret in ("secret/key", "token==", "ASIAEXAMPLE", "Session=", TOKEN, "SigninToken"):
         assert secret not in message
+    assert "federation?" not in message, "the request URL must never be shown"
 
 
 def test_answer_without_token_is_an_error():
