@@ -76,6 +76,7 @@ class ScryptParams:
             1 <= self.log2_n <= 24
             and 1 <= self.r <= 32
             and 1 <= self.p <= 16
+            and self.log2_n < 16 * self.r  # scrypt's own rule, N < 2^(128·r/8)
             and self.memory <= 2 * DEFAULT_SCRYPT.memory
             and self.work <= 8 * DEFAULT_SCRYPT.work
         )
@@ -258,7 +259,10 @@ class Vault:
         """The keys ``typed`` gives for this file: its NFC form, else as typed (older vaults)."""
         forms = phrase.forms_to_try(typed)
         for form in forms:
-            keys = _derive(form, sealed.kdf_salt, sealed.params)
+            try:
+                keys = _derive(form, sealed.kdf_salt, sealed.params)
+            except (MemoryError, ValueError):  # settings OpenSSL refuses, though plausible
+                raise self._corrupt("its key derivation settings cannot be used") from None
             if hmac.compare_digest(keys.verifier(), sealed.verifier):
                 stale = form != forms[0] or sealed.params.weaker_than(self._scrypt)
                 self._rekey_with = forms[0] if stale else None
@@ -314,8 +318,8 @@ class Vault:
             raise self._corrupt("its key derivation settings are invalid")
         if not params.plausible():
             raise self._corrupt(
-                f"its key derivation cost (scrypt N=2^{log2_n}, r={r}, p={p}) is beyond what "
-                "aacli ever writes"
+                f"its key derivation settings (scrypt N=2^{log2_n}, r={r}, p={p}) are invalid "
+                "or cost more than aacli allows"
             )
         return _Sealed(
             header=data[: _HEADER.size],
