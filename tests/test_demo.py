@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT, aws_cli_v2, need_tool, screenshot_dir
+from signin_page import signin_url_in_page
 from tray_harness import ARTIFACTS, Tray, desktop, wait_for
 from xvfb import screenshot
 
@@ -101,7 +102,7 @@ def test_demo_brings_up_the_tray_with_hinted_dialog_console_and_cleans_up_on_qui
     tmpdir.mkdir()
     opened = tmp_path / "browser-url.txt"
     browser = tmp_path / "browser.sh"
-    browser.write_text(f'#!/bin/sh\nprintf "%s" "$1" > "{opened}"\n')
+    browser.write_text(f'#!/bin/sh\ncat "$1" > "{opened}"\n')  # $1: the private page
     browser.chmod(browser.stat().st_mode | stat.S_IXUSR)
     ARTIFACTS.mkdir(exist_ok=True)
 
@@ -174,7 +175,8 @@ def test_demo_brings_up_the_tray_with_hinted_dialog_console_and_cleans_up_on_qui
         tray.open_menu()
         tray.walk("Open console")
         tray.activate()
-        url = wait_for("the browser to be called", lambda: opened.exists() and opened.read_text())
+        page = wait_for("the browser to be called", lambda: opened.exists() and opened.read_text())
+        url = signin_url_in_page(page)
         assert url.startswith(endpoint + "/federation?Action=login")
         with urllib.request.urlopen(url, timeout=10) as answer:
             assert "Signed in as assumed-role/DEVELOPER/demo-user" in answer.read().decode()
