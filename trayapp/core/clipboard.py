@@ -125,6 +125,7 @@ class SecretClipboard:
         self._lock = threading.Lock()
         self._held: tuple[Tool, bytes, str] | None = None  # tool, digest, owner
         self._timer: threading.Timer | None = None
+        self._copies = 0
 
     def copy(self, text: str, owner: str) -> Copied:
         """Put ``text`` (belonging to ``owner``, e.g. a target) on the clipboard, to be
@@ -181,9 +182,16 @@ class SecretClipboard:
     def _schedule(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
-        self._timer = threading.Timer(self.clear_after, self.clear_if_ours)
+        self._copies += 1
+        self._timer = threading.Timer(self.clear_after, self._expire, args=(self._copies,))
         self._timer.daemon = True
         self._timer.start()
+
+    def _expire(self, copy_number: int) -> None:
+        with self._lock:
+            if copy_number != self._copies:
+                return  # a later copy's timer is in charge now
+        self.clear_if_ours()
 
     def _child_env(self) -> dict[str, str]:
         return children.child_env(base=self._env)
