@@ -88,7 +88,8 @@ def test_unknown_state_is_refused() -> None:
 
 
 def test_contact_sheet() -> None:
-    """Writes docs/screenshots/icons.png: every state and size on dark and light panels."""
+    """Issue 17 item 8: writes docs/screenshots/icons.png (every state and size on dark and
+    light panels) and checks each icon is there."""
     variants = [("idle", 0), ("active", 0), ("active", 3), ("active", 12), ("expiring", 0)]
     variants.append(("error", 0))
     cell = 72
@@ -101,7 +102,17 @@ def test_contact_sheet() -> None:
             sheet.paste(tile, (column * cell, row * cell))
     SHEET.parent.mkdir(parents=True, exist_ok=True)
     sheet.save(SHEET)
-    assert Image.open(SHEET).size == sheet.size
+    # Issue 17 item 8: what was saved is checked, not just its size: the PNG holds the very
+    # pixels drawn, and every cell shows its icon against its panel.
+    saved = Image.open(SHEET).convert("RGB")
+    assert saved.tobytes() == sheet.tobytes()
+    for row, (panel, size) in enumerate(itertools.product(PANELS.values(), SIZES)):
+        for column, (state, _count) in enumerate(variants):
+            cell_image = saved.crop(
+                (column * cell, row * cell, (column + 1) * cell, (row + 1) * cell)
+            )
+            shown = [pixel for pixel in _pixels(cell_image) if _distance(pixel, panel) > 100]
+            assert len(shown) > size * size / 4, f"{state} at {size}px missing from the sheet"
 
 
 def test_the_badge_digit_survives_gtk_being_loaded_first():

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from test_inifile import ini_texts
 
-from reliability.conftest import add, record
+from reliability.conftest import _FIGURES, add, record
 from trayapp.core import credfile, validate
 from trayapp.core.config import load_config, parse_config
 from trayapp.core.errors import AacliError, ConfigError, CredFileError, StsError, UsageError
@@ -124,6 +124,7 @@ def test_the_file_is_rewritten_whole_or_not_at_all(raw: bytes) -> None:
         except CredFileError as exc:
             assert path.read_bytes() == raw and os.listdir(folder) == ["credentials"]
             assert "fuzz-secret" not in str(exc) and "\n" not in str(exc)
+            add("fuzz", "editor_files_refused")
             return
         assert credfile.remove_profile_credentials(path, "aacli-fuzz", creds.access_key_id) in (
             credfile.RemoveOutcome.REMOVED,
@@ -211,6 +212,7 @@ def test_target_text_resolves_to_one_target_or_a_usage_error(text) -> None:
     except UsageError as exc:
         assert "\n" not in str(exc)
         return
+    add("fuzz", "targets_resolved")
     remaining = iter(target.label.lower().split("/"))  # a shortening: parts in order, any case
     parts = [part.strip().lower() for part in text.split("/") if part.strip()]
     assert all(part in remaining for part in parts), (text, target.label)
@@ -228,6 +230,7 @@ def test_an_mfa_code_is_six_ascii_digits_or_refused(text) -> None:
         code = validate.mfa_code(text)
     except UsageError:
         return
+    add("fuzz", "mfa_codes_accepted")
     assert len(code) == 6 and all(c in string.digits for c in code)
     assert code == "".join(text.split())
 
@@ -256,6 +259,20 @@ def test_every_sts_error_becomes_one_clear_line(code, message, status) -> None:
 
 
 def test_zz_fuzz_counts_recorded() -> None:
-    """Runs last in this module: keeps the settings beside the counts."""
+    """Issue 17 item 8: runs last in this module: keeps the settings beside the counts, and
+    checks each property above ran and met both outcomes (accepted and refused input), so
+    none of them passed by testing nothing."""
     record("fuzz", "max_examples_pure", PURE)
     record("fuzz", "max_examples_files", FILES)
+    counts = _FIGURES.get("fuzz", {})
+    both = {
+        "editor_pure": "editor_pure_refused",
+        "editor_files": "editor_files_refused",
+        "config_data": "config_data_refused",
+        "targets": "targets_resolved",
+        "mfa_codes": "mfa_codes_accepted",
+    }
+    for total, some in both.items():
+        assert 0 < counts.get(some, 0) < counts.get(total, 0), (total, some, counts)
+    for total in ("config_files", "sts_errors"):
+        assert counts.get(total, 0) > 0, (total, counts)
