@@ -279,17 +279,21 @@ def test_role_chaining_without_code_is_not_authorized(sandbox: Sandbox, user: Hu
 
 
 def test_credential_lifetime_rewrites_expiration(sandbox: Sandbox, user: HubUser) -> None:
+    """Issue 17 item 11: bounded by the clock around the call, not by how fast it was."""
     sandbox.credential_lifetime = 3
     try:
+        before = datetime.now(timezone.utc)
         creds = assume(
             hub_sts(sandbox, user),
             SerialNumber=user.mfa_serial,
             TokenCode=sandbox.current_code(user),
         )
+        after = datetime.now(timezone.utc)
     finally:
         sandbox.credential_lifetime = None
-    remaining = (creds["Expiration"] - datetime.now(timezone.utc)).total_seconds()
-    assert 1 < remaining <= 3.5
+    # Issued between before and after, 3 s lifetime, whole seconds (truncated).
+    lifetime = timedelta(seconds=3)
+    assert before + lifetime - timedelta(seconds=1) <= creds["Expiration"] <= after + lifetime
 
 
 def test_expired_credentials_are_refused(sandbox: Sandbox, user: HubUser) -> None:
@@ -302,12 +306,18 @@ def test_expired_credentials_are_refused(sandbox: Sandbox, user: HubUser) -> Non
         )
     finally:
         sandbox.credential_lifetime = None
-    remaining = (creds["Expiration"] - datetime.now(timezone.utc)).total_seconds()
-    assert remaining <= 1.5
-    time.sleep(max(remaining, 0) + 0.2)
-    with pytest.raises(ClientError) as excinfo:
-        creds_sts(sandbox, creds).get_caller_identity()
-    assert error_of(excinfo)[:2] == (403, "ExpiredToken")
+    # Issue 17 item 11: wait for the expiry itself (bounded), whatever the machine's speed.
+    deadline = time.monotonic() + 15
+    while True:
+        sent = datetime.now(timezone.utc)
+        try:
+            creds_sts(sandbox, creds).get_caller_identity()
+        except ClientError as exc:
+            assert exc.response["Error"]["Code"] == "ExpiredToken", exc
+            break
+        assert sent < creds["Expiration"], "expired credentials were accepted"
+        assert time.monotonic() < deadline, "credentials of a 1 s lifetime never expired"
+        time.sleep(0.1)
     status, _ = federation(sandbox, Action="getSigninToken", Session=session_json(creds))
     assert status == 400
 
@@ -404,9 +414,8 @@ def test_federation_session_duration_needs_long_term_keys(sandbox: Sandbox, user
 
 
 def test_second_sandbox_in_same_process(sandbox: Sandbox) -> None:
-    started = time.monotonic()
+    # Issue 17 item 11: how fast it starts is measured by `make bench`, not asserted here.
     with Sandbox(mfa_check=False) as other:
-        assert time.monotonic() - started < 3
         assert other.endpoint_url != sandbox.endpoint_url
         assert other.hub.account_id != sandbox.hub.account_id
         assert other.hub.user_name == "alice"
