@@ -70,6 +70,7 @@ def _mfa_index_writer(args: tuple[str, str, int]) -> None:
 
     from trayapp.core.model import Credentials, Profile
     from trayapp.core.paths import AppPaths, AwsPaths
+    from trayapp.core.providers import MfaSessionCache
     from trayapp.core.service import Deps, Service
 
     home, aws, n = args
@@ -98,8 +99,9 @@ def _mfa_index_writer(args: tuple[str, str, int]) -> None:
             pass
 
     service._secrets = NoSecrets()  # type: ignore[assignment]
+    cache = MfaSessionCache(service.provider_context())
     for _ in range(5):
-        service._store_mfa_session(profile, creds)
+        cache.store(profile, creds)
 
 
 def test_concurrent_mfa_session_index_updates_lose_nothing(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from trayapp.cli.context import local_time, pick, remaining, say, start
 from trayapp.core import validate
 from trayapp.core.codes import LazyCode
 from trayapp.core.errors import UsageError
-from trayapp.core.service import CHAINED_MAX
+from trayapp.core.providers.chained_role import CHAINED_MAX
 
 DESCRIPTION = """\
 Assume a role in a spoke account with your MFA code, and write the temporary

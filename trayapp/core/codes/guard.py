@@ -26,14 +26,18 @@ def _digest(device: str, code: str) -> str:
 
 @dataclass(frozen=True)
 class CodeGuard:
-    """State in a small JSON file; the caller holds the app's lock while using it."""
+    """State in a small JSON file; ``remember`` takes the file's own lock."""
 
     path: Path
 
     def _load(self) -> dict[str, dict[str, object]]:
+        from trayapp.core.files import read_text
+
+        # Another user's file here is refused (UnsafeFileError); a damaged one reads as empty.
         try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            text = read_text(self.path, trusted=True)
+            data = json.loads(text) if text else {}
+        except ValueError:
             return {}
         return data if isinstance(data, dict) else {}
 
@@ -59,8 +63,13 @@ class CodeGuard:
             )
 
     def remember(self, device: str, code: str, now: datetime) -> None:
-        from trayapp.core.credfile import atomic_write
+        from trayapp.core.files import atomic_write, file_lock
 
-        data = self._load()
-        data[device] = {"code": _digest(device, code), "window": window_of(now)}
-        atomic_write(self.path, json.dumps(data, indent=1, sort_keys=True))
+        with file_lock(
+            self.path.with_name(self.path.name + ".lock"),
+            timeout=30.0,
+            busy="Another aacli is recording a used MFA code; try again.",
+        ):
+            data = self._load()
+            data[device] = {"code": _digest(device, code), "window": window_of(now)}
+            atomic_write(self.path, json.dumps(data, indent=1, sort_keys=True))
