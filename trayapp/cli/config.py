@@ -218,22 +218,29 @@ def add_role(service: Service, args: argparse.Namespace) -> int:
 
 
 def import_aws(service: Service, args: argparse.Namespace) -> int:
-    from trayapp.core.awsimport import plan_import
+    from trayapp.core.awsimport import apply_import, plan_import
 
-    plan = plan_import(service.config, service.deps.aws)
+    plan = plan_import(service.config, service.deps.aws)  # every profile checked; none stored
     for note in plan.notes:
         say(note)
     if not plan.added:
         say(f"Nothing to import from {service.deps.aws.config_file}.")
         return 0
-    for line in plan.added:
-        say(("would add " if args.dry_run else "added ") + line)
     if args.dry_run:
+        for line in plan.added:
+            say("would add " + line)
         return 0
-    for profile_name, secret in plan.secrets.items():
-        service.set_hub_secret(profile_name, secret)
-    config = _pin_backend(service, plan.config) if plan.secrets else plan.config
-    cfg.save_config(config, service.deps.app.config_file)
+
+    def save(change: Callable[[cfg.Config], cfg.Config]) -> object:
+        def pinned(current: cfg.Config) -> cfg.Config:
+            config = change(current)
+            return _pin_backend(service, config) if plan.secrets else config
+
+        return service.update_config(pinned)
+
+    apply_import(plan, service.secrets, save)  # all or nothing
+    for line in plan.added:
+        say("added " + line)
     if plan.secrets:
         say(
             f"The hub secret keys are now in {service.secrets().name}. Your AWS files were not "
@@ -283,17 +290,15 @@ def remove(service: Service, args: argparse.Namespace) -> int:
 
 
 def link_aws(service: Service, args: argparse.Namespace) -> int:
-    import shlex
-    import shutil
-    import sys
-
-    from trayapp.core.linking import link_credential_process
+    from trayapp.core.linking import (
+        aacli_program,
+        credential_process_command,
+        link_credential_process,
+    )
 
     target = service.resolve(args.target)
     name = validate.aws_profile(args.aws_profile or f"{target.aws_profile}-process")
-    program = shutil.which("aacli")
-    argv = [program] if program else [sys.executable, "-m", "trayapp.cli.main"]
-    command = shlex.join([*argv, "credential-process", target.label])
+    command = credential_process_command(aacli_program(), target.label)
     config_file = service.deps.aws.config_file
     created = link_credential_process(
         config_file, service.deps.app.lock_file, name, command, target.account.region

@@ -2,13 +2,39 @@
 
 from __future__ import annotations
 
+import os
+import shlex
+import shutil
+import subprocess
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from trayapp.core import inifile
+from trayapp.core.children import python_command
 from trayapp.core.credfile import atomic_write, aws_files_lock, read_text
 from trayapp.core.errors import CredFileError
 
 CREDENTIAL_PROCESS = "credential_process"
+
+
+def aacli_program(env: Mapping[str, str] | None = None) -> list[str]:
+    """argv that runs this aacli from anywhere: the ``aacli`` found on PATH, made absolute
+    (a relative PATH entry such as ``.`` or ``bin`` means another folder for every caller), or
+    this Python running the CLI module without importing from the caller's folder."""
+    path = (os.environ if env is None else env).get("PATH")
+    program = shutil.which("aacli", path=path)
+    if program:
+        return [os.path.abspath(program)]
+    return python_command("trayapp.cli.main")
+
+
+def credential_process_command(program: Sequence[str], target_label: str) -> str:
+    """The ``credential_process`` line, quoted the way the AWS SDKs split it (botocore: shlex
+    on POSIX, the Windows command-line rules on Windows), so a path with spaces survives."""
+    argv = [*program, "credential-process", target_label]
+    if os.name == "nt":
+        return subprocess.list2cmdline(argv)
+    return shlex.join(argv)
 
 
 def link_credential_process(
@@ -20,8 +46,7 @@ def link_credential_process(
     (it has our credential_process command); anything else in it is kept.
     """
     section = inifile.config_section_name(aws_profile)
-    lock_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    with aws_files_lock(lock_file):
+    with aws_files_lock(lock_file):  # makes its folder private
         text = read_text(config_file)
         try:
             existing = inifile.get_section(text, section, config_style=True)

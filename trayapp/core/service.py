@@ -138,9 +138,9 @@ class Service:
         return self._secrets
 
     def set_hub_secret(self, profile: str, secret_access_key: str) -> None:
-        secret = secret_access_key.strip()
-        if not 16 <= len(secret) <= 128 or any(c.isspace() for c in secret):
-            raise UsageError("the secret access key must be 16-128 characters with no spaces")
+        from trayapp.core import validate
+
+        secret = validate.secret_access_key(secret_access_key)
         self.secrets().set(hub_secret_key(profile), secret)
         self.drop_mfa_session(profile)  # a session of the old key must not outlive it
 

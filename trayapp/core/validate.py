@@ -1,4 +1,9 @@
-"""Checks of user-supplied values: each returns the clean value or raises with the reason."""
+"""Checks of user-supplied values: each returns the clean value or raises with the reason.
+
+Every pattern is ASCII-only (``re.ASCII``: ``\\w`` and ``\\d`` would otherwise accept any
+script's letters and digits, which AWS refuses) and must match the whole value (``fullmatch``:
+``$`` alone also matches before a trailing newline).
+"""
 
 from __future__ import annotations
 
@@ -31,7 +36,7 @@ def _short(value: str) -> str:
 
 
 def name(value: str, what: str) -> str:
-    if not _NAME.match(value):
+    if not _NAME.fullmatch(value):
         raise UsageError(
             f"{what} {_short(value)} must be 1-64 letters, digits, '.', '_' or '-', "
             "starting with a letter or digit"
@@ -41,13 +46,13 @@ def name(value: str, what: str) -> str:
 
 def account_id(value: str) -> str:
     value = value.strip().replace("-", "")
-    if not _ACCOUNT_ID.match(value):
+    if not _ACCOUNT_ID.fullmatch(value):
         raise UsageError(f"account id {_short(value)} must be exactly 12 digits")
     return value
 
 
 def role_name(value: str) -> str:
-    if not _ROLE_NAME.match(value):
+    if not _ROLE_NAME.fullmatch(value):
         raise UsageError(
             f"role name {_short(value)} must be 1-64 characters of letters, digits and +=,.@_-"
         )
@@ -55,14 +60,14 @@ def role_name(value: str) -> str:
 
 
 def region(value: str) -> str:
-    if not _REGION.match(value):
+    if not _REGION.fullmatch(value):
         raise UsageError(f"region {_short(value)} is not an AWS region name like 'eu-west-1'")
     return value
 
 
 def access_key_id(value: str) -> str:
     value = value.strip()
-    if not _ACCESS_KEY_ID.match(value):
+    if not _ACCESS_KEY_ID.fullmatch(value):
         raise UsageError(
             f"access key id {_short(value)} is not an IAM user key id (AKIA followed by "
             "upper-case letters and digits)"
@@ -70,9 +75,18 @@ def access_key_id(value: str) -> str:
     return value
 
 
+def secret_access_key(value: str, where: str = "") -> str:
+    """16-128 characters, no spaces; the message never shows the value (``where``: whose)."""
+    secret = value.strip()
+    if not 16 <= len(secret) <= 128 or any(c.isspace() or not c.isprintable() for c in secret):
+        prefix = f"{where}: " if where else ""
+        raise UsageError(f"{prefix}the secret access key must be 16-128 characters with no spaces")
+    return secret
+
+
 def mfa_serial(value: str) -> str:
     value = value.strip()
-    if not (_MFA_ARN.match(value) or _MFA_HARDWARE.match(value)):
+    if not (_MFA_ARN.fullmatch(value) or _MFA_HARDWARE.fullmatch(value)):
         raise UsageError(
             f"MFA device {_short(value)} must be an ARN like "
             "'arn:aws:iam::123456789012:mfa/alice' or a hardware serial like 'GAHT12345678'"
@@ -87,7 +101,7 @@ def partition(value: str) -> str:
 
 
 def aws_profile(value: str) -> str:
-    if not _AWS_PROFILE.match(value):
+    if not _AWS_PROFILE.fullmatch(value):
         raise UsageError(
             f"AWS profile name {_short(value)} must be 1-64 letters, digits or _.@+=,-"
         )
@@ -99,7 +113,7 @@ def _seconds(value: str | int, what: str) -> int:
         raise UsageError(f"{what} {value!r} must be a number of seconds or like '2h', '90m'")
     if isinstance(value, int):
         return value
-    match = _DURATION.match(value.strip())
+    match = _DURATION.fullmatch(value.strip())
     if not value.strip() or not match or not any(match.groupdict().values()):
         raise UsageError(f"{what} {_short(value)} must be seconds or like '2h', '90m', '1h30m'")
     parts = {k: int(v) if v else 0 for k, v in match.groupdict().items()}
@@ -132,7 +146,7 @@ def mfa_session_duration(value: str | int) -> int:
 def mfa_code(value: str) -> str:
     """Exactly six digits (leading zeros are valid); spaces are tolerated."""
     cleaned = value.strip().replace(" ", "")
-    if not _CODE.match(cleaned):
+    if not _CODE.fullmatch(cleaned):
         raise UsageError("the MFA code must be exactly 6 digits")
     return cleaned
 

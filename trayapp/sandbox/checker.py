@@ -49,10 +49,10 @@ CHAIN_MAX_EXCEEDED = (
 INVALID_TOKEN = "The security token included in the request is invalid."
 EXPIRED_TOKEN = "The security token included in the request is expired"
 
-_CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/\d{8}/([^/]+)/([^/]+)/aws4_request")
-_ROLE_ARN = re.compile(r"^arn:[\w-]+:iam::(\d{12}):role/(?:[\w+=,.@/-]*/)?([\w+=,.@-]+)$")
+_CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/\d{8}/([^/]+)/([^/]+)/aws4_request", re.ASCII)
+_ROLE_ARN = re.compile(r"^arn:[\w-]+:iam::(\d{12}):role/(?:[\w+=,.@/-]*/)?([\w+=,.@-]+)$", re.ASCII)
 _EXPIRATION = re.compile(rb"<Expiration>[^<]*</Expiration>")
-_SIX_DIGITS = re.compile(r"^\d{6}$")
+_SIX_DIGITS = re.compile(r"\d{6}", re.ASCII)  # AWS takes ASCII digits only
 
 
 @dataclass
@@ -250,7 +250,7 @@ class StsChecker:
         if not serial or not code or serial != caller.user.mfa_serial:
             raise access_denied(MFA_FAILED)
         if not self._settings.mfa_check:
-            if not _SIX_DIGITS.match(code):
+            if not _SIX_DIGITS.fullmatch(code):
                 raise access_denied(MFA_FAILED)
             return True
         if not self._devices.accept(serial, code, self._clock()):
@@ -320,7 +320,7 @@ class StsChecker:
             f"User: {caller.arn} is not authorized to perform: sts:AssumeRole "
             f"on resource: {role_arn}"
         )
-        match = _ROLE_ARN.match(role_arn)
+        match = _ROLE_ARN.fullmatch(role_arn)
         max_duration = (
             self._roles_by_account.get(match.group(1), {}).get(match.group(2)) if match else None
         )
