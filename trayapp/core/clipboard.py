@@ -142,9 +142,9 @@ class SecretClipboard:
             argv = [*tool.copy, flag] if flag is not None else list(tool.copy)
             if not self._feed(argv, data):
                 continue
+            # False (another program took the clipboard at once?) is told, and still cleared
+            # later: the tool may hold the text all the same.
             confirmed = self._confirm(tool, data)
-            if confirmed is False:
-                continue  # the tool said yes but the clipboard does not hold it: next one
             with self._lock:
                 self._held = (tool, _digest(data), owner)
                 self._schedule()
@@ -252,7 +252,8 @@ class SecretClipboard:
             with contextlib.suppress(OSError, subprocess.SubprocessError):
                 children.run(tool.clear, timeout=TOOL_SECONDS, env=self._child_env())
             return
-        self._feed(tool.copy, b"")
+        if self._feed(tool.copy, b""):
+            self._confirm(tool, b"")  # returns once the empty text owns the clipboard
 
 
 def _digest(data: bytes) -> bytes:

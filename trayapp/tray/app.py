@@ -308,8 +308,13 @@ class TrayApp:
             self.notify(f'{exc} Use: eval "$(aacli env {target.label})"', "aacli: error")
             return
         marked = " (marked sensitive)" if copied.sensitive else ""
+        done = (
+            f"handed to {copied.tool}, but the clipboard did not show them"
+            if copied.confirmed is False
+            else f"copied{marked}; paste them into a terminal"
+        )
         self.notify(
-            f"Shell variables for {label} copied{marked}; paste them into a terminal. "
+            f"Shell variables for {label} {done}. "
             f"The clipboard is cleared in {copied.clear_after:.0f} s."
         )
 
