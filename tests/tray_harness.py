@@ -142,6 +142,7 @@ class Tray:
     process: subprocess.Popen[Any]
     menu_file: Path
     log_file: Path
+    _before_menu: set[str] = field(default_factory=set)  # windows shown before open_menu
 
     def model(self) -> dict[str, Any]:
         try:
@@ -169,12 +170,26 @@ class Tray:
 
         return wait_for("the tray icon inside trayer", found)
 
+    def _popups(self) -> list[str]:
+        """The menu windows GTK mapped since open_menu (a popup per open (sub)menu level)."""
+        popups = []
+        for window in set(_search(self.desk, "--name", "")) - self._before_menu:
+            try:
+                geometry = self.desk.xdotool("getwindowgeometry", "--shell", window)
+            except subprocess.CalledProcessError:
+                continue  # unmapped meanwhile
+            values = dict(line.split("=", 1) for line in geometry.splitlines() if "=" in line)
+            if int(values.get("WIDTH", 0)) > 20 and int(values.get("HEIGHT", 0)) > 20:
+                popups.append(window)
+        return popups
+
     def open_menu(self) -> None:
+        """Right-click the icon and wait until GTK has mapped the popup (a bounded poll)."""
         x, y = self.icon_centre()
+        self._before_menu = set(_search(self.desk, "--name", ""))
         self.desk.xdotool("mousemove", str(x), str(y))
-        time.sleep(0.3)
         self.desk.xdotool("click", "3")
-        time.sleep(0.8)  # GTK maps the popup and takes the keyboard grab
+        wait_for("the tray menu to open", self._popups, timeout=10, step=0.05)
 
     def walk(self, *labels: str) -> None:
         """With the menu open, select the entries starting with ``labels``, one level each.
@@ -193,22 +208,31 @@ class Tray:
             # A top-level popup starts with nothing selected; a submenu opened with
             # Right starts on its first entry.
             presses = index + 1 if depth == 0 else index
-            for _ in range(presses):
-                self.desk.xdotool("key", "Down")
-                time.sleep(0.12)
+            if presses:
+                # One xdotool call: the X server delivers the keys in order, paced by --delay.
+                self.desk.xdotool("key", "--delay", "80", *["Down"] * presses)
             entry = selectable[index]
             if entry["children"] and depth < len(labels) - 1:
+                levels = len(self._popups())
                 self.desk.xdotool("key", "Right")
-                time.sleep(0.4)
+                wait_for(
+                    f"the submenu of {label!r} to open",
+                    lambda levels=levels: len(self._popups()) > levels,
+                    timeout=10,
+                    step=0.05,
+                )
             entries = entry["children"]
 
     def activate(self) -> None:
         self.desk.xdotool("key", "Return")
 
     def close_menu(self) -> None:
-        for _ in range(4):
+        """Escape out of every open level, until no menu window is left (bounded)."""
+        deadline = time.monotonic() + 10
+        while self._popups():
+            assert time.monotonic() < deadline, "the tray menu did not close"
             self.desk.xdotool("key", "Escape")
-            time.sleep(0.1)
+            time.sleep(0.05)
 
     def stop(self) -> None:
         _stop(self.process)
