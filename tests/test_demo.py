@@ -30,6 +30,9 @@ def _base_env(tmpdir: Path) -> dict[str, str]:
     """This environment without anything aacli or AWS, and a private temp dir to check."""
     env = {k: v for k, v in os.environ.items() if k not in FOREIGN}
     env["TMPDIR"] = str(tmpdir)
+    runtime = tmpdir / "xdg-runtime"  # where the running demo records itself: this test's own
+    runtime.mkdir(mode=0o700, exist_ok=True)
+    env["XDG_RUNTIME_DIR"] = str(runtime)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
     return env
 
