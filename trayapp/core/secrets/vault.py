@@ -174,7 +174,7 @@ class Vault:
         phrase.check_new(passphrase_value)
         vault = cls(path, lambda: passphrase_value, scrypt=scrypt)
         with vault._locked():
-            if vault._load(must_exist=False) is not None:
+            if path.exists():
                 raise SecretStoreError(f"A vault already exists at {path}; it was not changed.")
             vault._keys = _new_keys(passphrase_value, scrypt)
             vault._write({}, vault._keys)
