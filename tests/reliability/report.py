@@ -138,7 +138,10 @@ Permissions: every file aacli writes is 0600 and every folder 0700; a config
 file or folder that others can write is refused with `chmod 600 FILE` /
 `chmod 700 FOLDER` in the message. The vault's parameters and its tests (fresh
 salt and nonce per save, header as AAD, kill during a passphrase change,
-permission refusals) are in `docs/SECURITY.md` and `tests/test_vault.py`.
+permission refusals) are in `docs/SECURITY.md` and `tests/test_vault.py`; its cost
+bounds, re-key of weak vaults on save, passphrase rule, NFC, symlinked vault, and the
+secrets `config remove` and `reset` delete (keyring and vault) in
+`tests/test_trust_secrets.py`.
 """,
 }
 
