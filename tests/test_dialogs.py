@@ -15,7 +15,15 @@ import pytest
 from conftest import screenshot_dir
 from PIL import Image
 
-from tests.xvfb import close_window, display_env, require_tools, screenshot, xdotool, xvfb_display
+from tests.xvfb import (
+    close_window,
+    display_env,
+    require_tools,
+    screenshot,
+    screenshot_when,
+    xdotool,
+    xvfb_display,
+)
 from trayapp.core.errors import AacliError
 from trayapp.dialogs import client
 from trayapp.dialogs.mfa import digits_from_paste
@@ -54,10 +62,6 @@ class Dialog:
 
     def key(self, *keys: str) -> None:
         xdotool(self.display, "key", "--delay", "20", *keys)
-
-    def still_open(self, seconds: float = 0.6) -> bool:
-        time.sleep(seconds)
-        return self.child.poll() is None
 
     def finish(self) -> tuple[int, str, str]:
         stdout, stderr = self.child.communicate(timeout=10)
@@ -119,11 +123,11 @@ def test_typing_keeps_digits_only_and_at_most_six(display: str) -> None:
 
 @pytest.mark.display
 def test_five_digits_do_not_submit(display: str) -> None:
+    """Issue 17 item 11: no sleep: the dialog handles keys in order, so Escape after Return
+    cancels only if Return did not submit."""
     dialog = Dialog(display, *MFA)
     dialog.type("12345")
-    dialog.key("Return")
-    assert dialog.still_open()
-    dialog.key("Escape")
+    dialog.key("Return", "Escape")
     assert dialog.finish() == (1, "", "")
 
 
@@ -172,9 +176,18 @@ def test_a_pasted_code_with_spaces_is_accepted(display: str) -> None:
 @pytest.mark.display
 def test_the_plain_dialog_looks_right(display: str) -> None:
     dialog = Dialog(display, *MFA)
+    empty = screenshot(display, dialog.window, ARTIFACTS / "mfa-dialog-empty.png")
     dialog.type("123456")
-    time.sleep(0.3)
-    shot = screenshot(display, dialog.window, SCREENSHOTS / "mfa-dialog.png")
+    # Issue 17 item 11: wait for the typed code to be drawn (the picture changes, then holds).
+    shots = [Image.open(empty).convert("RGB").tobytes()]
+
+    def drawn_and_still(path: Path) -> bool:
+        shots.append(Image.open(path).convert("RGB").tobytes())
+        return len(shots) > 2 and shots[-1] == shots[-2] and shots[-1] != shots[0]
+
+    shot = screenshot_when(
+        display, dialog.window, SCREENSHOTS / "mfa-dialog.png", drawn_and_still, "the typed code"
+    )
     dialog.key("Escape")
     assert dialog.finish()[0] == 1
     width, height = Image.open(shot).size
@@ -185,8 +198,14 @@ def test_the_plain_dialog_looks_right(display: str) -> None:
 @pytest.mark.display
 def test_the_previous_error_is_shown_in_red(display: str) -> None:
     dialog = Dialog(display, *MFA, "--error", "MFA code was wrong", "--hint", "654321")
-    time.sleep(0.3)
-    shot = screenshot(display, dialog.window, ARTIFACTS / "dialog-error.png")
+    # Issue 17 item 11: wait for the red error text to be drawn, not a fixed time.
+    shot = screenshot_when(
+        display,
+        dialog.window,
+        ARTIFACTS / "dialog-error.png",
+        lambda path: red_pixels(path) > 100,
+        "red error text in the dialog",
+    )
     dialog.key("Escape")
     assert dialog.finish()[0] == 1
     image = Image.open(shot).convert("RGB")
@@ -246,12 +265,13 @@ def test_passphrase_is_printed_after_return(display: str) -> None:
 
 @pytest.mark.display
 def test_passphrases_that_differ_are_not_accepted(display: str) -> None:
+    """Issue 17 item 11: no sleep: had the mismatch been accepted, "first-try" would be the
+    answer; keys are handled in order, so what follows goes to the cleared fields."""
     dialog = Dialog(display, "passphrase", "--purpose", "Create the vault", "--confirm")
-    dialog.type("s3cret")
+    dialog.type("first-try")
     dialog.key("Tab")
-    dialog.type("s3creT")
+    dialog.type("first-trY")
     dialog.key("Return")
-    assert dialog.still_open()
     # Both fields are cleared and the first has the focus again; Return moves to the second.
     dialog.type("s3cret")
     dialog.key("Return")
@@ -336,15 +356,22 @@ def test_client_gives_up_after_the_timeout(
     monkeypatch.setenv("DISPLAY", display)
     started = time.monotonic()
     assert client.ask_mfa_code(TARGET, DEVICE, timeout=3, lock_dir=tmp_path) is None
-    assert time.monotonic() - started < 8
-    time.sleep(0.3)
-    listed = subprocess.run(
-        ["xdotool", "search", "--onlyvisible", "--name", "aacli"],
-        env=display_env(display),
-        capture_output=True,
-        text=True,
-    )
-    assert listed.stdout.strip() == "", "the unanswered dialog should be gone"
+    # Issue 17 item 11: it waited the timeout and then gave up (the upper bound only says it
+    # did not hang; timings belong in `make bench`).
+    assert 3 <= time.monotonic() - started < 30
+
+    def dialogs_shown() -> str:
+        return subprocess.run(
+            ["xdotool", "search", "--onlyvisible", "--name", "aacli"],
+            env=display_env(display),
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+
+    deadline = time.monotonic() + 10
+    while dialogs_shown():
+        assert time.monotonic() < deadline, "the unanswered dialog should be gone"
+        time.sleep(0.05)
 
 
 @pytest.mark.display
@@ -357,9 +384,13 @@ def test_one_dialog_per_device_at_a_time(
     first.start()
     wait_for_focused_dialog(display)
     second.start()
-    time.sleep(1.5)  # long enough for a second child to have shown its window
-    shown = xdotool(display, "search", "--onlyvisible", "--name", "aacli").split()
-    assert len(shown) == 1, "the second dialog for the same device must wait"
+    # Issue 17 item 11: not a sleep to synchronise on: an observation that, while the first is
+    # open, a second dialog never shows (1.5 s, sampled), whatever the machine's speed.
+    watch_until = time.monotonic() + 1.5
+    while time.monotonic() < watch_until:
+        shown = xdotool(display, "search", "--onlyvisible", "--name", "aacli").split()
+        assert len(shown) == 1, "the second dialog for the same device must wait"
+        time.sleep(0.1)
     xdotool(display, "type", "--delay", "20", "111111")
     xdotool(display, "key", "Return")
     wait_for_focused_dialog(display)

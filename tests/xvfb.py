@@ -9,7 +9,7 @@ import os
 import shutil
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -126,6 +126,26 @@ def screenshot(display: str, window: str, path: Path) -> Path:
         check=True,
     )
     return path
+
+
+def screenshot_when(
+    display: str,
+    window: str,
+    path: Path,
+    ready: Callable[[Path], bool],
+    what: str,
+    timeout: float = 10.0,
+) -> Path:
+    """Screenshots of ``window`` until ``ready(path)`` holds (the event, e.g. text drawn),
+    polled within ``timeout``; the last one is kept at ``path``. Fails naming ``what``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        screenshot(display, window, path)
+        if ready(path):
+            return path
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(0.05)
 
 
 class _ClientMessage(ctypes.Structure):
