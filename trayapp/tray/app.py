@@ -7,7 +7,6 @@ import logging
 import os
 import queue
 import shutil
-import subprocess
 import sys
 import threading
 from collections.abc import Callable, Sequence
@@ -467,5 +466,6 @@ def open_in_editor(path: Path) -> None:
     args = [opener, "-t", str(path)] if opener == "open" else [opener, str(path)]
     if shutil.which(opener) is None:
         raise UsageError(f"No program to open files was found ({opener}); edit {path} by hand.")
-    child = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
-    threading.Thread(target=child.wait, daemon=True).start()  # reap it, never block
+    from trayapp.core import children
+
+    children.start(args)  # no aacli secret in its environment; never waited for
