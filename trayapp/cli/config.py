@@ -102,6 +102,10 @@ def register(parser: argparse.ArgumentParser) -> None:
     p.add_argument("target", help="PROFILE/ACCOUNT/ROLE or a shortening")
     p.add_argument("state", choices=("on", "off"))
 
+    p = sub.add_parser("rotate-after", help="days before the tray reminds to rotate the hub key")
+    p.add_argument("name", help="the profile")
+    p.add_argument("days", help="whole days, 0 to 3650; 0 = never remind (default 90)")
+
     sub.add_parser("path", help="print where the config file is")
 
 
@@ -398,6 +402,18 @@ def keep_fresh(service: Service, args: argparse.Namespace) -> int:
     return 0
 
 
+def rotate_after(service: Service, args: argparse.Namespace) -> int:
+    from trayapp.core.keys.age import rotate_after_days, with_rotate_after
+
+    days = rotate_after_days(args.days)
+    service.update_config(lambda config: with_rotate_after(config, args.name, days))
+    if days:
+        say(f"{args.name}: reminded to rotate the hub key when it is {days} days old.")
+    else:
+        say(f"{args.name}: no reminder to rotate the hub key.")
+    return 0
+
+
 def path(service: Service, args: argparse.Namespace) -> int:
     print(service.deps.app.config_file)
     return 0
@@ -415,6 +431,7 @@ ACTIONS: dict[str, Callable[[Service, argparse.Namespace], int]] = {
     "totp": totp,
     "mfa-session": mfa_session,
     "keep-fresh": keep_fresh,
+    "rotate-after": rotate_after,
     "path": path,
 }
 

@@ -68,7 +68,10 @@ def make_service() -> Service:
 
 def start() -> Service:
     """The service, after sweeping expired sessions (every command does this first)."""
+    from trayapp.cli.rotate import finish_rotations
+
     service = make_service()
+    finish_rotations(service)  # a rotation a killed aacli left: finished or undone first
     report_removals(service.sweep(), expired=True)
     return service
 

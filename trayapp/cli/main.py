@@ -19,6 +19,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "env": ("env", "print a role's credentials as shell variables"),
     "credential-process": ("credential_process", "print credentials for credential_process"),
     "config": ("config", "set up profiles, accounts and roles"),
+    "rotate": ("rotate", "replace a profile's hub access key with a new one"),
     "crypto": ("crypto", "show or switch where secrets are kept; change the vault passphrase"),
     "sweep": ("sweep", "remove expired credentials now"),
     "reset": ("reset", "sign out of everything and delete aacli's own files"),

@@ -23,6 +23,9 @@ def run(args: argparse.Namespace) -> int:
     problems = service.ledger_problems()
     for line in problems:
         say(f"warning: {line}")
+    from trayapp.cli.rotate import key_age_lines
+
+    key_ages = key_age_lines(service)
     if args.json:
         print(
             json.dumps(
@@ -47,6 +50,10 @@ def run(args: argparse.Namespace) -> int:
                         for name, expiry in mfa.items()
                     ],
                     "problems": problems,
+                    "hub_keys": [
+                        {"profile": a.profile, "days_old": a.days, "rotate_now": a.due}
+                        for a in key_ages
+                    ],
                 },
                 indent=2,
             )
@@ -55,6 +62,10 @@ def run(args: argparse.Namespace) -> int:
     for name, expiry in mfa.items():
         left = remaining(max(0, int((expiry - now).total_seconds())))
         print(f"MFA session of profile {name}: until {local_time(expiry)} ({left} left)")
+    from trayapp.core.keys.age import describe
+
+    for age in key_ages:
+        print(describe(age))
     if not sessions:
         print("No active sessions.")
         return 0

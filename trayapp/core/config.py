@@ -6,12 +6,21 @@ import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import replace
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TypeVar
 
 from trayapp.core import files, validate
 from trayapp.core.errors import ConfigError, UnsafeFileError, UsageError
-from trayapp.core.model import DEFAULT_ROLE_DURATION, Account, Config, Profile, Role, Settings
+from trayapp.core.model import (
+    DEFAULT_ROLE_DURATION,
+    DEFAULT_ROTATE_AFTER,
+    Account,
+    Config,
+    Profile,
+    Role,
+    Settings,
+)
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -97,6 +106,9 @@ def _parse_profile(name: str, data: Mapping[str, Any], path: Path) -> Profile:
             "session_name",
             "mfa_session",
             "accounts",
+            "rotate_after",
+            "key_created",
+            "key_created_for",
         ),
         key,
         path,
@@ -143,7 +155,33 @@ def _parse_profile(name: str, data: Mapping[str, Any], path: Path) -> Profile:
         ),
         session_name=session_name,
         accounts=accounts,
+        **_parse_key_age(data, key, path),
     )
+
+
+def _parse_key_age(data: Mapping[str, Any], key: str, path: Path) -> dict[str, Any]:
+    """The hub key's rotation settings: ``rotate_after`` days, and when the key was made."""
+    rotate_after = _typed(data, "rotate_after", int, key, path, DEFAULT_ROTATE_AFTER)
+    if not 0 <= rotate_after <= 3650:
+        raise ConfigError(f"{path}: {key}.rotate_after: must be 0 (never remind) to 3650 days")
+    created = data.get("key_created")
+    if isinstance(created, str):
+        try:
+            created = datetime.fromisoformat(created.replace("Z", "+00:00"))
+        except ValueError:
+            created = None
+    if created is not None and (not isinstance(created, datetime) or created.tzinfo is None):
+        raise ConfigError(f"{path}: {key}.key_created: must be a date and time with a time zone")
+    created_for = data.get("key_created_for")
+    if created_for is not None:
+        if not isinstance(created_for, str):
+            raise ConfigError(f"{path}: {key}.key_created_for: must be a string")
+        _check(lambda: validate.access_key_id(created_for), f"{key}.key_created_for", path)
+    return {
+        "rotate_after": rotate_after,
+        "key_created": created.astimezone(timezone.utc) if created else None,
+        "key_created_for": created_for,
+    }
 
 
 def _parse_account(name: str, data: Mapping[str, Any], parent: str, path: Path) -> Account:
@@ -225,6 +263,11 @@ def config_to_data(config: Config) -> dict[str, Any]:
             body["session_name"] = profile.session_name
         if profile.mfa_session_seconds:
             body["mfa_session"] = profile.mfa_session_seconds
+        if profile.rotate_after != DEFAULT_ROTATE_AFTER:
+            body["rotate_after"] = profile.rotate_after
+        if profile.key_created and profile.key_created_for:
+            body["key_created"] = profile.key_created
+            body["key_created_for"] = profile.key_created_for
         accounts: dict[str, Any] = {}
         for account in profile.accounts:
             roles: dict[str, Any] = {}

@@ -7,6 +7,7 @@ from datetime import datetime
 
 DEFAULT_ROLE_DURATION = 3600
 DEFAULT_STS_REGION = "us-east-1"
+DEFAULT_ROTATE_AFTER = 90  # days: the common audit rule for long-lived access keys
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,9 @@ class Profile:
     session_name: str | None = None  # None: the OS user name
     mfa_session_seconds: int | None = None  # GetSessionToken first; roles then need no code
     accounts: tuple[Account, ...] = ()
+    rotate_after: int = DEFAULT_ROTATE_AFTER  # days before the hub key is due; 0: never remind
+    key_created: datetime | None = None  # when the hub key was made (IAM's CreateDate) ...
+    key_created_for: str | None = None  # ... for this key id: a date of another key is stale
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ import secrets
 import string
 import uuid
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, MutableMapping
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import parse_qs
@@ -47,6 +47,9 @@ CHAIN_MAX_EXCEEDED = (
     "for roles assumed by role chaining."
 )
 INVALID_TOKEN = "The security token included in the request is invalid."
+IAM_SELF_MANAGEMENT = frozenset(
+    {"CreateAccessKey", "UpdateAccessKey", "DeleteAccessKey", "ListAccessKeys", "GetUser"}
+)
 EXPIRED_TOKEN = "The security token included in the request is expired"
 
 _CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/\d{8}/([^/]+)/([^/]+)/aws4_request", re.ASCII)
@@ -61,6 +64,10 @@ class CheckerSettings:
 
     mfa_check: bool = True
     credential_lifetime: int | None = None
+    # IAM self-management (the caller's own keys) only with MFA: the hub policy's
+    # aws:MultiFactorAuthPresent condition, which moto does not evaluate.
+    iam_mfa: bool = False
+    key_propagation: float = 0.0  # seconds a new access key is refused by STS, as AWS does
 
 
 @dataclass(frozen=True)
@@ -159,7 +166,7 @@ class StsChecker:
         self,
         app: WsgiApp,
         *,
-        users_by_key: Mapping[str, HubUser],
+        users_by_key: MutableMapping[str, HubUser],
         roles_by_account: Mapping[str, Mapping[str, int]],
         devices: MfaDevices,
         ledger: IssuedLedger,
@@ -174,6 +181,11 @@ class StsChecker:
         self._settings = settings
         self._clock = clock
         self.requests: list[StsRequest] = []  # every STS call received, in order
+        # Hub keys made or changed through IAM: AWS refuses inactive and deleted keys, and
+        # new ones until they have propagated.
+        self._inactive: set[str] = set()
+        self._deleted: set[str] = set()
+        self._created_at: dict[str, datetime] = {}
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         query = parse_qs(environ.get("QUERY_STRING", ""))
@@ -182,6 +194,8 @@ class StsChecker:
             issued = self._ledger.get(key_id) if key_id else None
             if issued is not None:
                 self._check_session(issued, environ, query)
+            if service == "iam":
+                return self._iam(key_id, issued, environ, start_response)
             if service != "sts":
                 return self._app(environ, start_response)
             params = {name: values[0] for name, values in query.items()}
@@ -238,9 +252,64 @@ class StsChecker:
             if origin is not None:
                 return Caller(origin, issued)
         user = self._users_by_key.get(key_id)
-        if user is None:
+        if user is None or key_id in self._inactive:
+            raise StsError(403, "InvalidClientTokenId", INVALID_TOKEN)
+        created = self._created_at.get(key_id)
+        wait = timedelta(seconds=self._settings.key_propagation)
+        if created is not None and self._clock() < created + wait:
             raise StsError(403, "InvalidClientTokenId", INVALID_TOKEN)
         return Caller(user, None)
+
+    def _iam(
+        self,
+        key_id: str | None,
+        issued: IssuedCredentials | None,
+        environ: dict[str, Any],
+        start_response: StartResponse,
+    ) -> Iterable[bytes]:
+        """IAM calls of hub users: refused for retired keys, MFA enforced on the caller's own
+        keys when ``iam_mfa`` is set; moto's answers tell which keys now exist and are active."""
+        if key_id is None or (issued is None and key_id not in self._users_by_key):
+            if key_id in self._deleted:
+                raise StsError(403, "InvalidClientTokenId", INVALID_TOKEN)
+            return self._app(environ, start_response)  # the sandbox's own provisioning
+        params = _read_form(environ)
+        action = params.get("Action", "")
+        caller = self._caller(key_id, issued)
+        if issued is not None:  # moto knows no session keys: it acts in the user's account
+            environ["HTTP_X_MOTO_ACCOUNT_ID"] = caller.user.account_id
+        if self._settings.iam_mfa and action in IAM_SELF_MANAGEMENT and not caller.mfa_session:
+            raise access_denied(
+                f"User: {caller.arn} is not authorized to perform: iam:{action} on resource: "
+                f"user {caller.user.user_name} because no identity-based policy allows the "
+                f"iam:{action} action"
+            )
+        status, headers, body = _call(self._app, environ)
+        if status.startswith("200"):
+            self._track_keys(action, params, body, caller)
+        start_response(status, headers)
+        return [body]
+
+    def _track_keys(self, action: str, params: dict[str, str], body: bytes, caller: Caller) -> None:
+        key = params.get("AccessKeyId", "")
+        if action == "CreateAccessKey":
+            root = ET.fromstring(body)  # noqa: S314 - moto's own response, from this process
+            values = {el.tag.rpartition("}")[2]: (el.text or "") for el in root.iter()}
+            if values.get("UserName", caller.user.user_name) == caller.user.user_name:
+                new = values["AccessKeyId"]
+                self._created_at[new] = self._clock()
+                self._users_by_key[new] = replace(
+                    caller.user, access_key_id=new, secret_access_key=values["SecretAccessKey"]
+                )
+        elif action == "UpdateAccessKey" and key:
+            if params.get("Status") == "Inactive":
+                self._inactive.add(key)
+            else:
+                self._inactive.discard(key)
+        elif action == "DeleteAccessKey" and key:
+            self._users_by_key.pop(key, None)
+            self._inactive.discard(key)
+            self._deleted.add(key)
 
     def _check_mfa(self, params: dict[str, str], caller: Caller) -> bool:
         """Whether the request proves MFA; a wrong, foreign or reused code raises."""

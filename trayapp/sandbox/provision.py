@@ -64,25 +64,56 @@ def trust_policy(hub_account_id: str) -> str:
     )
 
 
-HUB_USER_POLICY = json.dumps(
-    {
-        "Version": "2012-10-17",
-        "Statement": [
-            {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "arn:aws:iam::*:role/*"},
-            {"Effect": "Allow", "Action": "sts:GetSessionToken", "Resource": "*"},
-        ],
+KEY_SELF_MANAGEMENT = [
+    "iam:CreateAccessKey",
+    "iam:UpdateAccessKey",
+    "iam:DeleteAccessKey",
+    "iam:ListAccessKeys",
+    "iam:GetUser",
+]
+
+
+def hub_user_policy(iam_mfa: bool = False) -> str:
+    """Assume roles; manage the user's own keys (only with MFA when ``iam_mfa``, as the
+    sandbox's checker then enforces: moto evaluates no policy)."""
+    own_keys: dict[str, Any] = {
+        "Effect": "Allow",
+        "Action": KEY_SELF_MANAGEMENT,
+        "Resource": "arn:aws:iam::*:user/${aws:username}",
     }
-)
+    if iam_mfa:
+        own_keys["Condition"] = {"Bool": {"aws:MultiFactorAuthPresent": "true"}}
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Action": "sts:AssumeRole",
+                    "Resource": "arn:aws:iam::*:role/*",
+                },
+                {"Effect": "Allow", "Action": "sts:GetSessionToken", "Resource": "*"},
+                own_keys,
+            ],
+        }
+    )
 
 
-def create_hub_user(endpoint_url: str, account_id: str, user_name: str) -> HubUser:
-    """A user whose only right is to assume roles, with an access key and an enabled MFA device."""
+HUB_USER_POLICY = hub_user_policy()
+
+
+def create_hub_user(
+    endpoint_url: str, account_id: str, user_name: str, *, iam_mfa: bool = False
+) -> HubUser:
+    """A user who may assume roles and manage its own keys, with an access key and an enabled
+    MFA device."""
     iam = _iam(endpoint_url, account_id)
     try:
         user = iam.create_user(UserName=user_name)["User"]
     except iam.exceptions.EntityAlreadyExistsException as exc:
         raise AlreadyProvisioned(f"user {user_name} exists in {account_id}") from exc
-    iam.put_user_policy(UserName=user_name, PolicyName="aacli-hub", PolicyDocument=HUB_USER_POLICY)
+    policy = hub_user_policy(iam_mfa)
+    iam.put_user_policy(UserName=user_name, PolicyName="aacli-hub", PolicyDocument=policy)
     key = iam.create_access_key(UserName=user_name)["AccessKey"]
     device = iam.create_virtual_mfa_device(VirtualMFADeviceName=user_name)["VirtualMFADevice"]
     seed = device["Base32StringSeed"]

@@ -15,6 +15,7 @@ from trayapp.core.clock import system_clock
 from trayapp.sandbox.checker import CheckerSettings, StartResponse, StsChecker, StsRequest
 from trayapp.sandbox.faults import Faults, action_of
 from trayapp.sandbox.federation import ConsoleSignin, FederationApp
+from trayapp.sandbox.isolated import moto_ignores_user_service_models
 from trayapp.sandbox.issued import IssuedCredentials, IssuedLedger
 from trayapp.sandbox.provision import (
     DEFAULT_HUB_ACCOUNT,
@@ -106,11 +107,39 @@ class Sandbox:
     def credential_lifetime(self, value: int | None) -> None:
         self._settings.credential_lifetime = value
 
+    @property
+    def iam_mfa(self) -> bool:
+        """Whether IAM calls on the caller's own keys need MFA (aws:MultiFactorAuthPresent)."""
+        return self._settings.iam_mfa
+
+    @iam_mfa.setter
+    def iam_mfa(self, value: bool) -> None:
+        self._settings.iam_mfa = value
+
+    @property
+    def key_propagation(self) -> float:
+        """Seconds a new access key is refused by STS after CreateAccessKey."""
+        return self._settings.key_propagation
+
+    @key_propagation.setter
+    def key_propagation(self, value: float) -> None:
+        self._settings.key_propagation = value
+
+    def access_keys(self, user: HubUser | str | None = None) -> dict[str, str]:
+        """The user's access keys in IAM now: key id -> "Active" or "Inactive"."""
+        from trayapp.sandbox.isolated import isolated_client
+
+        hub = self._user(user)
+        iam = isolated_client("iam", self.endpoint_url, account_id=hub.account_id)
+        listed = iam.list_access_keys(UserName=hub.user_name)["AccessKeyMetadata"]
+        return {key["AccessKeyId"]: key["Status"] for key in listed}
+
     # -- life cycle ----------------------------------------------------------------------------
     def start(self) -> Sandbox:
         """Serve on a free port (or the one given) and provision the accounts; returns self."""
         if self._server is not None:
             raise RuntimeError("the sandbox is already running")
+        moto_ignores_user_service_models()
         listener = _listen(self._port)
         try:
             # Our own socket: werkzeug would print and sys.exit() when the port is taken.
@@ -229,7 +258,9 @@ class Sandbox:
     def add_hub_user(self, name: str) -> HubUser:
         """Another hub user with its own access key and MFA device."""
         with self._lock:
-            user = create_hub_user(self.endpoint_url, self._hub_account, name)
+            user = create_hub_user(
+                self.endpoint_url, self._hub_account, name, iam_mfa=self._settings.iam_mfa
+            )
             self._devices.add(user.mfa_serial, user.mfa_seed)
             self._users[user.access_key_id] = user
         return user

@@ -64,6 +64,8 @@ class SecretBackend(Protocol):
 SECRET_ACCESS_KEY = "secret_access_key"
 TOTP_SEED = "totp_seed"
 MFA_SESSION = "mfa_session"
+# A rotation's new hub key, stored before the old one is touched (JSON: key id and secret).
+PENDING_SECRET_ACCESS_KEY = "pending_secret_access_key"
 
 
 def secret_key(profile: str, item: str) -> str:

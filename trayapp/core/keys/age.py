@@ -1,0 +1,76 @@
+"""How old a hub key is, from the date cached in the config (no AWS call), and whether the
+profile's ``rotate_after`` says it is due."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from trayapp.core.errors import UsageError
+from trayapp.core.model import Config, Profile
+
+MAX_ROTATE_AFTER = 3650
+
+
+@dataclass(frozen=True)
+class KeyAge:
+    """The age of one profile's hub key."""
+
+    profile: str
+    access_key_id: str
+    created: datetime
+    days: int
+    due: bool  # older than rotate_after days (never when rotate_after is 0)
+
+
+def key_age(profile: Profile, now: datetime) -> KeyAge | None:
+    """The key's age, or None when the config has no date for the key in use."""
+    if profile.key_created is None or profile.key_created_for != profile.access_key_id:
+        return None
+    days = max(0, (now - profile.key_created).days)
+    due = profile.rotate_after > 0 and days >= profile.rotate_after
+    return KeyAge(profile.name, profile.access_key_id, profile.key_created, days, due)
+
+
+def due_keys(config: Config, now: datetime) -> list[KeyAge]:
+    """Every profile whose hub key is due for rotation, oldest first."""
+    ages = [age for p in config.profiles if (age := key_age(p, now)) is not None and age.due]
+    return sorted(ages, key=lambda age: age.created)
+
+
+def with_key(profile: Profile, access_key_id: str, created: datetime) -> Profile:
+    """``profile`` using ``access_key_id``, made at ``created`` (kept to the second)."""
+    return replace(
+        profile,
+        access_key_id=access_key_id,
+        key_created=created.replace(microsecond=0),
+        key_created_for=access_key_id,
+    )
+
+
+def describe(age: KeyAge) -> str:
+    """One line for ``status``, e.g. "hub key of acme: 97 days old (rotate: aacli rotate acme)"."""
+    days = "1 day" if age.days == 1 else f"{age.days} days"
+    advice = f" (rotate: aacli rotate {age.profile})" if age.due else ""
+    return f"hub key of {age.profile}: {days} old{advice}"
+
+
+def rotate_after_days(text: str) -> int:
+    """``rotate_after`` as the user typed it: whole days, 0 (never remind) to 3650."""
+    value = text.strip()
+    if not value.isdigit() or not 0 <= int(value) <= MAX_ROTATE_AFTER:
+        raise UsageError(
+            f"rotate-after takes whole days from 0 (never remind) to {MAX_ROTATE_AFTER}, "
+            f"not {text!r}"
+        )
+    return int(value)
+
+
+def with_rotate_after(config: Config, name: str, days: int) -> Config:
+    """``config`` with profile ``name`` reminding after ``days`` days."""
+    from trayapp.core.config import find_profile, replace_profile
+
+    profile = find_profile(config, name)
+    if profile is None:
+        raise UsageError(f"no profile named '{name}'")
+    return replace_profile(config, replace(profile, rotate_after=days))

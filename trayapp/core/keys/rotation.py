@@ -1,0 +1,538 @@
+"""Rotate a profile's hub access key: create, verify, store, deactivate, delete.
+
+Each step is written to the journal before it is taken, and the new key goes to the secret
+store as *pending* before the old one is touched. Whatever moment a process dies at, the next
+aacli (:func:`finish_all_interrupted`, run by every command and the tray) undoes a rotation
+that had not switched to the new key yet, or finishes one that had. aacli always holds one
+working key: the old key is deactivated only after the new one worked and is in use.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from contextlib import suppress
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from trayapp.core import iam
+from trayapp.core.clock import Clock, isoformat_z, parse_iso
+from trayapp.core.errors import AacliError, InvalidHubKeyError, SecretStoreError, UsageError
+from trayapp.core.keys import journal as jr
+from trayapp.core.keys.age import KeyAge, key_age, with_key
+from trayapp.core.model import Config, Profile
+from trayapp.core.sts import StsCaller, StsClientFactory, get_session_token
+
+if TYPE_CHECKING:
+    from trayapp.core.codes import CodeSource
+    from trayapp.core.secrets.base import SecretStore
+    from trayapp.core.service import Service
+
+T = TypeVar("T")
+IamClientFactory = Callable[[StsCaller], Any]
+VERIFY_SECONDS = 30.0  # AWS may take several seconds before STS accepts a new key
+MFA_SESSION_SECONDS = 900  # the rotation's own GetSessionToken session: the shortest AWS gives
+SLACK = timedelta(minutes=5)  # clock skew between this machine and IAM's CreateDate
+
+ROTATED, FINISHED, ROLLED_BACK, DELETED_OLD = "rotated", "finished", "rolled back", "deleted old"
+
+
+class RotationError(AacliError):
+    """A rotation could not be done, or an interrupted one not finished; says what to do."""
+
+
+def _no_step(step: str) -> None:
+    pass
+
+
+@dataclass(frozen=True)
+class KeyDeps:
+    """What a rotation touches, passed in (as the service's Deps) so tests use real parts."""
+
+    state_dir: Path
+    code_windows_file: Path
+    clock: Clock
+    config: Callable[[], Config]  # the config as it is on disk now
+    update_config: Callable[[Callable[[Config], Config]], Config]  # under the config lock
+    secrets: Callable[[], SecretStore]
+    drop_mfa_session: Callable[[str], object]
+    sts_factory: StsClientFactory
+    iam_factory: IamClientFactory = iam.make_iam_client
+    endpoint_url: str | None = None
+    iam_endpoint_url: str | None = None
+    sleep: Callable[[float], None] = time.sleep
+    verify_seconds: float = VERIFY_SECONDS
+    on_step: Callable[[str], None] = _no_step  # told each step as it starts (crash trials)
+
+    @classmethod
+    def from_service(cls, service: Service, **changes: Any) -> KeyDeps:
+        deps = service.deps
+        made = cls(
+            state_dir=deps.app.state_dir,
+            code_windows_file=deps.app.code_windows_file,
+            clock=deps.clock,
+            config=service.reload,
+            update_config=service.update_config,
+            secrets=service.secrets,
+            drop_mfa_session=service.drop_mfa_session,
+            sts_factory=deps.sts_factory,
+            endpoint_url=deps.endpoint_url,
+            iam_endpoint_url=iam.endpoint_from_env() or deps.endpoint_url,
+        )
+        return replace(made, **changes)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a rotation (or the recovery of an interrupted one) did."""
+
+    profile: str
+    what: str  # ROTATED | FINISHED | ROLLED_BACK | DELETED_OLD
+    old_key_id: str
+    new_key_id: str | None = None
+    old_key_kept: bool = False
+
+    def describe(self) -> str:
+        name, old, new = self.profile, self.old_key_id, self.new_key_id
+        if self.what == ROLLED_BACK:
+            return f"{name}: an interrupted hub key rotation was undone; aacli still uses {old}."
+        if self.what == DELETED_OLD:
+            return f"{name}: the old hub key {old} was deleted."
+        done = "rotated" if self.what == ROTATED else "interrupted rotation finished"
+        fate = (
+            f"{old} is Inactive (delete it with 'aacli rotate {name} --delete-old')"
+            if self.old_key_kept
+            else f"{old} was deleted"
+        )
+        return f"{name}: hub key {done}: aacli now uses {new}; {fate}."
+
+
+@dataclass(frozen=True)
+class _Access:
+    """The credentials IAM calls go out with, and whether they carry MFA."""
+
+    caller: StsCaller
+    with_mfa: bool
+
+
+# Entry points: each holds the profile's rotation lock.
+
+
+def rotate(
+    deps: KeyDeps,
+    name: str,
+    source: CodeSource | None = None,
+    *,
+    keep_old: bool = False,
+    mfa_first: bool = False,
+) -> Outcome:
+    """Rotate ``name``'s hub key. ``source`` gives an MFA code when the policy needs one for
+    IAM (asked up front with ``mfa_first``, e.g. when a code was given); an interrupted
+    rotation is finished first, and then counts as the rotation asked for."""
+    with jr.rotation_lock(deps.state_dir, name):
+        recovered = _recover(deps, name, source)
+        if recovered is not None and recovered.what != ROLLED_BACK:
+            return recovered
+        journal = jr.read_journal(deps.state_dir, name)
+        if journal is not None and journal.step == jr.KEPT_OLD:
+            raise RotationError(
+                f"The old hub key {journal.old_key_id} of '{name}' is still kept Inactive and "
+                f"AWS allows two keys; delete it first with 'aacli rotate {name} --delete-old'."
+            )
+        return _rotate(deps, name, source, keep_old=keep_old, mfa_first=mfa_first)
+
+
+def delete_old(
+    deps: KeyDeps, name: str, source: CodeSource | None = None, *, mfa_first: bool = False
+) -> Outcome:
+    """Delete the old key a ``keep_old`` rotation left Inactive."""
+    with jr.rotation_lock(deps.state_dir, name):
+        _recover(deps, name, source)
+        journal = jr.read_journal(deps.state_dir, name)
+        if journal is None or journal.step != jr.KEPT_OLD:
+            raise UsageError(f"profile '{name}' has no old hub key kept; nothing to delete")
+        profile = _profile(deps, name)
+        access = _first_access(deps, profile, source, mfa_first)
+        user, old = journal.user_name, journal.old_key_id
+        _with_iam(
+            deps,
+            profile,
+            access,
+            source,
+            lambda c, m: iam.delete_access_key(c, user, old, with_mfa=m),
+        )
+        jr.clear_journal(deps.state_dir, name)
+        return Outcome(name, DELETED_OLD, old, profile.access_key_id)
+
+
+def finish_interrupted(
+    deps: KeyDeps, name: str, source: CodeSource | None = None
+) -> Outcome | None:
+    """Finish or undo ``name``'s interrupted rotation; None when there was none."""
+    with jr.rotation_lock(deps.state_dir, name):
+        return _recover(deps, name, source)
+
+
+def finish_all_interrupted(deps: KeyDeps) -> tuple[list[Outcome], list[str]]:
+    """What every command and the tray run first: finish or undo each interrupted rotation
+    without asking for anything. Returns what was done, and one line per rotation that
+    cannot be finished now (it needs an MFA code, or AWS is unreachable); a rotation still
+    running in another process is left to it. Locally aacli always has a working key."""
+    done: list[Outcome] = []
+    problems: list[str] = []
+    for name in jr.journaled_profiles(deps.state_dir):
+        try:
+            journal = jr.read_journal(deps.state_dir, name)
+            if journal is None or journal.step == jr.KEPT_OLD:
+                continue
+            with jr.rotation_lock(deps.state_dir, name, timeout=0.0):
+                outcome = _recover(deps, name, None)
+        except jr.RotationBusy:
+            continue  # another aacli is rotating this key right now
+        except AacliError as exc:
+            problems.append(
+                f"{name}: an interrupted hub key rotation could not be finished now "
+                f"({str(exc).rstrip('.')}); run 'aacli rotate {name}' to finish it."
+            )
+            continue
+        if outcome is not None:
+            done.append(outcome)
+    return done, problems
+
+
+def refresh_age(
+    deps: KeyDeps, name: str, source: CodeSource | None = None, *, mfa_first: bool = False
+) -> KeyAge | None:
+    """Cache the hub key's CreateDate from iam:ListAccessKeys in the config."""
+    profile = _profile(deps, name)
+    access = _first_access(deps, profile, source, mfa_first)
+    user = _user_name(deps, access.caller)
+    keys, _ = _with_iam(
+        deps, profile, access, source, lambda c, m: iam.list_access_keys(c, user, with_mfa=m)
+    )
+    mine = next((k for k in keys if k.access_key_id == profile.access_key_id), None)
+    if mine is None:
+        raise InvalidHubKeyError(
+            f"IAM lists no key {profile.access_key_id} for user {user}; store the current key "
+            f"with 'aacli config set-key {name}'."
+        )
+    config = deps.update_config(
+        _changing(name, lambda p: with_key(p, mine.access_key_id, mine.created))
+    )
+    return key_age(_find(config, name), deps.clock())
+
+
+# The rotation itself. Caller holds the lock.
+
+
+def _rotate(
+    deps: KeyDeps, name: str, source: CodeSource | None, *, keep_old: bool, mfa_first: bool
+) -> Outcome:
+    profile = _profile(deps, name)
+    old_id = profile.access_key_id
+    access = _first_access(deps, profile, source, mfa_first)
+    user = _user_name(deps, _hub_caller(deps, profile))  # also proves the stored key works
+    keys, access = _with_iam(
+        deps, profile, access, source, lambda c, m: iam.list_access_keys(c, user, with_mfa=m)
+    )
+    other = next((k for k in keys if k.access_key_id != old_id), None)
+    if other is not None:
+        raise iam.KeyLimitError(
+            f"The IAM user {user} already has two access keys: {other.access_key_id} "
+            f"({other.status}, made {other.created:%Y-%m-%d}) besides {old_id}, which aacli "
+            f"uses. Delete {other.access_key_id} if nothing uses it (aws iam "
+            f"delete-access-key --user-name {user} --access-key-id {other.access_key_id}), "
+            "then rotate again; nothing was changed."
+        )
+    journal = jr.Journal(name, user, old_id, jr.CREATING, deps.clock(), keep_old=keep_old)
+    jr.write_journal(deps.state_dir, journal)
+    try:
+        deps.on_step(jr.CREATING)
+        new = iam.create_access_key(_iam(deps, access), user, with_mfa=access.with_mfa)
+        deps.on_step("store")
+        _store_pending(deps, name, new)
+        journal = journal.at(jr.CREATED, new_key_id=new.access_key_id)
+        jr.write_journal(deps.state_dir, journal)
+        deps.on_step(jr.CREATED)
+        _verify(deps, profile, new)
+    except BaseException:
+        # Nothing uses the new key yet: take it away again (else the journal stays, and the
+        # next aacli undoes it).
+        with suppress(AacliError):
+            _roll_back(
+                deps, profile, jr.read_journal(deps.state_dir, name) or journal, access, None
+            )
+        raise
+    deps.on_step(jr.SWITCHING)
+    journal = journal.at(jr.SWITCHING)
+    jr.write_journal(deps.state_dir, journal)
+    _switch(deps, name, new.access_key_id, new.secret_access_key, new.created)
+    journal = journal.at(jr.SWITCHED)
+    jr.write_journal(deps.state_dir, journal)
+    if not access.with_mfa:  # the old key is about to go: IAM calls from now on use the new one
+        access = _Access(_hub_caller(deps, _profile(deps, name)), False)
+    return _retire(deps, journal, access, source, ROTATED)
+
+
+def _recover(deps: KeyDeps, name: str, source: CodeSource | None) -> Outcome | None:
+    """Undo (before the switch) or finish (from it on) ``name``'s journaled rotation."""
+    journal = jr.read_journal(deps.state_dir, name)
+    if journal is None or journal.step == jr.KEPT_OLD:
+        return None
+    try:
+        profile = _profile(deps, name)
+    except UsageError:  # the profile was removed since, its secrets with it
+        jr.clear_journal(deps.state_dir, name)
+        return None
+    if journal.step in (jr.CREATING, jr.CREATED):
+        access = _Access(_hub_caller(deps, profile), False)
+        new_id = _roll_back(deps, profile, journal, access, source)
+        return Outcome(name, ROLLED_BACK, journal.old_key_id, new_id)
+    if journal.step == jr.SWITCHING:
+        pending = _pending(deps, name)
+        if pending is not None:  # else the switch had finished: the pending key goes last
+            _switch(deps, name, *pending)
+        journal = journal.at(jr.SWITCHED)
+        jr.write_journal(deps.state_dir, journal)
+    access = _Access(_hub_caller(deps, _profile(deps, name)), False)
+    return _retire(deps, journal, access, source, FINISHED)
+
+
+def _roll_back(
+    deps: KeyDeps,
+    profile: Profile,
+    journal: jr.Journal,
+    access: _Access,
+    source: CodeSource | None,
+) -> str | None:
+    """Delete the new key (found by id, else as the one IAM made since the journal began),
+    forget the pending secret, drop the journal. Never the key aacli uses."""
+    pending = _pending(deps, profile.name)
+    new_id = journal.new_key_id or (pending[0] if pending else None)
+    keep = {journal.old_key_id, profile.access_key_id}
+    user = journal.user_name
+
+    def undo(client: Any, with_mfa: bool) -> None:
+        if new_id is not None:
+            doomed = [new_id]
+        else:
+            since = journal.started - SLACK
+            listed = iam.list_access_keys(client, user, with_mfa=with_mfa)
+            doomed = [k.access_key_id for k in listed if k.created >= since]
+        for key_id in doomed:
+            if key_id not in keep:
+                iam.delete_access_key(client, user, key_id, with_mfa=with_mfa)
+
+    _with_iam(deps, profile, access, source, undo)
+    deps.secrets().delete(_pending_name(profile.name))
+    jr.clear_journal(deps.state_dir, profile.name)
+    return new_id
+
+
+def _switch(deps: KeyDeps, name: str, key_id: str, secret: str, created: datetime) -> None:
+    """From here on aacli uses the new key: secret, then config, then the pending copy goes.
+    Repeating it is harmless (recovery repeats it while the pending copy is there)."""
+    deps.secrets().set(_hub_secret_name(name), secret)
+    deps.update_config(_changing(name, lambda p: with_key(p, key_id, created)))
+    deps.drop_mfa_session(name)  # a session of the old key must not outlive it
+    deps.secrets().delete(_pending_name(name))
+
+
+def _retire(
+    deps: KeyDeps, journal: jr.Journal, access: _Access, source: CodeSource | None, what: str
+) -> Outcome:
+    """Deactivate the old key, then delete it unless it is kept."""
+    profile = _profile(deps, journal.profile)
+    user, old = journal.user_name, journal.old_key_id
+    deps.on_step("deactivate")
+    _, access = _with_iam(
+        deps,
+        profile,
+        access,
+        source,
+        lambda c, m: iam.set_key_status(c, user, old, "Inactive", with_mfa=m),
+    )
+    if journal.keep_old:
+        jr.write_journal(deps.state_dir, journal.at(jr.KEPT_OLD))
+    else:
+        deps.on_step("delete")
+        _with_iam(
+            deps,
+            profile,
+            access,
+            source,
+            lambda c, m: iam.delete_access_key(c, user, old, with_mfa=m),
+        )
+        jr.clear_journal(deps.state_dir, journal.profile)
+    deps.on_step("done")
+    return Outcome(journal.profile, what, old, profile.access_key_id, journal.keep_old)
+
+
+def _verify(deps: KeyDeps, profile: Profile, new: iam.NewAccessKey) -> None:
+    """Wait until STS accepts the new key (AWS propagates new keys within seconds)."""
+    caller = StsCaller(
+        access_key_id=new.access_key_id,
+        secret_access_key=new.secret_access_key,
+        region=profile.sts_region,
+        endpoint_url=deps.endpoint_url,
+    )
+    deadline = time.monotonic() + deps.verify_seconds
+    pause = 0.5
+    while True:
+        try:
+            _user_name(deps, caller)
+            return
+        except InvalidHubKeyError:
+            if time.monotonic() + pause > deadline:
+                raise RotationError(
+                    f"AWS did not accept the new key within {deps.verify_seconds:.0f} s; it "
+                    f"was deleted again and aacli still uses {profile.access_key_id}. Try "
+                    "again in a few minutes."
+                ) from None
+            deps.sleep(pause)
+            pause = min(pause * 2, 4.0)
+
+
+# Credentials and calls.
+
+
+def _with_iam(
+    deps: KeyDeps,
+    profile: Profile,
+    access: _Access,
+    source: CodeSource | None,
+    call: Callable[[Any, bool], T],
+) -> tuple[T, _Access]:
+    """Make an IAM call; when the policy wants MFA and a code can be had, get an MFA session
+    and make it again. Returns the answer and the access to use from now on."""
+    try:
+        return call(_iam(deps, access), access.with_mfa), access
+    except iam.MfaRequiredError:
+        if access.with_mfa or source is None:
+            raise
+    access = _mfa_access(deps, profile, source)
+    return call(_iam(deps, access), True), access
+
+
+def _first_access(
+    deps: KeyDeps, profile: Profile, source: CodeSource | None, mfa_first: bool
+) -> _Access:
+    if mfa_first and source is not None:
+        return _mfa_access(deps, profile, source)
+    return _Access(_hub_caller(deps, profile), False)
+
+
+def _mfa_access(deps: KeyDeps, profile: Profile, source: CodeSource) -> _Access:
+    """A short GetSessionToken session with the user's MFA code, for the IAM calls."""
+    from trayapp.core import validate
+    from trayapp.core.codes import CodeGuard, CodeRequest
+
+    request = CodeRequest(target=f"{profile.name} (rotate the hub key)", device=profile.mfa_serial)
+    code = validate.mfa_code(source.get_code(request))
+    guard = CodeGuard(deps.code_windows_file)
+    guard.check(profile.mfa_serial, code, deps.clock())
+    creds = get_session_token(
+        deps.sts_factory(_hub_caller(deps, profile)),
+        duration_seconds=MFA_SESSION_SECONDS,
+        mfa_serial=profile.mfa_serial,
+        code=code,
+    )
+    guard.remember(profile.mfa_serial, code, deps.clock())
+    caller = StsCaller(
+        access_key_id=creds.access_key_id,
+        secret_access_key=creds.secret_access_key,
+        session_token=creds.session_token,
+        region=profile.sts_region,
+        endpoint_url=deps.endpoint_url,
+    )
+    return _Access(caller, True)
+
+
+def _iam(deps: KeyDeps, access: _Access) -> Any:
+    return deps.iam_factory(replace(access.caller, endpoint_url=deps.iam_endpoint_url))
+
+
+def _user_name(deps: KeyDeps, caller: StsCaller) -> str:
+    """The IAM user the key belongs to (sts:GetCallerIdentity needs no permission)."""
+    from trayapp.core.sts import map_error
+
+    try:
+        arn = str(deps.sts_factory(caller).get_caller_identity()["Arn"])
+    except Exception as exc:
+        raise map_error(exc) from None
+    kind, _, path = arn.partition(":user/")
+    if not kind or not path:
+        raise RotationError(f"The hub key belongs to {arn}, not an IAM user; it cannot rotate.")
+    return path.rsplit("/", 1)[-1]
+
+
+def _hub_caller(deps: KeyDeps, profile: Profile) -> StsCaller:
+    secret = deps.secrets().get(_hub_secret_name(profile.name))
+    if not secret:
+        raise SecretStoreError(
+            f"No secret key is stored for profile '{profile.name}'; "
+            f"store it with 'aacli config set-key {profile.name}'."
+        )
+    return StsCaller(
+        access_key_id=profile.access_key_id,
+        secret_access_key=secret,
+        region=profile.sts_region,
+        endpoint_url=deps.endpoint_url,
+    )
+
+
+# The pending key in the secret store, and the config.
+
+
+def _hub_secret_name(name: str) -> str:
+    from trayapp.core.secrets.base import SECRET_ACCESS_KEY, secret_key
+
+    return secret_key(name, SECRET_ACCESS_KEY)
+
+
+def _pending_name(name: str) -> str:
+    from trayapp.core.secrets.base import PENDING_SECRET_ACCESS_KEY, secret_key
+
+    return secret_key(name, PENDING_SECRET_ACCESS_KEY)
+
+
+def _store_pending(deps: KeyDeps, name: str, new: iam.NewAccessKey) -> None:
+    value = {
+        "access_key_id": new.access_key_id,
+        "secret_access_key": new.secret_access_key,
+        "created": isoformat_z(new.created),
+    }
+    deps.secrets().set(_pending_name(name), json.dumps(value))
+
+
+def _pending(deps: KeyDeps, name: str) -> tuple[str, str, datetime] | None:
+    raw = deps.secrets().get(_pending_name(name))
+    if not raw:
+        return None
+    try:
+        data = json.loads(raw)
+        return data["access_key_id"], data["secret_access_key"], parse_iso(data["created"])
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def _find(config: Config, name: str) -> Profile:
+    from trayapp.core.config import find_profile
+
+    profile = find_profile(config, name)
+    if profile is None:
+        raise UsageError(f"no profile named '{name}'")
+    return profile
+
+
+def _profile(deps: KeyDeps, name: str) -> Profile:
+    return _find(deps.config(), name)
+
+
+def _changing(name: str, change: Callable[[Profile], Profile]) -> Callable[[Config], Config]:
+    from trayapp.core.config import replace_profile
+
+    return lambda config: replace_profile(config, change(_find(config, name)))
