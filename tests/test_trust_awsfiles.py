@@ -343,3 +343,129 @@ def test_a_ledger_others_may_write_is_refused_with_the_fix(configured) -> None:
     _ledger(configured).chmod(0o666)
     result = configured.aacli("status")
     assert_one_line_error(result, "chmod 600", str(_ledger(configured)))
+
+
+# --- must-show 3: [default] handed over between eight workers and the tray's sweep --------
+
+WORKER = r"""
+import contextlib, io, json, random, sys, time
+from trayapp.cli.main import main as aacli
+
+profile, ops, seed, deadline = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+rng = random.Random(seed)
+failures, done, last = [], 0, ""
+for _ in range(ops):
+    if time.time() > deadline:
+        break
+    target = rng.choice([f"{profile}/dev/DEVELOPER", f"{profile}/prod/ReadOnly"])
+    if rng.random() < 0.6:
+        code = last
+        while code == last:
+            code = f"{rng.randrange(10**6):06d}"
+        last = code
+        argv = ["auth", target, "--code", code] + (["--default"] if rng.random() < 0.7 else [])
+    else:
+        argv = ["unauth", target]
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        try:
+            rc = aacli(argv)
+        except SystemExit as exc:
+            rc = int(exc.code or 0)
+    done += 1
+    if rc:
+        failures.append(" ".join(argv[:2]) + ": " + err.getvalue().strip())
+print(json.dumps({"done": done, "failures": failures}))
+"""
+
+
+def _load_config(users: list) -> str:
+    parts = ['version = 1\n\n[settings]\nsecret_backend = "vault"\n']
+    for n, hub in enumerate(users):
+        parts.append(
+            f'\n[profiles.w{n}]\naccess_key_id = "{hub.access_key_id}"\n'
+            f'mfa_serial = "{hub.mfa_serial}"\nsession_name = "w{n}"\n'
+            f'[profiles.w{n}.accounts.dev]\nid = "111111111111"\nregion = "eu-west-1"\n'
+            f'[profiles.w{n}.accounts.dev.roles.DEVELOPER]\naws_profile = "w{n}-dev"\n'
+            f'[profiles.w{n}.accounts.prod]\nid = "333333333333"\nregion = "us-east-2"\n'
+            f'[profiles.w{n}.accounts.prod.roles.ReadOnly]\naws_profile = "w{n}-prod"\n'
+        )
+    return "".join(parts)
+
+
+@pytest.mark.slow
+def test_eight_workers_handing_default_around_with_the_tray_lose_nothing(env, sandbox) -> None:
+    """Issue 11 item 1 (must-show 3): eight concurrent CLI workers auth (mostly --default) and
+    unauth while the tray sweeps expired sessions: no operation fails, [default] always
+    belongs to exactly one session, and signing out of all gives back both files (the user's
+    [default] region and empty [default] header) byte for byte."""
+    import subprocess
+    import sys
+
+    from trayapp.core.secrets.vault import ScryptParams, Vault
+    from trayapp.core.service import hub_secret_key
+
+    workers = 8
+    users = [sandbox.add_hub_user(f"hand{n}-{os.getpid()}") for n in range(workers)]
+    env.vars["AWS_ENDPOINT_URL"] = sandbox.endpoint_url
+    env.home.mkdir(mode=0o700)
+    (env.home / "config.toml").write_text(_load_config(users), encoding="utf-8")
+    (env.home / "config.toml").chmod(0o600)
+    vault = Vault.create(env.home / "vault.bin", PASSPHRASE, scrypt=ScryptParams(log2_n=10))
+    for n, hub in enumerate(users):
+        vault.set(hub_secret_key(f"w{n}"), hub.secret_access_key)
+    config = CONFIG + "\n[profile w0-dev]\noutput = text\n"
+    _write(env, CREDENTIALS, config)
+    here = Path(__file__).parent
+    sandbox.mfa_check = False
+    sandbox.credential_lifetime = 15
+    try:
+        tray = subprocess.Popen(
+            [sys.executable, str(here / "reliability" / "tray_sweeper.py"), "0.5"],
+            env=env.environ(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.time() + 60
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-c", WORKER, f"w{n}", "30", str(n), str(deadline)],
+                env=env.environ(),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                cwd=env.root,
+            )
+            for n in range(workers)
+        ]
+        results = []
+        for proc in procs:
+            out, err = proc.communicate(timeout=300)
+            assert proc.returncode == 0, err
+            results.append(json.loads(out))
+        from trayapp.core.credfile import aws_files_lock
+
+        with aws_files_lock(env.home / "state" / "aws-files.lock"):  # a still picture
+            holders = [s for s in load_ledger_state(_ledger(env))[0] if "default" in s.aws_profiles]
+            assert len(holders) <= 1
+            if holders:
+                written = _section(env.credentials, "default") or {}
+                assert written.get("aws_access_key_id") == holders[0].access_key_id
+                assert _section(env.aws_config, "default") == {"region": holders[0].region}
+        time.sleep(16)  # every session has expired: the tray's sweep removes them
+        tray.send_signal(__import__("signal").SIGTERM)
+        tray_out, tray_err = tray.communicate(timeout=60)
+        assert tray.returncode == 0, tray_err
+    finally:
+        sandbox.mfa_check = True
+        sandbox.credential_lifetime = None
+    failures = [f for r in results for f in r["failures"]]
+    assert failures == [], failures[:5]
+    assert sum(r["done"] for r in results) >= workers * 3
+    assert json.loads(tray_out)["errors"] == []
+    sessions, pending = load_ledger_state(_ledger(env))
+    assert pending == [] and sessions == []
+    assert "unfinished" not in json.loads(_ledger(env).read_text())
+    assert env.aws_config.read_text() == config
+    assert env.credentials.read_text() == CREDENTIALS
