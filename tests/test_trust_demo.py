@@ -293,9 +293,9 @@ import os, sys
 aws_dir = os.path.join(os.environ["HOME"], ".aws")
 opened = []
 def hook(event, args):
-    if event == "open" and isinstance(args[0], (str, bytes)):
+    if event in ("open", "os.listdir", "os.scandir") and isinstance(args[0], (str, bytes)):
         path = os.fsdecode(args[0])
-        if path.startswith(aws_dir) and not path.startswith(os.path.join(aws_dir, "models")):
+        if path.startswith(aws_dir):
             opened.append(path)
 sys.addaudithook(hook)
 """
@@ -307,6 +307,9 @@ def _hostile_aws_home(victim: Victim) -> dict[str, str]:
     aws.mkdir()
     (aws / "config").write_text("this is not an ini file\n[profile broken\n")
     os.mkfifo(aws / "credentials")
+    for model in ("iam/2010-05-08", "sts/2011-06-15"):  # service models botocore would load
+        (aws / "models" / model).mkdir(parents=True)
+        (aws / "models" / model / "service-2.json").write_text("{not json")
     return {
         "AWS_PROFILE": "missing",
         "AWS_DEFAULT_PROFILE": "missing",
@@ -322,16 +325,20 @@ def _hostile_aws_home(victim: Victim) -> dict[str, str]:
 
 
 def test_sandbox_starts_without_reading_the_users_aws_settings(victim):
-    """Issue 11 item 19: the sandbox provisions with AWS_PROFILE=missing and a broken ~/.aws,
-    and opens no file of ~/.aws."""
+    """Issue 11 item 19: the sandbox provisions with AWS_PROFILE=missing, a broken ~/.aws and
+    broken service models there, and opens or lists nothing under ~/.aws."""
     env = victim.environ(**_hostile_aws_home(victim))
-    code = _WATCH_OPENS + textwrap.dedent(
-        """
+    code = (
+        "SANDBOX_ONLY = True"
+        + _WATCH_OPENS
+        + textwrap.dedent(
+            """
         from trayapp.sandbox import Sandbox
         box = Sandbox().start()
         box.stop()
         print("opened:", opened)
         """
+        )
     )
     done = subprocess.run(
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
@@ -342,18 +349,23 @@ def test_sandbox_starts_without_reading_the_users_aws_settings(victim):
 
 @pytest.mark.slow
 def test_demo_walks_through_with_a_missing_profile_and_a_broken_aws_home(victim):
-    """Issue 11 item 19: `aacli demo` works with AWS_PROFILE=missing, a broken ~/.aws/config and
-    a FIFO for credentials, and neither it nor its sandbox opens a file of ~/.aws."""
+    """Issue 11 item 19: `aacli demo` works with AWS_PROFILE=missing, a broken ~/.aws/config, a
+    FIFO for credentials and broken service models, and neither it nor its sandbox opens or
+    lists anything under ~/.aws."""
     env = victim.environ(**_hostile_aws_home(victim))
     env.pop("DISPLAY", None)
     env.pop("WAYLAND_DISPLAY", None)
-    code = _WATCH_OPENS + textwrap.dedent(
-        """
+    code = (
+        "SANDBOX_ONLY = False"
+        + _WATCH_OPENS
+        + textwrap.dedent(
+            """
         from trayapp.cli.main import main
         code = main(["demo", "--terminal"])
         print("opened:", opened)
         sys.exit(code)
         """
+        )
     )
     done = subprocess.run(
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=180

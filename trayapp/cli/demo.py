@@ -203,6 +203,9 @@ def _print_shell() -> int:
 
 def _isolate_environment(workdir: Path) -> None:
     """Only the demo's own files: no AWS_* variable of the user's, no aacli file or secret."""
+    from trayapp.sandbox.isolated import ignore_user_service_models
+
+    ignore_user_service_models()
     for name in [n for n in os.environ if n.startswith("AWS_") or n in AACLI_VARIABLES]:
         del os.environ[name]
     os.environ.update(

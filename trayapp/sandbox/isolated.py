@@ -38,6 +38,26 @@ def isolated_session() -> botocore.session.Session:
     return session
 
 
+def ignore_user_service_models() -> None:
+    """From now on in this process, botocore and moto (which uses botocore's loader) find
+    service models only in botocore itself, never in the user's ``~/.aws/models``.
+
+    Process-wide: only for a process that is wholly the sandbox's, such as ``aacli demo``.
+    """
+    Loader.CUSTOMER_DATA_PATH = Loader.BUILTIN_DATA_PATH
+
+
+def moto_ignores_user_service_models() -> None:
+    """moto parses requests with service models from moto and botocore only, never from the
+    user's ``~/.aws/models`` (a stray or broken model there would change or break the sandbox).
+
+    Changes moto's own loader class only: clients of the process are not affected.
+    """
+    from moto.core.loaders import Loader as MotoLoader
+
+    MotoLoader.CUSTOMER_DATA_PATH = Loader.BUILTIN_DATA_PATH
+
+
 def isolated_client(service: str, endpoint_url: str, *, account_id: str | None = None) -> Any:
     """A client of the sandbox at ``endpoint_url``; moto acts in ``account_id`` when given."""
     client = isolated_session().create_client(
