@@ -88,7 +88,7 @@ class Forgotten:
 
     store: str  # the store's name, e.g. "keyring (SecretService)" or "vault (/path)"
     count: int | None  # secrets removed; None for a vault deleted without being opened
-    problem: str | None = None  # why this store could not be emptied (then nothing was)
+    problem: str | None = None  # why this store could not be (fully) emptied
 
     def describe(self) -> str:
         if self.problem is not None:
