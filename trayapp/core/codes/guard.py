@@ -31,12 +31,13 @@ class CodeGuard:
     path: Path
 
     def _load(self) -> dict[str, dict[str, object]]:
-        from trayapp.core.files import read_text
+        from trayapp.core.files import read_bytes
 
-        # Another user's file here is refused (UnsafeFileError); a damaged one reads as empty.
+        # Another user's file here is refused (UnsafeFileError); a damaged one (not JSON, not
+        # even UTF-8) reads as empty.
+        raw = read_bytes(self.path, trusted=True)
         try:
-            text = read_text(self.path, trusted=True)
-            data = json.loads(text) if text else {}
+            data = json.loads(raw.decode("utf-8")) if raw else {}
         except ValueError:
             return {}
         return data if isinstance(data, dict) else {}
