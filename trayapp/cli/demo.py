@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from trayapp.cli import demo_shell
+from trayapp.core import children
 from trayapp.core.errors import AacliError
 
 DESCRIPTION = """\
@@ -265,7 +266,7 @@ def _walk(sandbox, workdir: Path) -> int:  # type: ignore[no-untyped-def]
     print(f"(the sandbox's MFA device shows {code} right now)")
     if _run_cli(["auth", "dev/DEVELOPER", "--code", code]) != 0:
         return 1
-    _show_identity(sandbox, "dev-DEVELOPER")
+    _show_identity(sandbox, workdir, "dev-DEVELOPER")
     _run_cli(["status"])
     _console_signin(sandbox)
     _run_cli(["unauth", "dev/DEVELOPER"])
@@ -299,14 +300,20 @@ def _console_signin(sandbox) -> None:  # type: ignore[no-untyped-def]
     print(heading.group(1) if heading else page[:200])
 
 
-def _show_identity(sandbox, profile: str) -> None:  # type: ignore[no-untyped-def]
+def _show_identity(sandbox, workdir: Path, profile: str) -> None:  # type: ignore[no-untyped-def]
     """A real AWS client reads the profile aacli wrote."""
-    aws = _aws_cli_v2()
+    aws = _aws_cli_v2(workdir)
     if aws:
         argv = [aws, "sts", "get-caller-identity", "--profile", profile]
         _step(shlex.join(["aws", *argv[1:]]))
         argv += ["--endpoint-url", sandbox.endpoint_url, "--output", "json"]
-        subprocess.run(argv, check=False)
+        try:
+            done = children.run(argv, timeout=60, env=_aws_cli_env(workdir))
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            print(f"(the AWS CLI did not answer: {type(exc).__name__})")
+            return
+        sys.stdout.write(done.stdout.decode("utf-8", "replace"))
+        sys.stderr.write(done.stderr.decode("utf-8", "replace"))
         return
     _step(
         f"python -c \"boto3.Session(profile_name='{profile}').client('sts').get_caller_identity()\""
@@ -317,16 +324,20 @@ def _show_identity(sandbox, profile: str) -> None:  # type: ignore[no-untyped-de
     print(f"Account {identity['Account']}  Arn {identity['Arn']}")
 
 
-def _aws_cli_v2() -> str | None:
+def _aws_cli_env(workdir: Path) -> dict[str, str]:
+    """The demo's environment, with a HOME of its own (the AWS CLI also reads ~/.aws/cli and
+    ~/.aws/models) and no pager (the output is shown here)."""
+    return children.child_env({"HOME": str(workdir), "AWS_PAGER": ""})
+
+
+def _aws_cli_v2(workdir: Path) -> str | None:
     for candidate in ("/usr/bin/aws", "/usr/local/bin/aws", shutil.which("aws")):
         if not candidate or not os.access(candidate, os.X_OK):
             continue
         try:
-            out = subprocess.run(
-                [candidate, "--version"], capture_output=True, text=True, timeout=20, check=False
-            )
+            out = children.run([candidate, "--version"], timeout=20, env=_aws_cli_env(workdir))
         except (OSError, subprocess.TimeoutExpired):
             continue
-        if out.stdout.startswith("aws-cli/2"):
+        if out.stdout.startswith(b"aws-cli/2"):
             return candidate
     return None
