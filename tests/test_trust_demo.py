@@ -233,6 +233,8 @@ def test_shell_prints_only_known_names_and_never_a_remote_endpoint(victim, tmp_p
 
         for name, value, why in (
             ("AWS_ENDPOINT_URL", "http://evil.example", "not a loopback address"),
+            ("AWS_ENDPOINT_URL", "http://localhost:4566", "not a loopback address"),  # a name
+            ("AWS_ENDPOINT_URL", "file:///etc/passwd", "not a loopback address"),
             ("AACLI_FEDERATION_URL", "https://127.0.0.1.evil.example/f", "not a loopback"),
             ("AACLI_HOME", "/etc", "outside the demo's folder"),
             ("AWS_CONFIG_FILE", f"{workdir}/../../x", "outside the demo's folder"),

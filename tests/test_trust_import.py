@@ -244,3 +244,32 @@ def test_link_aws_writes_an_absolute_quoted_program_that_the_aws_cli_runs(config
     )
     assert outside.returncode == 0, outside.stderr
     assert ":assumed-role/DEVELOPER/" in json.loads(outside.stdout)["Arn"]
+
+
+def test_sandbox_takes_only_ascii_digits_as_a_code(sandbox):
+    """Issue 11 item 18: the sandbox's checker matched codes with `\\d` without re.ASCII, so
+    with the MFA check off it took Arabic-Indic digits that AWS refuses."""
+    import boto3
+    from botocore.exceptions import ClientError
+
+    hub = sandbox.add_hub_user("ascii-digits")
+    sts = boto3.Session(
+        aws_access_key_id=hub.access_key_id,
+        aws_secret_access_key=hub.secret_access_key,
+        region_name="us-east-1",
+    ).client("sts", endpoint_url=sandbox.endpoint_url)
+    role = "arn:aws:iam::111111111111:role/ReadOnly"
+    sandbox.mfa_check = False
+    try:
+        with pytest.raises(ClientError, match="AccessDenied"):
+            sts.assume_role(
+                RoleArn=role,
+                RoleSessionName="tester",
+                SerialNumber=hub.mfa_serial,
+                TokenCode="\u0661\u0662\u0663\u0664\u0665\u0666",
+            )
+        sts.assume_role(
+            RoleArn=role, RoleSessionName="tester", SerialNumber=hub.mfa_serial, TokenCode="123456"
+        )
+    finally:
+        sandbox.mfa_check = True

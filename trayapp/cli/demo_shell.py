@@ -190,7 +190,8 @@ def _checked(path: Path, workdir: Path, name: str, value: object) -> str:
 
 
 def is_loopback_url(url: str) -> bool:
-    """``http(s)://`` to 127.0.0.0/8, ``[::1]`` or localhost: the sandbox, never another host."""
+    """``http(s)://`` to an address in 127.0.0.0/8 or ``[::1]`` (the sandbox's): never a name,
+    which the resolver could send anywhere."""
     try:
         parts = urlsplit(url)
         host = parts.hostname or ""
@@ -199,8 +200,6 @@ def is_loopback_url(url: str) -> bool:
         return False
     if parts.scheme not in ("http", "https") or parts.username or parts.password:
         return False
-    if host == "localhost":
-        return True
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
