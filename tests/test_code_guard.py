@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from trayapp.core.codes import CodeGuard
-from trayapp.core.errors import CodeReusedError
+from trayapp.core.errors import AacliError, CodeReusedError
 
 # The start of a 30 s window: 2026-01-01 00:00:00 UTC is a multiple of 30 s since the epoch.
 W0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -120,3 +120,43 @@ def test_a_missing_state_file_blocks_nothing(guard):
     """Issue 17 item 2: no state yet (first run): every code may be sent."""
     assert guard.seconds_until_unused(DEVICE, "123456", at(0)) == 0
     guard.check(DEVICE, "123456", at(0))
+
+
+def test_the_refusal_is_one_clear_sentence(guard):
+    """Issue 17 item 2: what the user reads when a code was used (mutation testing found the
+    wording untested)."""
+    guard.path.parent.mkdir()
+    guard.remember(DEVICE, "123456", at(0))
+    with pytest.raises(CodeReusedError) as caught:
+        guard.check(DEVICE, "123456", at(0, 10))
+    assert str(caught.value) == (
+        "This MFA code was already used; wait for the next code (about 20 s) and try again."
+    )
+
+
+def test_a_used_code_with_a_damaged_window_blocks_nothing(guard):
+    """Issue 17 item 2: the entry names the code but its window is not a number: not used."""
+    guard.path.parent.mkdir()
+    guard.remember(DEVICE, "123456", at(0))
+    data = json.loads(guard.path.read_text())
+    for bad in ("soon", None, 1.5, [1]):
+        data[DEVICE]["window"] = bad
+        guard.path.write_text(json.dumps(data))
+        assert guard.seconds_until_unused(DEVICE, "123456", at(0)) == 0, bad
+
+
+@pytest.mark.parametrize("mode", [0o620, 0o602])
+def test_a_state_file_others_can_write_is_refused(guard, mode):
+    """Issue 17 item 2 (and the trust issue): another user could unblock a used code, or
+    block every code, by writing the state file: it is refused with the fix, not read."""
+    guard.path.parent.mkdir(mode=0o700)
+    guard.remember(DEVICE, "123456", at(0))
+    guard.path.chmod(mode)
+    before = guard.path.read_bytes()
+    for attempt in (
+        lambda: guard.check(DEVICE, "123456", at(0)),
+        lambda: guard.remember(DEVICE, "654321", at(1)),
+    ):
+        with pytest.raises(AacliError, match=f"chmod 600 {guard.path}"):
+            attempt()
+    assert guard.path.read_bytes() == before
