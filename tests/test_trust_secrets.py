@@ -147,6 +147,20 @@ def test_remove_profile_forgets_its_secrets_in_the_vault(configured) -> None:
     assert vault_keys(configured.home) == []
 
 
+def test_remove_profile_keeps_the_profile_when_its_secrets_cannot_go(configured) -> None:
+    """Issue 11 item 7: when the store cannot be changed (wrong vault passphrase), `config
+    remove PROFILE` fails in one line and changes nothing: no orphaned secret behind a saved
+    config, and the same command works once the passphrase is right."""
+    config_before = (configured.home / "config.toml").read_bytes()
+    vault_before = (configured.home / "vault.bin").read_bytes()
+    result = configured.aacli("config", "remove", "acme", AACLI_PASSPHRASE="not the passphrase")
+    assert_one_line_error(result, "Wrong vault passphrase")
+    assert (configured.home / "config.toml").read_bytes() == config_before
+    assert (configured.home / "vault.bin").read_bytes() == vault_before
+    assert configured.aacli("config", "remove", "acme").returncode == 0
+    assert vault_keys(configured.home) == []
+
+
 @pytest.mark.keyring
 def test_remove_profile_forgets_its_secrets_in_the_keyring(configured, tmp_path) -> None:
     """Issue 11 item 7: `config remove PROFILE` deletes every keyring entry of the profile,
