@@ -27,7 +27,7 @@ from trayapp.core.model import Config, Profile
 from trayapp.core.sts import StsCaller, StsClientFactory, get_session_token
 
 if TYPE_CHECKING:
-    from trayapp.core.codes import CodeSource
+    from trayapp.core.codes import CodeRequest, CodeSource
     from trayapp.core.secrets.base import SecretStore
     from trayapp.core.service import Service
 
@@ -118,6 +118,30 @@ class _Access:
     with_mfa: bool
 
 
+class _OneCode:
+    """A code source whose MFA session, once made, serves the whole call (a recovery and the
+    rotation after it): a code can be sent only once."""
+
+    def __init__(self, source: CodeSource) -> None:
+        self.source = source
+        self.access: _Access | None = None
+
+    @property
+    def name(self) -> str:
+        return self.source.name
+
+    @property
+    def can_retry(self) -> bool:
+        return self.source.can_retry
+
+    def get_code(self, request: CodeRequest) -> str:
+        return self.source.get_code(request)
+
+
+def _once(source: CodeSource | None) -> CodeSource | None:
+    return _OneCode(source) if source is not None else None
+
+
 # Entry points: each holds the profile's rotation lock.
 
 
@@ -132,6 +156,7 @@ def rotate(
     """Rotate ``name``'s hub key. ``source`` gives an MFA code when the policy needs one for
     IAM (asked up front with ``mfa_first``, e.g. when a code was given); an interrupted
     rotation is finished first, and then counts as the rotation asked for."""
+    source = _once(source)
     with jr.rotation_lock(deps.state_dir, name):
         recovered = _recover(deps, name, source)
         if recovered is not None and recovered.what != ROLLED_BACK:
@@ -149,6 +174,7 @@ def delete_old(
     deps: KeyDeps, name: str, source: CodeSource | None = None, *, mfa_first: bool = False
 ) -> Outcome:
     """Delete the old key a ``keep_old`` rotation left Inactive."""
+    source = _once(source)
     with jr.rotation_lock(deps.state_dir, name):
         _recover(deps, name, source)
         journal = jr.read_journal(deps.state_dir, name)
@@ -430,6 +456,9 @@ def _mfa_access(deps: KeyDeps, profile: Profile, source: CodeSource) -> _Access:
     from trayapp.core import validate
     from trayapp.core.codes import CodeGuard, CodeRequest
 
+    if isinstance(source, _OneCode) and source.access is not None:
+        return source.access
+
     request = CodeRequest(target=f"{profile.name} (rotate the hub key)", device=profile.mfa_serial)
     code = validate.mfa_code(source.get_code(request))
     guard = CodeGuard(deps.code_windows_file)
@@ -448,7 +477,10 @@ def _mfa_access(deps: KeyDeps, profile: Profile, source: CodeSource) -> _Access:
         region=profile.sts_region,
         endpoint_url=deps.endpoint_url,
     )
-    return _Access(caller, True)
+    access = _Access(caller, True)
+    if isinstance(source, _OneCode):
+        source.access = access
+    return access
 
 
 def _iam(deps: KeyDeps, access: _Access) -> Any:
