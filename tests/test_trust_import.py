@@ -83,6 +83,32 @@ def test_import_skips_odd_profiles_with_a_reason_each_and_imports_the_rest(env):
     assert _vault_keys(env.home) == ["hub/secret_access_key"]
 
 
+def test_import_skips_a_role_whose_aws_profile_another_role_writes(env):
+    """Issue 11 item 18: a clash with a role already configured skips that profile only (the
+    old import printed "added …", then failed to save and imported nothing)."""
+    _write_aws_files(
+        env,
+        HUB
+        + _role("profile dev-Admin", "arn:aws:iam::111111111111:role/Admin")
+        + _role("profile prod-Admin", "arn:aws:iam::333333333333:role/Admin"),
+    )
+    (env.home / "config.toml").write_text(
+        'version = 1\n[settings]\nsecret_backend = "vault"\n'
+        f'[profiles.other]\naccess_key_id = "{KEY_ID}"\n'
+        'mfa_serial = "arn:aws:iam::888888888888:mfa/bob"\n'
+        '[profiles.other.accounts.qa]\nid = "444444444444"\nregion = "eu-west-1"\n'
+        '[profiles.other.accounts.qa.roles.ReadOnly]\naws_profile = "dev-Admin-aacli"\n'
+    )
+    result = env.aacli("config", "import-aws")
+    assert result.returncode == 0, result.stderr
+    assert (
+        "skipped dev-Admin: another role of the config already writes AWS profile "
+        "'dev-Admin-aacli'" in result.stderr
+    )
+    assert "added hub/prod/Admin (from [profile prod-Admin])" in result.stderr
+    assert sorted(_config_profiles(env)["hub"]["accounts"]) == ["prod"]
+
+
 def test_import_dry_run_and_repeat_show_untrusted_names_escaped(env):
     """Issue 11 item 18: every line naming a section of the AWS files shows it escaped."""
     section = f"profile ok{COLOUR_ESCAPE}-Admin"

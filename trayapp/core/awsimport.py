@@ -21,6 +21,7 @@ from trayapp.core.errors import AacliError, ConfigError, CredFileError, UsageErr
 from trayapp.core.model import DEFAULT_ROLE_DURATION, Account, Config, Profile, Role
 from trayapp.core.paths import AwsPaths
 from trayapp.core.secrets.base import SECRET_ACCESS_KEY, SecretStore, secret_key
+from trayapp.core.targets import all_targets
 from trayapp.core.untrusted import shown
 
 _ROLE_ARN = re.compile(
@@ -70,6 +71,7 @@ def plan_import(config: Config, aws: AwsPaths) -> ImportPlan:
     existing_names = {s.removeprefix("profile ").strip() for s in aws_config.sections()}
     existing_names |= set(creds.sections())
     base = config
+    taken = {t.aws_profile for t in all_targets(config)}  # AWS profiles the config writes
     notes: list[str] = []
     added: list[str] = []
     secrets: dict[str, str] = {}
@@ -80,7 +82,7 @@ def plan_import(config: Config, aws: AwsPaths) -> ImportPlan:
             continue
         try:
             new_config, line, hub_secret, note = _merge_one(
-                config, name, section, values, aws_config, creds, existing_names
+                config, name, section, values, aws_config, creds, existing_names, taken
             )
         except (_Skip, UsageError) as why:  # UsageError: a value that validate refused
             notes.append(f"skipped {shown(name)}: {why}")
@@ -93,6 +95,7 @@ def plan_import(config: Config, aws: AwsPaths) -> ImportPlan:
         added.append(line)
         if hub_secret is not None:
             secrets[hub_secret[0]] = hub_secret[1]
+    _check_whole(config)
     return ImportPlan(base, config, secrets, tuple(added), tuple(notes))
 
 
@@ -104,9 +107,11 @@ def _merge_one(
     aws_config: configparser.RawConfigParser,
     creds: configparser.RawConfigParser,
     existing_names: set[str],
+    taken: set[str],
 ) -> tuple[Config, str, tuple[str, str] | None, str | None]:
     """``config`` with this AWS profile's role added (every value checked), the "added" line,
-    the hub secret to store, and a note; raises _Skip or UsageError with the reason."""
+    the hub secret to store, and a note; raises _Skip or UsageError with the reason. The AWS
+    profile the role will write is added to ``taken``."""
     original = config
     match = _ROLE_ARN.fullmatch(values["role_arn"].strip())
     if not match:
@@ -178,12 +183,13 @@ def _merge_one(
             f"{shown(name)}: {current.name}/{account.name}/{role_name} is already configured",
         )
     aws_profile = f"{account.name}-{role_name}"
+    renamed = aws_profile in existing_names  # the user's own [profile NAME] stays theirs
+    if renamed:
+        aws_profile = validate.aws_profile(f"{aws_profile}-aacli")
+    if aws_profile in taken:
+        raise _Skip(f"another role of the config already writes AWS profile '{aws_profile}'")
     role = Role(
-        name=role_name,
-        duration_seconds=duration,
-        aws_profile=validate.aws_profile(f"{aws_profile}-aacli")
-        if aws_profile in existing_names
-        else None,
+        name=role_name, duration_seconds=duration, aws_profile=aws_profile if renamed else None
     )
     account = replace(account, roles=(*account.roles, role))
     if any(a.account_id == account_id for a in current.accounts):
@@ -194,17 +200,21 @@ def _merge_one(
     new_config = replace(
         config, profiles=tuple(current if p.name == current.name else p for p in config.profiles)
     )
-    _check_whole(new_config)
+    taken.add(aws_profile)
     line = f"{current.name}/{account.name}/{role_name} (from [{shown(section)}])"
     return new_config, line, hub_secret, note
 
 
 def _check_whole(config: Config) -> None:
-    """The planned config must be one aacli can save and read back (unique AWS profiles, …)."""
+    """The planned config must be one aacli can save and read back; each value was checked
+    already, so this only guards against a rule missed above (and then imports nothing)."""
     try:
         parse_config(config_to_data(config), _CHECKED_AS)
     except ConfigError as exc:
-        raise _Skip(str(exc).removeprefix(f"{_CHECKED_AS}: ")) from None
+        reason = str(exc).removeprefix(f"{_CHECKED_AS}: ")
+        raise ConfigError(
+            f"The import would make an invalid config ({reason}); nothing was imported."
+        ) from None
 
 
 def apply_import(
