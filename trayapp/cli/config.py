@@ -42,7 +42,10 @@ def register(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--mfa-serial", required=True, help="MFA device ARN or hardware serial")
     p.add_argument("--sts-region", default="us-east-1", help="region of the STS endpoint")
     p.add_argument("--partition", default="aws", choices=validate.PARTITIONS)
-    p.add_argument("--session-name", help="RoleSessionName (default: your OS user name)")
+    p.add_argument(
+        "--session-name",
+        help="RoleSessionName: auto (default: the hub IAM user's name), os-user, or a fixed name",
+    )
 
     p = sub.add_parser("set-key", help="store a new secret key for a profile (after rotation)")
     p.add_argument("name", help="the profile")
@@ -59,6 +62,32 @@ def register(parser: argparse.ArgumentParser) -> None:
     p.add_argument("role", help="the IAM role name")
     p.add_argument("--duration", default="1h", help="session length, 15m to 12h (default 1h)")
     p.add_argument("--aws-profile", help="AWS profile to write (default ACCOUNT-ROLE)")
+    p.add_argument("--external-id", help="sts:ExternalId the role's trust policy asks for")
+    p.add_argument(
+        "--source-identity",
+        help="SourceIdentity: auto (the hub IAM user's name) or a fixed value",
+    )
+    p.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE", help="a session tag")
+    p.add_argument(
+        "--transitive-tag",
+        action="append",
+        default=[],
+        metavar="KEY",
+        help="a tag kept through role chaining",
+    )
+
+    p = sub.add_parser(
+        "codes",
+        help="where a profile's MFA codes come from: typed, a YubiKey (ykman), or a command",
+        description=CODES_HELP,
+    )
+    p.add_argument("name", help="the profile")
+    how = p.add_mutually_exclusive_group(required=True)
+    how.add_argument("--ykman", action="store_true", help="a YubiKey's OATH account, via ykman")
+    how.add_argument("--process", metavar="COMMAND", help="a command that prints the code")
+    how.add_argument("--ask", action="store_true", help="type the code (terminal or dialog)")
+    p.add_argument("--account", help="with --ykman: the OATH account (default: the MFA serial)")
+    p.add_argument("--serial", help="with --ykman: which YubiKey, by serial number")
 
     p = sub.add_parser("import-aws", help="import role profiles from ~/.aws/config")
     p.add_argument("--dry-run", action="store_true", help="show what would be imported")
@@ -136,7 +165,9 @@ def add_profile(service: Service, args: argparse.Namespace) -> int:
         mfa_serial=validate.mfa_serial(args.mfa_serial),
         sts_region=validate.region(args.sts_region),
         partition=validate.partition(args.partition),
-        session_name=validate.session_name(args.session_name) if args.session_name else None,
+        session_name=validate.session_name_setting(args.session_name)
+        if args.session_name and args.session_name != "auto"
+        else None,
     )
     cfg.add_profile(service.config, profile)  # refuses a taken name before asking anything
     secret = ask_hidden(f"Secret access key for {profile.access_key_id}: ")
@@ -211,6 +242,7 @@ def add_role(service: Service, args: argparse.Namespace) -> int:
         name=validate.role_name(args.role),
         duration_seconds=validate.duration(args.duration),
         aws_profile=validate.aws_profile(args.aws_profile) if args.aws_profile else None,
+        **_audit_options(args),
     )
     service.update_config(lambda config: cfg.add_role(config, profile_name, account_name, role))
     aws_name = role.aws_profile or f"{account_name}-{role.name}"
@@ -218,6 +250,55 @@ def add_role(service: Service, args: argparse.Namespace) -> int:
         f"Added role {profile_name}/{account_name}/{role.name}; "
         f"'aacli auth {account_name}/{role.name}' writes AWS profile '{aws_name}'."
     )
+    return 0
+
+
+def _audit_options(args: argparse.Namespace) -> dict[str, Any]:
+    """add-role's --external-id, --source-identity, --tag and --transitive-tag, checked."""
+    external_id = getattr(args, "external_id", None)
+    source = getattr(args, "source_identity", None)
+    tags = validate.session_tags([validate.tag_pair(t) for t in getattr(args, "tag", [])])
+    return {
+        "external_id": validate.external_id(external_id) if external_id else None,
+        "source_identity": validate.source_identity(source) if source else None,
+        "tags": tags,
+        "transitive_tag_keys": validate.transitive_tag_keys(
+            getattr(args, "transitive_tag", []), tags
+        ),
+    }
+
+
+CODES_HELP = """\
+Where the profile's MFA codes come from. --ykman reads them from a YubiKey's
+OATH applet with the ykman CLI (touch it when asked: the tray and the terminal
+say so); --process runs a command that prints the code (e.g. a password
+manager's 'op item get aws-mfa --otp'), without a shell, for at most 30 s;
+--ask types them again. A code is never sent twice: aacli waits for the next."""
+
+
+def codes(service: Service, args: argparse.Namespace) -> int:
+    if cfg.find_profile(service.config, args.name) is None:
+        raise UsageError(f"no profile named '{args.name}'")
+    if (args.account or args.serial) and not args.ykman:
+        raise UsageError("--account and --serial go with --ykman")
+    if args.ykman:
+        account = args.account.strip() if args.account else None
+        if args.account is not None and not account:
+            raise UsageError("--account must name the OATH account")
+        serial = validate.yubikey_serial(args.serial) if args.serial else None
+        changes: dict[str, Any] = {
+            "codes": "ykman", "ykman_account": account, "ykman_serial": serial
+        }  # fmt: skip
+        said = f"codes from the YubiKey's OATH account {account or '(the MFA device serial)'}"
+    elif args.process is not None:
+        validate.mfa_process(args.process)
+        changes = {"codes": "process", "mfa_process": args.process}
+        said = f"codes from the command: {args.process}"
+    else:
+        changes = {"codes": "ask"}
+        said = "codes typed in (terminal or dialog)"
+    service.update_config(lambda config: _changed_profile(config, args.name, **changes))
+    say(f"Profile '{args.name}': {said}.")
     return 0
 
 
@@ -263,18 +344,54 @@ def show(service: Service, args: argparse.Namespace) -> int:
         print("No profiles yet: aacli config add-profile NAME --access-key-id … --mfa-serial …")
     for profile in config.profiles:
         print(f"{profile.name}  key {profile.access_key_id}  MFA {profile.mfa_serial}")
+        print(f"  {_profile_audit(profile)}")
         for account in profile.accounts:
             print(f"  {account.name}  {account.account_id}  {account.region}")
             for role in account.roles:
                 aws_name = role.aws_profile or f"{account.name}-{role.name}"
                 minutes = role.duration_seconds // 60
-                print(f"    {role.name}  {minutes} min  → AWS profile {aws_name}")
+                audit = _role_audit(role)
+                print(f"    {role.name}  {minutes} min  → AWS profile {aws_name}{audit}")
     return 0
+
+
+def _profile_audit(profile: Profile) -> str:
+    """How the profile gets codes and names its sessions, for ``config show``."""
+    if profile.codes == "ykman":
+        where = f"YubiKey (ykman) account {profile.ykman_account or profile.mfa_serial}"
+        if profile.ykman_serial:
+            where += f" on key {profile.ykman_serial}"
+    elif profile.codes == "process":
+        where = f"command: {profile.mfa_process}"
+    else:
+        where = "typed"
+    setting = profile.session_name or "auto"
+    if setting == "auto":
+        known = f" = {profile.user_name}" if profile.user_name else " (read at first auth)"
+        name = f"auto (hub IAM user name{known})"
+    else:
+        name = setting
+    return f"codes: {where}; session name: {name}"
+
+
+def _role_audit(role: Role) -> str:
+    parts = []
+    if role.external_id:
+        parts.append(f"external id {role.external_id}")
+    if role.source_identity:
+        parts.append(f"source identity {role.source_identity}")
+    if role.tags:
+        tags = ", ".join(
+            f"{k}={v}{' (transitive)' if k in role.transitive_tag_keys else ''}"
+            for k, v in role.tags
+        )
+        parts.append(f"tags {tags}")
+    return f"  [{'; '.join(parts)}]" if parts else ""
 
 
 def remove(service: Service, args: argparse.Namespace) -> int:
     parts = args.path.strip("/").split("/")
-    new_config = cfg.remove_path(service.config, parts)
+    cfg.remove_path(service.config, parts)  # refuses a path that names nothing, first
     prefix = "/".join(parts)
     for session in service.sessions():
         if session.target == prefix or session.target.startswith(prefix + "/"):
@@ -284,7 +401,7 @@ def remove(service: Service, args: argparse.Namespace) -> int:
     # A profile's secrets go first: if the store cannot be changed, the profile stays and
     # the same command can be run again; no orphaned secret is left behind a saved config.
     forgotten = service.forget_profile_secrets(parts[0]) if len(parts) == 1 else 0
-    cfg.save_config(new_config, service.deps.app.config_file)
+    service.update_config(lambda config: cfg.remove_path(config, parts))
     if len(parts) == 1:
         plural = "" if forgotten == 1 else "s"
         say(f"Removed {prefix} and its {forgotten} secret{plural} from {service.secrets().name}.")
@@ -424,6 +541,7 @@ ACTIONS: dict[str, Callable[[Service, argparse.Namespace], int]] = {
     "set-key": set_key,
     "add-account": add_account,
     "add-role": add_role,
+    "codes": codes,
     "import-aws": import_aws,
     "show": show,
     "remove": remove,

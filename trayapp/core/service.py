@@ -3,52 +3,39 @@
 from __future__ import annotations
 
 import getpass
-import json
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from trayapp.core.clock import Clock, isoformat_z, parse_iso, system_clock
+from trayapp.core.clock import Clock, parse_iso, system_clock
 from trayapp.core.errors import (
-    CodeReusedError,
     CredFileError,
-    InvalidHubKeyError,
     SecretStoreError,
     UsageError,
-    WrongCodeError,
 )
 from trayapp.core.model import Config, Credentials, Profile, Session, Target
 from trayapp.core.paths import AppPaths, AwsPaths
+from trayapp.core.providers.hub_keys import hub_secret_key
 from trayapp.core.sessions import is_expired, load_ledger, read_ledger, save_ledger
 from trayapp.core.sts import (
-    StsCaller,
     StsClientFactory,
-    assume_role,
-    get_session_token,
     make_sts_client,
 )
 
 # Imported where used (codes, config, targets, validate): `aacli status` needs none of them,
 # and every millisecond of import is start-up time of every command.
 if TYPE_CHECKING:
+    from trayapp.core.audit import SessionIdentity
     from trayapp.core.codes import CodeSource
     from trayapp.core.console import SigninUrl
+    from trayapp.core.providers import ProviderContext
     from trayapp.core.secrets import Forgotten
     from trayapp.core.secrets.base import SecretStore
 
-MAX_CODE_TRIES = 3
 DEFAULT_AWS_PROFILE = "default"
-CHAINED_MAX = 3600  # AWS caps role sessions assumed from temporary credentials at 1 h
 MIN_LEFT = timedelta(minutes=2)  # a session closer to expiry than this is renewed before use
-
-
-def hub_secret_key(profile: str) -> str:
-    """The name under which a profile's hub secret access key is stored."""
-    from trayapp.core.secrets.base import SECRET_ACCESS_KEY, secret_key
-
-    return secret_key(profile, SECRET_ACCESS_KEY)
 
 
 def _no_passphrase() -> str:
@@ -152,7 +139,6 @@ class Service:
 
     def switch_secret_backend(self, backend: str) -> int:
         """Move every secret in the store to ``backend``; returns how many."""
-        from trayapp.core.config import save_config
         from trayapp.core.secrets import open_secret_store
 
         old = self.secrets()
@@ -164,8 +150,11 @@ class Service:
         if not same_store:
             for name, value in moved.items():
                 new.set(name, value)
-        settings = replace(self.config.settings, secret_backend=backend)
-        save_config(replace(self.config, settings=settings), self.deps.app.config_file)
+        self.update_config(
+            lambda config: replace(
+                config, settings=replace(config.settings, secret_backend=backend)
+            )
+        )
         # Only once the new store and the config both say so is the old copy removed.
         if not same_store:
             for name in moved:
@@ -310,8 +299,8 @@ class Service:
         ledger = self.deps.app.ledger_file
         lines = [
             f"{u.session.target}: aacli could not finish removing its credentials "
-            f"({u.problem.rstrip('.')}); it is kept in {ledger} and retried. Fix that, then "
-            "run 'aacli sweep'."
+            f"({u.problem.removesuffix('Nothing was changed.').strip().rstrip('.;')}); it is "
+            f"kept in {ledger} and retried. Fix that, then run 'aacli sweep'."
             for u in read_ledger(ledger).unfinished
         ]
         lines.extend(
@@ -339,243 +328,71 @@ class Service:
         also_default: bool = False,
         hint: Callable[[], str] | None = None,
     ) -> Session:
-        """Assume the role (asking ``source`` for a code when one is needed), write the
-        credentials, record the session."""
+        """Get the role's credentials from its provider (asking ``source`` for a code when
+        one is needed), write them, record the session."""
         from trayapp.core import validate
-        from trayapp.core.codes import CodeGuard
+        from trayapp.core.providers import provider_for
 
         duration = validate.duration(duration_seconds or target.role.duration_seconds)
-        profile = target.profile
-        session_name = validate.session_name(profile.session_name or self.deps.os_user)
-        if profile.mfa_session_seconds:
-            return self._authenticate_via_mfa_session(
-                target, source, min(duration, CHAINED_MAX), session_name, also_default, hint
-            )
-        client = self.deps.sts_factory(self._hub_caller(profile))
-
-        def assume(code: str) -> Credentials:
-            return assume_role(
-                client,
-                role_arn=target.role_arn,
-                session_name=session_name,
-                duration_seconds=duration,
-                mfa_serial=profile.mfa_serial,
-                code=code,
-            )
-
-        creds, code = self._with_code(target, source, hint, assume)
+        identity = self.session_identity(target)
+        provider = provider_for(
+            self.provider_context(),
+            target,
+            duration_seconds=duration,
+            session_name=identity.session_name,
+            source_identity=identity.source_identity,
+        )
+        creds = provider.retrieve(source, hint)
         with self._locked():
-            CodeGuard(self.deps.app.code_windows_file).remember(
-                profile.mfa_serial, code, self.deps.clock()
-            )
             return self._record(target, creds, also_default)
 
-    def _hub_caller(self, profile: Profile) -> StsCaller:
-        return StsCaller(
-            access_key_id=profile.access_key_id,
-            secret_access_key=self._hub_secret(profile),
-            region=profile.sts_region,
-            endpoint_url=self.deps.endpoint_url,
+    def session_identity(self, target: Target) -> SessionIdentity:
+        """The RoleSessionName and SourceIdentity of ``target``'s sessions (core/audit)."""
+        from trayapp.core.audit import known_user_name, session_identity
+
+        return session_identity(
+            target.profile,
+            target.role,
+            os_user=self.deps.os_user,
+            user_name=lambda: known_user_name(target.profile) or self.read_user_name(target.profile),
         )
 
-    def _with_code(
-        self,
-        target: Target,
-        source: CodeSource,
-        hint: Callable[[], str] | None,
-        call: Callable[[str], Credentials],
-    ) -> tuple[Credentials, str]:
-        """Get a code and make the call with it; ask again after a wrong or reused code."""
+    def read_user_name(self, profile: Profile) -> str:
+        """The hub IAM user's name from GetCallerIdentity, kept in the config for its key."""
         from trayapp.core import validate
-        from trayapp.core.codes import CodeGuard, CodeRequest
+        from trayapp.core.audit import with_user_name
+        from trayapp.core.providers import HubKeys
+        from trayapp.core.sts import caller_user_name
 
-        device = target.profile.mfa_serial
-        guard = CodeGuard(self.deps.app.code_windows_file)
-        error: str | None = None
-        for attempt in range(MAX_CODE_TRIES):
-            request = CodeRequest(
-                target=target.label, device=device, error=error, hint=hint() if hint else None
-            )
-            code = validate.mfa_code(source.get_code(request))
-            last_try = attempt == MAX_CODE_TRIES - 1 or not source.can_retry
-            try:
-                guard.check(device, code, self.deps.clock())
-                return call(code), code
-            except (WrongCodeError, CodeReusedError) as exc:
-                if last_try:
-                    raise
-                error = str(exc)
-        raise AssertionError("unreachable")  # pragma: no cover
+        client = self.deps.sts_factory(HubKeys(self.provider_context(), profile).caller())
+        name = validate.session_name(caller_user_name(client))
+        self.update_config(lambda config: with_user_name(config, profile, name))
+        return name
+
+    def provider_context(self) -> ProviderContext:
+        from trayapp.core.providers import ProviderContext
+
+        return ProviderContext(
+            clock=self.deps.clock,
+            sts_factory=self.deps.sts_factory,
+            endpoint_url=self.deps.endpoint_url,
+            secrets=self.secrets,
+            state_dir=self.deps.app.state_dir,
+        )
 
     # MFA session: one code buys a GetSessionToken session; roles then need no code.
 
-    def _authenticate_via_mfa_session(
-        self,
-        target: Target,
-        source: CodeSource,
-        duration: int,
-        session_name: str,
-        also_default: bool,
-        hint: Callable[[], str] | None,
-    ) -> Session:
-        for attempt in range(2):
-            mfa = self._live_mfa_session(target.profile)
-            if mfa is None:
-                mfa = self._new_mfa_session(target, source, hint)
-            client = self.deps.sts_factory(
-                StsCaller(
-                    access_key_id=mfa.access_key_id,
-                    secret_access_key=mfa.secret_access_key,
-                    session_token=mfa.session_token,
-                    region=target.profile.sts_region,
-                    endpoint_url=self.deps.endpoint_url,
-                )
-            )
-            try:
-                creds = assume_role(
-                    client,
-                    role_arn=target.role_arn,
-                    session_name=session_name,
-                    duration_seconds=duration,
-                    mfa_serial=None,
-                    code=None,
-                    from_long_term_keys=False,
-                )
-            except InvalidHubKeyError:
-                # The cached session was revoked or has lapsed early: drop it, ask once more.
-                self.drop_mfa_session(target.profile.name)
-                if attempt:
-                    raise
-                continue
-            with self._locked():
-                return self._record(target, creds, also_default)
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def _new_mfa_session(
-        self, target: Target, source: CodeSource, hint: Callable[[], str] | None
-    ) -> Credentials:
-        from trayapp.core.codes import CodeGuard
-
-        profile = target.profile
-        seconds = profile.mfa_session_seconds or 43200
-        client = self.deps.sts_factory(self._hub_caller(profile))
-
-        def get_token(code: str) -> Credentials:
-            return get_session_token(
-                client, duration_seconds=seconds, mfa_serial=profile.mfa_serial, code=code
-            )
-
-        creds, code = self._with_code(target, source, hint, get_token)
-        with self._locked():
-            CodeGuard(self.deps.app.code_windows_file).remember(
-                profile.mfa_serial, code, self.deps.clock()
-            )
-            self._store_mfa_session(profile, creds)
-        return creds
-
-    def _store_mfa_session(self, profile: Profile, creds: Credentials) -> None:
-        from trayapp.core.secrets.base import MFA_SESSION, secret_key
-
-        self.secrets().set(
-            secret_key(profile.name, MFA_SESSION),
-            json.dumps(
-                {
-                    "hub_key_id": profile.access_key_id,
-                    "access_key_id": creds.access_key_id,
-                    "secret_access_key": creds.secret_access_key,
-                    "session_token": creds.session_token,
-                    "expiration": isoformat_z(creds.expiration),
-                }
-            ),
-        )
-        with self._mfa_index_locked():
-            index = self._mfa_index()
-            index[profile.name] = {
-                "hub_key_id": profile.access_key_id,
-                "expiration": isoformat_z(creds.expiration),
-            }
-            self._save_mfa_index(index)
-
-    def _live_mfa_session(self, profile: Profile) -> Credentials | None:
-        from trayapp.core.secrets.base import MFA_SESSION, secret_key
-
-        raw = self.secrets().get(secret_key(profile.name, MFA_SESSION))
-        if not raw:
-            return None
-        try:
-            data = json.loads(raw)
-            creds = Credentials(
-                access_key_id=data["access_key_id"],
-                secret_access_key=data["secret_access_key"],
-                session_token=data["session_token"],
-                expiration=parse_iso(data["expiration"]),
-                from_long_term_keys=False,
-            )
-            hub_key_id = data["hub_key_id"]
-        except (ValueError, KeyError, TypeError):
-            self.drop_mfa_session(profile.name)
-            return None
-        if hub_key_id != profile.access_key_id or self.expires_soon_at(creds.expiration):
-            self.drop_mfa_session(profile.name)
-            return None
-        return creds
-
     def mfa_sessions(self) -> dict[str, datetime]:
         """Live MFA sessions' expiry per profile (no secrets: read from the state dir)."""
-        now = self.deps.clock()
-        found: dict[str, datetime] = {}
-        for name, entry in self._mfa_index().items():
-            try:
-                expiry = parse_iso(str(entry["expiration"]))
-            except (ValueError, KeyError, TypeError):
-                continue
-            if expiry > now:
-                found[name] = expiry
-        return found
+        from trayapp.core.providers import MfaSessionCache
+
+        return MfaSessionCache(self.provider_context()).live()
 
     def drop_mfa_session(self, profile_name: str) -> bool:
         """Forget a profile's MFA session; True when there was one."""
-        from trayapp.core.secrets.base import MFA_SESSION, secret_key
+        from trayapp.core.providers import MfaSessionCache
 
-        with self._mfa_index_locked():
-            index = self._mfa_index()
-            had = index.pop(profile_name, None) is not None
-            self.secrets().delete(secret_key(profile_name, MFA_SESSION))
-            if had:
-                self._save_mfa_index(index)
-        return had
-
-    @contextmanager
-    def _mfa_index_locked(self) -> Iterator[None]:
-        """The MFA-session index has a lock of its own: it is changed inside and outside the
-        AWS-files lock (which is not re-entrant), always in the order AWS files → index."""
-        from trayapp.core.files import file_lock
-
-        with file_lock(
-            self.deps.app.state_dir / "mfa-sessions.lock",
-            timeout=30.0,
-            busy="Another aacli is changing the MFA sessions; try again.",
-        ):
-            yield
-
-    def _mfa_index(self) -> dict[str, dict[str, object]]:
-        from trayapp.core.files import read_text
-
-        try:
-            text = read_text(self.deps.app.mfa_sessions_file, trusted=True)
-            data = json.loads(text) if text else {}
-        except ValueError:
-            return {}
-        return data if isinstance(data, dict) else {}
-
-    def _save_mfa_index(self, index: dict[str, dict[str, object]]) -> None:
-        from trayapp.core.files import atomic_write, private_dir
-
-        private_dir(self.deps.app.state_dir)
-        atomic_write(self.deps.app.mfa_sessions_file, json.dumps(index, indent=1))
-
-    def expires_soon_at(self, expiration: datetime) -> bool:
-        return expiration - self.deps.clock() <= MIN_LEFT
+        return MfaSessionCache(self.provider_context()).drop(profile_name)
 
     # Stored TOTP seed (opt-in): the second factor then lives beside the hub keys.
 
