@@ -30,7 +30,10 @@ def run(args: argparse.Namespace) -> int:
     if args.all:
         removals = service.unauth_all()
         report_removals(removals)
-        if not removals:
+        problems = service.ledger_problems()  # what is still in the way, and what to do
+        for line in problems:
+            say(f"warning: {line}")
+        if not removals and not problems:
             say("No active sessions.")
         if args.mfa_session:
             for name in list(service.mfa_sessions()):
