@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint system-deps clean bench icons
+.PHONY: demo test lint system-deps clean bench icons mutate
 
 # The venv with aacli, the sandbox and the test tools. PyGObject (the tray's menus on Linux)
 # is built separately: the demo falls back to the terminal when it cannot be built.
@@ -39,6 +39,30 @@ icons: $(BIN)/aacli  ## regenerate assets/icons/ from the drawing code in trayap
 # Benchmarks against peers and floors; rewrites docs/PERFORMANCE.md (~6 min; not a test).
 bench: system-deps $(BIN)/aacli
 	$(BIN)/python bench/run.py
+
+# Mutation testing (mutmut) of the modules that guard data and secrets, against their fast
+# tests only, in a scratch copy (build/mutate), one worker, capped at MUTATE_SECONDS; not part
+# of `make test`. Prints the score per module; docs/TESTING.md keeps the last run's.
+MUTATE_MODULES ?= trayapp/core/inifile.py trayapp/core/credfile.py trayapp/core/codes/guard.py \
+	trayapp/core/secrets/vault.py trayapp/core/files.py trayapp/core/children.py
+MUTATE_TESTS ?= tests/test_inifile.py tests/test_credfile.py tests/test_code_guard.py \
+	tests/test_vault.py tests/test_children.py
+MUTATE_SECONDS ?= 5400
+MUTATE_DIR := build/mutate
+
+mutate: $(BIN)/aacli
+	rm -rf $(MUTATE_DIR) && mkdir -p $(MUTATE_DIR)
+	tar -cf - --exclude=./.venv --exclude=./.git --exclude=./build --exclude=./mutants \
+		--exclude=./test-artifacts --exclude=__pycache__ --exclude=./.hypothesis . \
+		| tar -xf - -C $(MUTATE_DIR)
+	{ printf '[mutmut]\nsource_paths = trayapp\nonly_mutate =\n'; printf '  %s\n' $(MUTATE_MODULES); \
+	  printf 'pytest_add_cli_args_test_selection =\n'; printf '  %s\n' $(MUTATE_TESTS); \
+	  printf 'pytest_add_cli_args =\n  -p\n  no:cacheprovider\n  -m\n  not slow\n'; \
+	} > $(MUTATE_DIR)/setup.cfg
+	cd $(MUTATE_DIR) && AACLI_PROPERTY_EXAMPLES=100 timeout $(MUTATE_SECONDS) \
+		$(CURDIR)/$(BIN)/mutmut run --max-children 1 > mutmut.log 2>&1 \
+		|| echo "make mutate: mutmut stopped (status $$?; see $(MUTATE_DIR)/mutmut.log)"
+	$(BIN)/python tests/mutation_score.py $(MUTATE_DIR)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info test-artifacts

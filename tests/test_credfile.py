@@ -216,7 +216,11 @@ def test_undecodable_and_unreadable_files(aws: Path) -> None:
         read_text(aws)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=min(150, int(os.environ.get("AACLI_PROPERTY_EXAMPLES", "150"))),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(ini_texts())
 def test_any_text_either_round_trips_or_is_refused_untouched(text: str) -> None:
     with tempfile.TemporaryDirectory() as folder:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import configparser
+import os
 import re
 import tempfile
 
@@ -296,7 +297,11 @@ def ini_texts(draw: st.DrawFn) -> str:
     return text
 
 
-PROPERTY = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# `make mutate` runs these once per mutant, so it asks for fewer examples (docs/TESTING.md).
+EXAMPLES = int(os.environ.get("AACLI_PROPERTY_EXAMPLES", "300"))
+PROPERTY = settings(
+    max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 
 @PROPERTY
