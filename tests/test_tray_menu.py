@@ -75,6 +75,7 @@ def test_idle_menu_with_one_profile_puts_its_accounts_at_the_top():
         "Open console",
         "Sign out of all",
         "---",
+        "Rotate hub key\u2026",
         "Settings\u2026",
         "Quit",
     ]

@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 
 POLL_SECONDS = 2.0
 ICON_SIZE = 32  # drawn near the panel's size: GTK's downscaling blurs the badge
-BUSY_KINDS = ("auth", "renew")  # these ask for a code: the role shows "working…" meanwhile
+BUSY_KINDS = ("auth", "renew", "rotate")  # these ask for a code: one click at a time
 
 
 def to_pystray(entries: Sequence[MenuEntry], on_action: Callable[[Action], None]) -> Any:
@@ -135,7 +135,7 @@ class TrayApp:
         self.wake = threading.Event()
         self.stopping = threading.Event()
         self._lock = threading.RLock()
-        self._shown: tuple[tuple[MenuEntry, ...], tuple[str, int], str] | None = None
+        self._shown: tuple[tuple[MenuEntry, ...], tuple[str, int, bool], str] | None = None
         self._mtimes = self._file_stamps()
         self._load_config()
         self.sessions = service.sessions()
@@ -157,15 +157,15 @@ class TrayApp:
 
         from trayapp.tray.icon import draw_icon
 
-        model, (state, count), title = self._snapshot()
+        model, (state, count, due), title = self._snapshot()
         self.icon = pystray.Icon(
             "aacli",
-            icon=draw_icon(state, ICON_SIZE, count),
+            icon=draw_icon(state, ICON_SIZE, count, reminder=due),
             title=title,
             menu=to_pystray(model, self.enqueue),
         )
         self.notify.icon = self.icon
-        self._shown = (model, (state, count), title)
+        self._shown = (model, (state, count, due), title)
         self._write_debug(model, state)
         try:
             self.icon.run(setup=self._setup)
@@ -226,6 +226,9 @@ class TrayApp:
     # The worker: every action runs here, one at a time
 
     def _work(self) -> None:
+        self._finish_rotations()  # a rotation a killed aacli left: before any action
+        self.remind_keys()
+        self.refresh()
         while True:
             action = self.actions.get()
             if action is None:
@@ -277,6 +280,8 @@ class TrayApp:
             self.clipboard.clear_if_ours()
         elif kind == "settings":
             self._open_settings()
+        elif kind == "rotate":
+            self._rotate(action.target)
         elif kind == "quit" and self.config.settings.unauth_on_quit:
             self._report(self.service.unauth_all(), "signed out; credentials removed")
 
@@ -316,6 +321,50 @@ class TrayApp:
             f"Shell variables for {label} {done}. "
             f"The clipboard is cleared in {copied.clear_after:.0f} s."
         )
+
+    def _rotate(self, profile: str) -> None:
+        """Rotate a profile's hub key; typing the code in the dialog is the confirmation."""
+        from trayapp.core import keys
+
+        deps = keys.KeyDeps.from_service(self.service)
+        outcome = keys.rotate(deps, profile, self.code_source(), mfa_first=True)
+        self._load_config()
+        self.notify(outcome.describe())
+
+    def _finish_rotations(self) -> None:
+        from trayapp.core import keys
+        from trayapp.core.keys.journal import journaled_profiles
+
+        if not journaled_profiles(self.service.deps.app.state_dir):
+            return
+        try:
+            done, problems = keys.finish_all_interrupted(keys.KeyDeps.from_service(self.service))
+        except AacliError as exc:
+            self._failed(exc)
+            return
+        for outcome in done:
+            self.notify(outcome.describe())
+        for line in problems:
+            self.notify(line, "aacli: error")
+        if done:
+            self._load_config()
+
+    def remind_keys(self) -> None:
+        """Notify about hub keys due for rotation, at most once a day each (cached ages)."""
+        from trayapp.core.keys import due_keys
+        from trayapp.core.keys.age import to_remind
+
+        now = self.clock()
+        try:
+            ages = to_remind(self.service.deps.app.state_dir, due_keys(self.config, now), now)
+        except AacliError as exc:  # an unsafe state folder: the menu line still reminds
+            log.warning("key reminder not recorded: %s", exc)
+            return
+        for age in ages:
+            self.notify(
+                f"The hub key of {age.profile} is {age.days} days old; rotate it from the "
+                "menu (Rotate hub key\u2026)."
+            )
 
     def _open_settings(self) -> None:
         path = self.service.deps.app.config_file
@@ -396,6 +445,7 @@ class TrayApp:
         while not self.stopping.wait(self.poll_seconds):
             try:
                 self.check_files()
+                self.remind_keys()
                 self.refresh()
             except Exception as exc:  # keep polling whatever happens
                 log.warning("refresh failed: %s", type(exc).__name__)
@@ -419,14 +469,17 @@ class TrayApp:
         self.sessions = self.service.sessions()
         self.wake.set()
 
-    def _snapshot(self) -> tuple[tuple[MenuEntry, ...], tuple[str, int], str]:
+    def _snapshot(self) -> tuple[tuple[MenuEntry, ...], tuple[str, int, bool], str]:
         now = self.clock()
         error = self.config_error or self.action_error
         with self._lock:
             busy = frozenset(self.busy)
-        model = build_menu(self.config, self.sessions, now, busy=busy, error=error)
+        from trayapp.core.keys import due_keys
+
+        due = due_keys(self.config, now)
+        model = build_menu(self.config, self.sessions, now, busy=busy, error=error, due_keys=due)
         state = icon_state(self.sessions, now, self.config.settings.warn_minutes, error)
-        return model, state, tooltip(self.sessions, now)
+        return model, (*state, bool(due)), tooltip(self.sessions, now)
 
     def refresh(self) -> None:
         """Push the menu, icon and title to pystray, only what changed (idle costs nothing)."""
@@ -442,7 +495,7 @@ class TrayApp:
             if shown is None or shown[1] != state:
                 from trayapp.tray.icon import draw_icon
 
-                self.icon.icon = draw_icon(state[0], ICON_SIZE, state[1])
+                self.icon.icon = draw_icon(state[0], ICON_SIZE, state[1], reminder=state[2])
             if shown is None or shown[2] != title:
                 self.icon.title = title
             self._shown = (model, state, title)
@@ -451,7 +504,12 @@ class TrayApp:
     def _write_debug(self, model: tuple[MenuEntry, ...], state: str) -> None:
         if self.debug_menu is None:
             return
-        data = {"state": state, "menu": menu_labels(model), "notifications": self.notify.sent}
+        data = {
+            "state": state,
+            "key_reminder": bool(self._shown and self._shown[1][2]),
+            "menu": menu_labels(model),
+            "notifications": self.notify.sent,
+        }
         temp = self.debug_menu.with_name(self.debug_menu.name + ".tmp")
         temp.write_text(json.dumps(data, indent=1), encoding="utf-8")
         temp.replace(self.debug_menu)

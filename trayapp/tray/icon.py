@@ -25,13 +25,14 @@ CANVAS = 256  # drawn large, then scaled down, for smooth edges at every size
 _DRAWING = threading.Lock()  # one FreeType face is shared: it must not render in two threads
 
 
-def draw_icon(state: str, size: int = 64, count: int = 0) -> Image.Image:
-    """The square ``size``-pixel RGBA icon for ``state``; "active" shows ``count`` when above 0."""
+def draw_icon(state: str, size: int = 64, count: int = 0, reminder: bool = False) -> Image.Image:
+    """The square ``size``-pixel RGBA icon for ``state``; "active" shows ``count`` when above 0;
+    ``reminder`` adds the mark of a hub key due for rotation (top right)."""
     with _DRAWING:
-        return _draw(state, size, count)
+        return _draw(state, size, count, reminder)
 
 
-def _draw(state: str, size: int, count: int) -> Image.Image:
+def _draw(state: str, size: int, count: int, reminder: bool = False) -> Image.Image:
     if state not in FILLS:
         raise ValueError(f"unknown icon state {state!r}; expected one of {', '.join(STATES)}")
     image = Image.new("RGBA", (CANVAS, CANVAS), (0, 0, 0, 0))
@@ -44,6 +45,8 @@ def _draw(state: str, size: int, count: int) -> Image.Image:
         small = size < 32
         many = "+" if small else "9+"  # two characters are a smudge at tray size
         _badge(draw, str(count) if count <= 9 else many, rim, 0.3 if small else 0.27)
+    if reminder:
+        _key_mark(draw, rim)
     return image.resize((size, size), Image.Resampling.LANCZOS)
 
 
@@ -104,6 +107,16 @@ def _badge(draw: ImageDraw.ImageDraw, text: str, rim: int, radius: float) -> Non
     draw.ellipse(_box(centre, centre, radius), fill=WHITE, outline=OUTLINE, width=rim)
     font = _font(int(CANVAS * radius * (1.5 if len(text) == 1 else 1.1)))
     draw.text(_at(centre, centre + 0.01), text, fill=DARK, font=font, anchor="mm")
+
+
+REMINDER = (52, 120, 246, 255)  # blue: neither a state colour nor the error red
+
+
+def _key_mark(draw: ImageDraw.ImageDraw, rim: int) -> None:
+    """A blue disc with a white ring at the top right: a hub key is due for rotation. Big
+    enough to be seen at 16 px, clear of the session badge at the bottom right."""
+    draw.ellipse(_box(0.8, 0.2, 0.2), fill=REMINDER, outline=OUTLINE, width=rim)
+    draw.ellipse(_box(0.8, 0.2, 0.085), outline=WHITE, width=max(rim, CANVAS // 28))
 
 
 @cache

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from trayapp.core.keys.age import KeyAge
 from trayapp.core.model import Account, Config, Profile, Session, Target
 
 # "renew_quiet" is the scheduler's keep-fresh renewal; no menu entry carries it.
@@ -20,6 +21,7 @@ ACTION_KINDS = frozenset(
         "unauth",
         "unauth_all",
         "settings",
+        "rotate",
         "quit",
         "none",
     }
@@ -88,13 +90,24 @@ def build_menu(
     *,
     busy: frozenset[str] = frozenset(),
     error: str | None = None,
+    due_keys: Sequence[KeyAge] = (),
 ) -> tuple[MenuEntry, ...]:
-    """The whole tray menu. ``busy``: target labels being worked on; ``error``: shown on top."""
+    """The whole tray menu. ``busy``: target labels being worked on; ``error``: shown on top;
+    ``due_keys``: hub keys older than their profile's ``rotate_after``, reminded on top."""
     live = live_sessions(sessions, now)
     by_target = {s.target: s for s in live}
     entries: list[MenuEntry] = []
     if error:
         entries += [MenuEntry(_one_line(error), enabled=False), SEPARATOR]
+    if due_keys:
+        entries += [
+            MenuEntry(
+                f"{age.profile}: hub key {age.days} days old {DASH} Rotate\u2026",
+                Action("rotate", age.profile),
+            )
+            for age in due_keys
+        ]
+        entries.append(SEPARATOR)
     if live:
         entries += [
             MenuEntry(f"{short_label(s.target, config)} {DASH} {time_left(s, now)}", enabled=False)
@@ -110,15 +123,20 @@ def build_menu(
         entries += _accounts(config.profiles[0], by_target, now, busy)
     else:
         entries += [
-            MenuEntry(p.name, children=tuple(_accounts(p, by_target, now, busy)) or _EMPTY)
+            MenuEntry(
+                p.name,
+                children=(*(_accounts(p, by_target, now, busy) or _EMPTY), SEPARATOR, _rotate(p)),
+            )
             for p in config.profiles
         ]
     entries.append(SEPARATOR)
 
     entries.append(_open_console(live, config))
     entries.append(MenuEntry("Sign out of all", Action("unauth_all"), enabled=bool(live)))
+    entries.append(SEPARATOR)
+    if len(config.profiles) == 1:
+        entries.append(_rotate(config.profiles[0]))
     entries += [
-        SEPARATOR,
         MenuEntry("Settings\u2026", Action("settings")),
         MenuEntry("Quit", Action("quit")),
     ]
@@ -126,6 +144,10 @@ def build_menu(
 
 
 _EMPTY = (MenuEntry("(nothing configured)", enabled=False),)
+
+
+def _rotate(profile: Profile) -> MenuEntry:
+    return MenuEntry("Rotate hub key\u2026", Action("rotate", profile.name))
 
 
 def _accounts(

@@ -3,9 +3,13 @@ profile's ``rotate_after`` says it is due."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
+from pathlib import Path
 
+from trayapp.core.clock import isoformat_z, parse_iso
 from trayapp.core.errors import UsageError
 from trayapp.core.model import Config, Profile
 
@@ -74,3 +78,36 @@ def with_rotate_after(config: Config, name: str, days: int) -> Config:
     if profile is None:
         raise UsageError(f"no profile named '{name}'")
     return replace_profile(config, replace(profile, rotate_after=days))
+
+
+REMIND_EVERY = timedelta(days=1)
+
+
+def reminders_file(state_dir: Path) -> Path:
+    return state_dir / "key-reminders.json"
+
+
+def to_remind(state_dir: Path, ages: Sequence[KeyAge], now: datetime) -> list[KeyAge]:
+    """The due keys whose reminder was not shown in the last day (by any tray); they are
+    recorded as reminded now."""
+    from trayapp.core import files
+
+    path = reminders_file(state_dir)
+    try:
+        data = json.loads(files.read_text(path, trusted=True, what="the key reminders") or "{}")
+    except ValueError:
+        data = {}
+    shown = data if isinstance(data, dict) else {}
+    due = []
+    for age in ages:
+        try:
+            last = parse_iso(str(shown[age.profile]))
+        except (KeyError, ValueError):
+            last = None
+        if last is None or now - last >= REMIND_EVERY or last > now:
+            due.append(age)
+    if due:
+        shown.update({age.profile: isoformat_z(now) for age in due})
+        files.private_dir(state_dir)
+        files.atomic_write(path, json.dumps(shown, indent=1, sort_keys=True))
+    return due
