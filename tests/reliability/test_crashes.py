@@ -120,8 +120,14 @@ def test_a_killed_writer_leaves_the_old_or_the_new_file_whole(tmp_path: Path) ->
     record("crashes", "file_size_bytes", len(old.encode()))
     record("crashes", "partial_files", partial)
     assert mid_write > FILE_TRIALS // 10, "too few kills landed inside a write"
+    # The next write removes the dead writers' temp files once they are stale (files.py: the
+    # writer is gone and the file is over a minute old; a live writer's is never touched).
+    an_hour_ago = time.time() - 3600
+    for temp in aws.iterdir():
+        if files.TEMP_MARK in temp.name:
+            os.utime(temp, (an_hour_ago, an_hour_ago))
     with credfile.aws_files_lock(lock):
-        credfile.atomic_write(path, old)  # the next run removes the dead writers' temp files
+        credfile.atomic_write(path, old)
     assert sorted(p.name for p in aws.iterdir()) == ["credentials"]
 
 
