@@ -38,6 +38,11 @@ def _waiting(seconds: float) -> None:
     say(f"That code was already used; waiting {int(seconds) + 1} s for the next one…")
 
 
+def _touch_prompt(text: str | None) -> None:
+    if text:
+        say(f"{text}\u2026")
+
+
 def code_source(
     code: str | None,
     *,
@@ -45,7 +50,8 @@ def code_source(
     target: Target | None = None,
     use_tty: bool = False,
 ) -> CodeSource:
-    """--code, else the profile's stored TOTP seed, else the terminal, else the Tk dialog.
+    """--code, else the profile's YubiKey or MFA command (``config codes``), else its stored
+    TOTP seed, else the terminal, else the Tk dialog.
 
     ``use_tty`` asks on /dev/tty even when stdin and stdout are pipes (credential_process).
     """
@@ -54,6 +60,17 @@ def code_source(
     if code is not None:
         return FixedCode(code)
     if service is not None and target is not None:
+        from trayapp.core.codes.configured import configured_source
+
+        configured = configured_source(
+            target.profile,
+            code_windows_file=service.deps.app.code_windows_file,
+            clock=service.deps.clock,
+            on_prompt=_touch_prompt,
+            on_wait=_waiting,
+        )
+        if configured is not None:
+            return configured
         stored = service.stored_code_source(target.profile, on_wait=_waiting)
         if stored is not None:
             return stored

@@ -109,6 +109,9 @@ def _parse_profile(name: str, data: Mapping[str, Any], path: Path) -> Profile:
             "rotate_after",
             "key_created",
             "key_created_for",
+            *CODE_KEYS,
+            "user_name",
+            "user_name_for",
         ),
         key,
         path,
@@ -116,6 +119,8 @@ def _parse_profile(name: str, data: Mapping[str, Any], path: Path) -> Profile:
     session_name = data.get("session_name")
     if session_name is not None and not isinstance(session_name, str):
         raise ConfigError(f"{path}: {key}.session_name: must be a string")
+    if session_name is not None:
+        _check(lambda: validate.session_name_setting(session_name), f"{key}.session_name", path)
     accounts = tuple(
         _parse_account(acc, _as_table(body, f"{key}.accounts.{acc}", path), key, path)
         for acc, body in _table(data, "accounts", f"{key}.accounts", path).items()
@@ -156,7 +161,56 @@ def _parse_profile(name: str, data: Mapping[str, Any], path: Path) -> Profile:
         session_name=session_name,
         accounts=accounts,
         **_parse_key_age(data, key, path),
+        **_parse_codes(data, key, path),
+        **_parse_user_name(data, key, path),
     )
+
+
+CODE_SOURCES = ("ask", "ykman", "process")
+CODE_KEYS = ("codes", "ykman_account", "ykman_serial", "mfa_process")
+
+
+def _parse_codes(data: Mapping[str, Any], key: str, path: Path) -> dict[str, Any]:
+    """Where the profile's MFA codes come from: asked for, a YubiKey (ykman), a command."""
+    codes = _typed(data, "codes", str, key, path, "ask")
+    if codes not in CODE_SOURCES:
+        raise ConfigError(f"{path}: {key}.codes: must be one of {', '.join(CODE_SOURCES)}")
+    serial = data.get("ykman_serial")
+    if isinstance(serial, int) and not isinstance(serial, bool):
+        serial = str(serial)
+    if serial is not None:
+        if not isinstance(serial, str):
+            raise ConfigError(f"{path}: {key}.ykman_serial: must be the YubiKey's serial number")
+        _check(lambda: validate.yubikey_serial(serial), f"{key}.ykman_serial", path)
+    account = data.get("ykman_account")
+    if account is not None and (not isinstance(account, str) or not account.strip()):
+        raise ConfigError(f"{path}: {key}.ykman_account: must be a non-empty string")
+    command = data.get("mfa_process")
+    if command is not None:
+        if not isinstance(command, str):
+            raise ConfigError(f"{path}: {key}.mfa_process: must be a command line (a string)")
+        _check(lambda: validate.mfa_process(command), f"{key}.mfa_process", path)
+    if codes == "process" and command is None:
+        raise ConfigError(f"{path}: {key}.codes: 'process' needs mfa_process (the command line)")
+    return {
+        "codes": codes,
+        "ykman_account": account,
+        "ykman_serial": serial,
+        "mfa_process": command,
+    }
+
+
+def _parse_user_name(data: Mapping[str, Any], key: str, path: Path) -> dict[str, Any]:
+    """The hub IAM user's name as GetCallerIdentity said, and for which key id."""
+    found: dict[str, Any] = {}
+    for name in ("user_name", "user_name_for"):
+        value = data.get(name)
+        if value is not None and not isinstance(value, str):
+            raise ConfigError(f"{path}: {key}.{name}: must be a string")
+        found[name] = value
+    if found["user_name"] is not None:
+        found["user_name"] = validate.session_name(found["user_name"])
+    return found
 
 
 def _parse_key_age(data: Mapping[str, Any], key: str, path: Path) -> dict[str, Any]:
@@ -207,7 +261,7 @@ def _parse_account(name: str, data: Mapping[str, Any], parent: str, path: Path) 
 def _parse_role(name: str, data: Mapping[str, Any], parent: str, path: Path) -> Role:
     key = f"{parent}.roles.{name}"
     _check(lambda: validate.role_name(name), key, path)
-    _only_keys(data, ("duration", "aws_profile", "keep_fresh"), key, path)
+    _only_keys(data, ("duration", "aws_profile", "keep_fresh", *AUDIT_KEYS), key, path)
     raw_duration = data.get("duration", DEFAULT_ROLE_DURATION)
     if not isinstance(raw_duration, int | str) or isinstance(raw_duration, bool):
         raise ConfigError(f"{path}: {key}.duration: must be seconds or a string like '2h'")
@@ -221,7 +275,40 @@ def _parse_role(name: str, data: Mapping[str, Any], parent: str, path: Path) -> 
         duration_seconds=_check(lambda: validate.duration(raw_duration), f"{key}.duration", path),
         aws_profile=aws_profile,
         keep_fresh=_typed(data, "keep_fresh", bool, key, path, False),
+        **_parse_audit(data, key, path),
     )
+
+
+AUDIT_KEYS = ("external_id", "source_identity", "tags", "transitive_tag_keys")
+
+
+def _parse_audit(data: Mapping[str, Any], key: str, path: Path) -> dict[str, Any]:
+    """A role's external id, source identity and session tags, checked against AWS's rules."""
+    found: dict[str, Any] = {}
+    for name, check in (
+        ("external_id", validate.external_id),
+        ("source_identity", validate.source_identity),
+    ):
+        value = data.get(name)
+        if value is not None:
+            if not isinstance(value, str):
+                raise ConfigError(f"{path}: {key}.{name}: must be a string")
+            _check(lambda v=value, c=check: c(v), f"{key}.{name}", path)  # type: ignore[misc]
+        found[name] = value
+    raw_tags = _as_table(data.get("tags", {}), f"{key}.tags", path)
+    if not all(isinstance(v, str) for v in raw_tags.values()):
+        raise ConfigError(f"{path}: {key}.tags: every tag value must be a string")
+    tags = _check(lambda: validate.session_tags(list(raw_tags.items())), f"{key}.tags", path)
+    transitive = data.get("transitive_tag_keys", [])
+    if not isinstance(transitive, list) or not all(isinstance(k, str) for k in transitive):
+        raise ConfigError(f"{path}: {key}.transitive_tag_keys: must be a list of tag keys")
+    found["tags"] = tags
+    found["transitive_tag_keys"] = _check(
+        lambda: validate.transitive_tag_keys(transitive, tags),
+        f"{key}.transitive_tag_keys",
+        path,
+    )
+    return found
 
 
 def check_unique_aws_profiles(config: Config, path: Path) -> None:
@@ -268,6 +355,14 @@ def config_to_data(config: Config) -> dict[str, Any]:
         if profile.key_created and profile.key_created_for:
             body["key_created"] = profile.key_created
             body["key_created_for"] = profile.key_created_for
+        if profile.user_name and profile.user_name_for:
+            body["user_name"] = profile.user_name
+            body["user_name_for"] = profile.user_name_for
+        if profile.codes != "ask":
+            body["codes"] = profile.codes
+        for name in ("ykman_account", "ykman_serial", "mfa_process"):
+            if getattr(profile, name) is not None:
+                body[name] = getattr(profile, name)
         accounts: dict[str, Any] = {}
         for account in profile.accounts:
             roles: dict[str, Any] = {}
@@ -277,6 +372,14 @@ def config_to_data(config: Config) -> dict[str, Any]:
                     role_body["aws_profile"] = role.aws_profile
                 if role.keep_fresh:
                     role_body["keep_fresh"] = True
+                if role.external_id:
+                    role_body["external_id"] = role.external_id
+                if role.source_identity:
+                    role_body["source_identity"] = role.source_identity
+                if role.tags:
+                    role_body["tags"] = dict(role.tags)
+                if role.transitive_tag_keys:
+                    role_body["transitive_tag_keys"] = list(role.transitive_tag_keys)
                 roles[role.name] = role_body
             accounts[account.name] = {
                 "id": account.account_id,

@@ -18,6 +18,11 @@ class Role:
     duration_seconds: int = DEFAULT_ROLE_DURATION
     aws_profile: str | None = None  # None: "<account>-<role>"
     keep_fresh: bool = False  # the tray renews it before expiry when no prompt is needed
+    # Audit (sent with AssumeRole; the role's trust policy may demand them):
+    external_id: str | None = None  # sts:ExternalId
+    source_identity: str | None = None  # "auto": the hub IAM user's name; or a fixed value
+    tags: tuple[tuple[str, str], ...] = ()  # session tags (key, value)
+    transitive_tag_keys: tuple[str, ...] = ()  # tags that carry on through role chaining
 
 
 @dataclass(frozen=True)
@@ -39,7 +44,15 @@ class Profile:
     mfa_serial: str
     sts_region: str = DEFAULT_STS_REGION
     partition: str = "aws"
-    session_name: str | None = None  # None: the OS user name
+    session_name: str | None = None  # None or "auto": the hub IAM user's name; "os-user"; fixed
+    # The hub IAM user's name (from GetCallerIdentity), for the key id it was read with: a
+    # new key (rotation) reads it again.
+    user_name: str | None = None
+    user_name_for: str | None = None
+    codes: str = "ask"  # where MFA codes come from: "ask" (terminal/dialog), "ykman", "process"
+    ykman_account: str | None = None  # the OATH account (None: the MFA device's serial/ARN)
+    ykman_serial: str | None = None  # which YubiKey, when several are plugged in
+    mfa_process: str | None = None  # a command line that prints a 6-digit code
     mfa_session_seconds: int | None = None  # GetSessionToken first; roles then need no code
     accounts: tuple[Account, ...] = ()
     rotate_after: int = DEFAULT_ROTATE_AFTER  # days before the hub key is due; 0: never remind

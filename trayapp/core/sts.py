@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import os
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -111,8 +111,16 @@ def assume_role(
     mfa_serial: str | None,
     code: str | None,
     from_long_term_keys: bool = True,
+    external_id: str | None = None,
+    source_identity: str | None = None,
+    tags: Sequence[tuple[str, str]] = (),
+    transitive_tag_keys: Sequence[str] = (),
 ) -> Credentials:
-    """AssumeRole; with ``mfa_serial`` and ``code`` when the caller is the hub user itself."""
+    """AssumeRole; with ``mfa_serial`` and ``code`` when the caller is the hub user itself.
+
+    ``external_id``, ``source_identity`` and session ``tags`` are sent when given: the role's
+    trust policy may demand them (and must allow ``sts:TagSession``/``sts:SetSourceIdentity``).
+    """
     params: dict[str, Any] = {
         "RoleArn": role_arn,
         "RoleSessionName": session_name,
@@ -121,11 +129,43 @@ def assume_role(
     if mfa_serial and code:
         params["SerialNumber"] = mfa_serial
         params["TokenCode"] = code
+    if external_id:
+        params["ExternalId"] = external_id
+    if source_identity:
+        params["SourceIdentity"] = source_identity
+    if tags:
+        params["Tags"] = [{"Key": key, "Value": value} for key, value in tags]
+    if transitive_tag_keys:
+        params["TransitiveTagKeys"] = list(transitive_tag_keys)
+    sent = [f"session name '{session_name}'"]
+    if source_identity:
+        sent.append(f"source identity '{source_identity}'")
+    if external_id:
+        sent.append("the role's external id")
+    if tags:
+        sent.append(f"{len(tags)} session tag{'s' if len(tags) != 1 else ''}")
     try:
         answer = client.assume_role(**params)
     except Exception as exc:
-        raise map_error(exc, role_arn=role_arn, duration_seconds=duration_seconds) from None
+        raise map_error(
+            exc,
+            role_arn=role_arn,
+            duration_seconds=duration_seconds,
+            sent=", ".join(sent),
+        ) from None
     return _credentials(answer, from_long_term_keys=from_long_term_keys)
+
+
+def caller_user_name(client: Any) -> str:
+    """The hub IAM user's name, from the user ARN that ``sts:GetCallerIdentity`` returns."""
+    try:
+        arn = str(client.get_caller_identity()["Arn"])
+    except Exception as exc:
+        raise map_error(exc) from None
+    kind, _, path = arn.partition(":user/")
+    if not kind.startswith("arn:") or not path:
+        raise StsError(f"The hub keys do not belong to an IAM user (GetCallerIdentity: {arn}).")
+    return path.rsplit("/", 1)[-1]  # a user path (/team/alice) is not part of the name
 
 
 def get_session_token(
@@ -170,9 +210,16 @@ _BAD_KEY = {
 
 
 def map_error(
-    exc: BaseException, *, role_arn: str | None = None, duration_seconds: int | None = None
+    exc: BaseException,
+    *,
+    role_arn: str | None = None,
+    duration_seconds: int | None = None,
+    sent: str = "",
 ) -> StsError:
-    """One clear sentence for every failure a user can meet (never with a secret in it)."""
+    """One clear sentence for every failure a user can meet (never with a secret in it).
+
+    ``sent``: the audit values of an AssumeRole (session name, source identity, …), named
+    when the role refuses, since its trust policy may have conditions on them."""
     import botocore.exceptions as bex
     import botocore.parsers as bparsers
 
@@ -181,6 +228,8 @@ def map_error(
         code = " ".join(str(error.get("Code", "")).split())
         message = str(error.get("Message", "")).strip()
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        if code == "AccessDenied" and role_arn and sent:
+            return _audit_denied(message, role_arn, sent)
         return _map_client_error(code, message, status, role_arn, duration_seconds)
     if isinstance(exc, bex.ConnectTimeoutError | bex.ReadTimeoutError):
         return NetworkError("AWS STS did not answer in time; check the network and try again.")
@@ -198,6 +247,27 @@ def map_error(
     if isinstance(exc, bex.BotoCoreError):
         return StsError(f"The call to AWS STS failed: {type(exc).__name__}.")
     return StsError(f"The call to AWS STS failed unexpectedly ({type(exc).__name__}).")
+
+
+def _audit_denied(message: str, role: str, sent: str) -> StsError:
+    """AssumeRole refused when aacli sent audit values: which permission or condition."""
+    if "multifactorauthentication" in message.lower().replace(" ", ""):
+        return _map_client_error("AccessDenied", message, 403, role, None)
+    for action, what in (
+        ("sts:TagSession", "session tags"),
+        ("sts:SetSourceIdentity", "a source identity"),
+    ):
+        if action in message:
+            return AccessDeniedError(
+                f"The trust policy of {role} does not allow {what}: it must allow {action} "
+                f"for the hub account, or remove them from the role in aacli's config."
+            )
+    return AccessDeniedError(
+        f"The hub user is not allowed to assume {role}: check the role's trust policy (it must "
+        f"trust the hub account, require MFA and accept what aacli sent: {sent}) and the hub "
+        "user's sts:AssumeRole permission; 'aacli config show' lists the role's external id, "
+        "session name and source identity."
+    )
 
 
 def _map_client_error(

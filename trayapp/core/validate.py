@@ -157,3 +157,128 @@ def session_name(value: str) -> str:
     if len(cleaned) < 2:
         cleaned = (cleaned + "-aacli")[:64] if cleaned else "aacli"
     return cleaned
+
+
+# Audit settings of a role session (AWS's limits, as STS enforces them).
+
+SESSION_NAME_MODES = ("auto", "os-user")  # or a fixed name
+_EXTERNAL_ID = re.compile(r"^[\w+=,.@:/-]{2,1224}$", re.ASCII)
+_SOURCE_IDENTITY = re.compile(r"^[\w+=,.@-]{2,64}$", re.ASCII)
+_TAG_CHARS = re.compile(r"^[A-Za-z0-9 _.:/=+@-]*$", re.ASCII)
+MAX_SESSION_TAGS = 50
+MAX_TAG_KEY = 128
+MAX_TAG_VALUE = 256
+
+
+def session_name_setting(value: str) -> str:
+    """``auto`` (the hub IAM user's name), ``os-user``, or a fixed RoleSessionName."""
+    value = value.strip()
+    if value in SESSION_NAME_MODES:
+        return value
+    if not _SOURCE_IDENTITY.fullmatch(value):
+        raise UsageError(
+            f"session name {_short(value)} must be 'auto', 'os-user' or 2-64 letters, digits "
+            "and +=,.@_-"
+        )
+    return value
+
+
+def external_id(value: str) -> str:
+    """An sts:ExternalId: 2-1224 characters of letters, digits and +=,.@:/_-."""
+    if not _EXTERNAL_ID.fullmatch(value):
+        raise UsageError(
+            f"external id {_short(value)} must be 2-1224 letters, digits and +=,.@:/_- "
+            "(AWS's rule)"
+        )
+    return value
+
+
+def source_identity(value: str) -> str:
+    """``auto`` (the hub IAM user's name) or a fixed SourceIdentity: 2-64 of [\\w+=,.@-]."""
+    if value == "auto":
+        return value
+    if not _SOURCE_IDENTITY.fullmatch(value) or value.lower().startswith("aws:"):
+        raise UsageError(
+            f"source identity {_short(value)} must be 'auto' or 2-64 letters, digits and "
+            "+=,.@_- (AWS's rule)"
+        )
+    return value
+
+
+def tag_key(value: str) -> str:
+    if not 1 <= len(value) <= MAX_TAG_KEY or not _TAG_CHARS.fullmatch(value):
+        raise UsageError(
+            f"tag key {_short(value)} must be 1-{MAX_TAG_KEY} letters, digits, spaces and "
+            "_.:/=+@- (AWS's rule)"
+        )
+    if value.lower().startswith("aws:"):
+        raise UsageError(f"tag key {_short(value)}: keys starting with 'aws:' are AWS's own")
+    return value
+
+
+def tag_value(value: str, key: str) -> str:
+    if len(value) > MAX_TAG_VALUE or not _TAG_CHARS.fullmatch(value):
+        raise UsageError(
+            f"the value of tag {_short(key)} must be at most {MAX_TAG_VALUE} letters, digits, "
+            "spaces and _.:/=+@- (AWS's rule)"
+        )
+    return value
+
+
+def session_tags(pairs: list[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    """Session tags: at most 50, keys unique ignoring case (AWS compares them so)."""
+    if len(pairs) > MAX_SESSION_TAGS:
+        raise UsageError(f"{len(pairs)} session tags: AWS allows at most {MAX_SESSION_TAGS}")
+    seen: set[str] = set()
+    clean = []
+    for key, value in pairs:
+        key = tag_key(key)
+        if key.lower() in seen:
+            raise UsageError(f"tag key {_short(key)} is given twice (AWS ignores case in keys)")
+        seen.add(key.lower())
+        clean.append((key, tag_value(value, key)))
+    return tuple(clean)
+
+
+def tag_pair(text: str) -> tuple[str, str]:
+    """``key=value`` as typed on the command line."""
+    key, sep, value = text.partition("=")
+    if not sep:
+        raise UsageError(f"tag {_short(text)} must be written KEY=VALUE")
+    return key.strip(), value.strip()
+
+
+def transitive_tag_keys(keys: list[str], tags: tuple[tuple[str, str], ...]) -> tuple[str, ...]:
+    """Transitive tag keys must name tags of the same session (AWS's rule)."""
+    names = {key.lower() for key, _ in tags}
+    for key in keys:
+        if key.lower() not in names:
+            raise UsageError(
+                f"transitive tag {_short(key)} is not one of the role's tags; add it with "
+                f"--tag {key}=VALUE"
+            )
+    return tuple(dict.fromkeys(keys))
+
+
+_YUBIKEY_SERIAL = re.compile(r"^\d{1,10}$", re.ASCII)
+
+
+def yubikey_serial(value: str) -> str:
+    """A YubiKey's serial number (printed on the key, and by 'ykman list --serials')."""
+    value = value.strip()
+    if not _YUBIKEY_SERIAL.fullmatch(value):
+        raise UsageError(f"YubiKey serial {_short(value)} must be the key's serial number (digits)")
+    return value
+
+
+def mfa_process(value: str) -> list[str]:
+    """A command line that prints an MFA code, split as a shell would (but run without one)."""
+    import shlex
+
+    try:
+        argv = shlex.split(value)
+    except ValueError as exc:
+        raise UsageError(f"the MFA command line cannot be split into words ({exc})") from None
+    if not argv:
+        raise UsageError("the MFA command line is empty")
+    return argv

@@ -26,6 +26,7 @@ from trayapp.sandbox.issued import (
 )
 from trayapp.sandbox.provision import HubUser
 from trayapp.sandbox.totp import MfaDevices
+from trayapp.sandbox.trust import RoleSessionAudit, allows, trust_policy_of
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +79,10 @@ class StsRequest:
     key_id: str | None
     serial: str | None
     token_code: str | None
+    session_name: str | None = None  # AssumeRole's RoleSessionName, SourceIdentity, ExternalId
+    source_identity: str | None = None
+    external_id: str | None = None
+    tags: tuple[tuple[str, str], ...] = ()
 
 
 class StsError(Exception):
@@ -186,6 +191,8 @@ class StsChecker:
         self._inactive: set[str] = set()
         self._deleted: set[str] = set()
         self._created_at: dict[str, datetime] = {}
+        # What each role session said about who asked (tags, source identity), by key id.
+        self.role_sessions: dict[str, RoleSessionAudit] = {}
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         query = parse_qs(environ.get("QUERY_STRING", ""))
@@ -226,7 +233,16 @@ class StsChecker:
     ) -> Iterable[bytes]:
         action = params.get("Action", "")
         self.requests.append(
-            StsRequest(action, key_id, params.get("SerialNumber"), params.get("TokenCode"))
+            StsRequest(
+                action,
+                key_id,
+                params.get("SerialNumber"),
+                params.get("TokenCode"),
+                params.get("RoleSessionName"),
+                params.get("SourceIdentity"),
+                params.get("ExternalId"),
+                _session_tags(params),
+            )
         )
         if action in ("AssumeRoleWithWebIdentity", "AssumeRoleWithSAML") and key_id is None:
             return self._app(environ, start_response)  # these calls are not signed
@@ -405,14 +421,59 @@ class StsChecker:
         mfa = self._check_mfa(params, caller) or caller.mfa_session
         if not mfa:
             raise not_authorized
+        self._check_trust(params, caller, match.group(1), match.group(2), mfa)
 
         status, headers, body = _call(self._app, environ)
         if status.startswith("200"):
             body = self._record_role_session(body, caller, mfa)
+            self._record_audit(body, params)
         headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
         headers.append(("Content-Length", str(len(body))))
         start_response(status, headers)
         return [body]
+
+    def _check_trust(
+        self, params: dict[str, str], caller: Caller, account_id: str, role_name: str, mfa: bool
+    ) -> None:
+        """The role's trust policy, as AWS evaluates it: its conditions on the external id,
+        session name and source identity, and sts:TagSession / sts:SetSourceIdentity."""
+        policy = trust_policy_of(account_id, role_name)
+        if policy is None:
+            return
+        context = {
+            "sts:externalid": params.get("ExternalId"),
+            "sts:rolesessionname": params.get("RoleSessionName"),
+            "sts:sourceidentity": params.get("SourceIdentity"),
+            "aws:multifactorauthpresent": "true" if mfa else "false",
+            "aws:username": caller.user.user_name,
+        }
+        role_arn = params.get("RoleArn", "")
+        actions = ["sts:AssumeRole"]
+        if _session_tags(params):
+            actions.append("sts:TagSession")
+        if params.get("SourceIdentity"):
+            actions.append("sts:SetSourceIdentity")
+        for action in actions:
+            if not allows(policy, action, context):
+                raise access_denied(
+                    f"User: {caller.arn} is not authorized to perform: {action} "
+                    f"on resource: {role_arn}"
+                )
+
+    def _record_audit(self, body: bytes, params: dict[str, str]) -> None:
+        key = re.search(rb"<AccessKeyId>([^<]+)</AccessKeyId>", body)
+        if key is None:
+            return
+        self.role_sessions[key.group(1).decode()] = RoleSessionAudit(
+            role_arn=params.get("RoleArn", ""),
+            session_name=params.get("RoleSessionName", ""),
+            source_identity=params.get("SourceIdentity"),
+            external_id=params.get("ExternalId"),
+            tags=_session_tags(params),
+            transitive_tag_keys=tuple(
+                v for k, v in sorted(params.items()) if k.startswith("TransitiveTagKeys.member.")
+            ),
+        )
 
     def _record_role_session(self, body: bytes, caller: Caller, mfa: bool) -> bytes:
         root = ET.fromstring(body)  # noqa: S314 - moto's own response, from this process
@@ -438,6 +499,16 @@ class StsChecker:
             )
         )
         return body
+
+
+def _session_tags(params: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    """``Tags.member.N.Key`` / ``.Value`` of a form-encoded STS request, in order."""
+    parts = [k.split(".") for k in params if k.startswith("Tags.member.")]
+    numbers = sorted({int(p[2]) for p in parts if len(p) == 4 and p[2].isdigit()})
+    return tuple(
+        (params.get(f"Tags.member.{n}.Key", ""), params.get(f"Tags.member.{n}.Value", ""))
+        for n in numbers
+    )
 
 
 def _signer(environ: dict[str, Any], query: dict[str, list[str]]) -> tuple[str | None, str | None]:

@@ -64,6 +64,49 @@ def trust_policy(hub_account_id: str) -> str:
     )
 
 
+def audited_trust_policy(
+    hub_account_id: str,
+    *,
+    external_id: str | None = None,
+    session_name_is_user: bool = False,
+    source_identity_is_user: bool = False,
+    tag_session: bool = False,
+) -> str:
+    """The MFA trust policy plus the audit conditions a careful team adds: an external id,
+    ``sts:RoleSessionName`` and ``sts:SourceIdentity`` equal to the caller's IAM user name,
+    and the permissions to set a source identity and session tags."""
+    policy = json.loads(trust_policy(hub_account_id))
+    statement = policy["Statement"][0]
+    actions = ["sts:AssumeRole", "sts:SetSourceIdentity"]
+    if tag_session:
+        actions.append("sts:TagSession")
+    statement["Action"] = actions
+    equals: dict[str, str] = {}
+    if external_id:
+        equals["sts:ExternalId"] = external_id
+    if session_name_is_user:
+        equals["sts:RoleSessionName"] = "${aws:username}"
+    if source_identity_is_user:
+        equals["sts:SourceIdentity"] = "${aws:username}"
+    if equals:
+        statement["Condition"]["StringEquals"] = equals
+    return json.dumps(policy)
+
+
+def create_role(
+    endpoint_url: str, account_id: str, role_name: str, policy: str, max_duration: int
+) -> None:
+    """One role with the given trust policy (replaced when the role exists already)."""
+    iam = _iam(endpoint_url, account_id)
+    try:
+        iam.create_role(
+            RoleName=role_name, AssumeRolePolicyDocument=policy, MaxSessionDuration=max_duration
+        )
+    except iam.exceptions.EntityAlreadyExistsException:
+        iam.update_assume_role_policy(RoleName=role_name, PolicyDocument=policy)
+        iam.update_role(RoleName=role_name, MaxSessionDuration=max_duration)
+
+
 KEY_SELF_MANAGEMENT = [
     "iam:CreateAccessKey",
     "iam:UpdateAccessKey",

@@ -28,6 +28,7 @@ from trayapp.sandbox.provision import (
     random_account_id,
 )
 from trayapp.sandbox.totp import STEP, MfaDevices
+from trayapp.sandbox.trust import RoleSessionAudit
 
 FEDERATION_PATH = "/federation"
 HUB_USER_NAME = "alice"
@@ -75,12 +76,13 @@ class Sandbox:
         self._hub_account = DEFAULT_HUB_ACCOUNT
         self._federation = FederationApp(self._ledger, system_clock)
         self.faults = Faults()  # tests queue failures here: sandbox.faults.next("503")
+        self._roles_by_account: dict[str, dict[str, int]] = {
+            account_id: dict(SPOKE_ROLES) for account_id in SPOKE_ACCOUNTS.values()
+        }  # max session duration per role; add_role adds more
         self._checker = StsChecker(
             DomainDispatcherApplication(create_backend_app),
             users_by_key=self._users,
-            roles_by_account={
-                account_id: dict(SPOKE_ROLES) for account_id in SPOKE_ACCOUNTS.values()
-            },
+            roles_by_account=self._roles_by_account,
             devices=self._devices,
             ledger=self._ledger,
             settings=self._settings,
@@ -254,6 +256,39 @@ class Sandbox:
     @property
     def console_signins(self) -> list[ConsoleSignin]:
         return self._federation.signins
+
+    @property
+    def role_sessions(self) -> dict[str, RoleSessionAudit]:
+        """Per issued role session (by access key id): its session name, source identity,
+        external id and session tags, as the AssumeRole sent them."""
+        return dict(self._checker.role_sessions)
+
+    def add_role(
+        self,
+        account: str,
+        role_name: str,
+        *,
+        external_id: str | None = None,
+        session_name_is_user: bool = False,
+        source_identity_is_user: bool = False,
+        tag_session: bool = False,
+        max_duration: int = 3600,
+    ) -> str:
+        """A spoke role whose trust policy adds audit conditions (provision.audited_trust_policy)
+        that the checker enforces as AWS does; returns its ARN."""
+        from trayapp.sandbox.provision import audited_trust_policy, create_role
+
+        account_id = SPOKE_ACCOUNTS.get(account, account)
+        policy = audited_trust_policy(
+            self._hub_account,
+            external_id=external_id,
+            session_name_is_user=session_name_is_user,
+            source_identity_is_user=source_identity_is_user,
+            tag_session=tag_session,
+        )
+        create_role(self.endpoint_url, account_id, role_name, policy, max_duration)
+        self._roles_by_account.setdefault(account_id, {})[role_name] = max_duration
+        return f"arn:aws:iam::{account_id}:role/{role_name}"
 
     def add_hub_user(self, name: str) -> HubUser:
         """Another hub user with its own access key and MFA device."""

@@ -33,7 +33,12 @@ __all__ = [
 
 
 def provider_for(
-    ctx: ProviderContext, target: Target, *, duration_seconds: int, session_name: str
+    ctx: ProviderContext,
+    target: Target,
+    *,
+    duration_seconds: int,
+    session_name: str,
+    source_identity: str | None = None,
 ) -> CredentialProvider:
     """The provider chain the target's profile asks for."""
     hub = HubKeys(ctx, target.profile)
@@ -44,7 +49,12 @@ def provider_for(
             target=target,
             duration_seconds=duration_seconds,
             session_name=session_name,
+            source_identity=source_identity,
         )
     return AssumeRoleWithMfa(
-        hub, target, duration_seconds=duration_seconds, session_name=session_name
+        hub,
+        target,
+        duration_seconds=duration_seconds,
+        session_name=session_name,
+        source_identity=source_identity,
     )

@@ -24,6 +24,7 @@ class AssumeRoleWithMfa:
     target: Target
     duration_seconds: int
     session_name: str
+    source_identity: str | None = None  # resolved ("auto" is the user name by now)
 
     def retrieve(self, source: CodeSource, hint: Hint = None) -> Credentials:
         ctx = self.hub.ctx
@@ -37,6 +38,10 @@ class AssumeRoleWithMfa:
                 duration_seconds=self.duration_seconds,
                 mfa_serial=self.target.profile.mfa_serial,
                 code=code,
+                external_id=self.target.role.external_id,
+                source_identity=self.source_identity,
+                tags=self.target.role.tags,
+                transitive_tag_keys=self.target.role.transitive_tag_keys,
             )
 
         return call_with_code(

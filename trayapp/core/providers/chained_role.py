@@ -26,13 +26,15 @@ class ChainedRole:
     """Needs: a base provider of temporary credentials (e.g. the cached MFA session). Gives:
     the role's credentials from ``sts:AssumeRole`` signed with them, at most 1 h (AWS's rule
     for chained sessions), with no console ``SessionDuration``. When the base credentials are
-    refused (revoked, lapsed early), the base is told to forget them and asked once more."""
+    refused (revoked, lapsed early), the base is told to forget them and asked once more.
+    Sends the role's external id, session tags and ``source_identity`` as the direct path does."""
 
     ctx: ProviderContext
     base: Forgettable
     target: Target
     duration_seconds: int
     session_name: str
+    source_identity: str | None = None  # resolved ("auto" is the user name by now)
 
     def retrieve(self, source: CodeSource, hint: Hint = None) -> Credentials:
         for attempt in range(2):
@@ -55,6 +57,10 @@ class ChainedRole:
                     mfa_serial=None,
                     code=None,
                     from_long_term_keys=False,
+                    external_id=self.target.role.external_id,
+                    source_identity=self.source_identity,
+                    tags=self.target.role.tags,
+                    transitive_tag_keys=self.target.role.transitive_tag_keys,
                 )
             except InvalidHubKeyError:
                 self.base.forget()

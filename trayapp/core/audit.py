@@ -1,0 +1,61 @@
+"""Who a role session says it is: its RoleSessionName and SourceIdentity, for CloudTrail.
+
+By default both name the person: the hub IAM user's name, read once from
+``sts:GetCallerIdentity`` and kept in the config (read again when the hub key changes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from trayapp.core import validate
+from trayapp.core.model import Config, Profile, Role
+
+
+@dataclass(frozen=True)
+class SessionIdentity:
+    """What an AssumeRole says about who asked."""
+
+    session_name: str
+    source_identity: str | None
+
+
+def wants_user_name(profile: Profile, role: Role) -> bool:
+    """Whether the session name or the source identity is the hub user's name ("auto")."""
+    return profile.session_name in (None, "auto") or role.source_identity == "auto"
+
+
+def known_user_name(profile: Profile) -> str | None:
+    """The stored user name, if it was read with the profile's current key."""
+    if profile.user_name and profile.user_name_for == profile.access_key_id:
+        return profile.user_name
+    return None
+
+
+def session_identity(
+    profile: Profile, role: Role, *, os_user: str, user_name: Callable[[], str]
+) -> SessionIdentity:
+    """The session name and source identity; ``user_name()`` is called only when needed."""
+    user = user_name() if wants_user_name(profile, role) else None
+    setting = profile.session_name or "auto"
+    if setting == "auto":
+        name = user or os_user
+    elif setting == "os-user":
+        name = os_user
+    else:
+        name = setting
+    source = user if role.source_identity == "auto" else role.source_identity
+    return SessionIdentity(validate.session_name(name), source)
+
+
+def with_user_name(config: Config, profile: Profile, user_name: str) -> Config:
+    """``config`` with the hub user's name stored for ``profile``'s current key."""
+    from trayapp.core.config import find_profile, replace_profile
+
+    current = find_profile(config, profile.name)
+    if current is None or current.access_key_id != profile.access_key_id:
+        return config  # removed or re-keyed meanwhile: the next auth reads it again
+    return replace_profile(
+        config, replace(current, user_name=user_name, user_name_for=profile.access_key_id)
+    )
