@@ -10,10 +10,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from conftest import assert_one_line_error, aws_cli_v2
 
-from trayapp.core import iam
 from trayapp.core.config import load_config, parse_config
 from trayapp.core.errors import NetworkError, ThrottledError
-from trayapp.sandbox.isolated import isolated_client
 
 
 @pytest.fixture
@@ -136,6 +134,8 @@ def test_two_existing_keys_change_nothing(configured):
     """Issue 15 item 3: with two keys already, a clear error naming the other key; nothing
     changed (IAM keys, config, vault)."""
     env = configured
+    from trayapp.sandbox.isolated import isolated_client
+
     admin = isolated_client("iam", env.sandbox.endpoint_url, account_id=env.hub.account_id)
     other = admin.create_access_key(UserName=env.hub.user_name)["AccessKey"]["AccessKeyId"]
     before = env.sandbox.access_keys(env.hub)
@@ -195,6 +195,8 @@ def test_throttled_create_is_one_sentence_and_rolled_back(configured, sandbox):
 def test_iam_error_sentences():
     """Issue 15: key limit, MFA required, not allowed, throttled, network: one sentence each."""
     import botocore.exceptions as bex
+
+    from trayapp.core import iam
 
     def client_error(code: str, status: int = 400) -> Exception:
         return bex.ClientError(
