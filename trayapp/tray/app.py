@@ -128,6 +128,7 @@ class TrayApp:
         self.icon: Any = None
         self.actions: queue.Queue[Action | None] = queue.Queue()
         self.busy: set[str] = set()
+        self.prompt: str | None = None  # "Touch your YubiKey (dev/DEVELOPER)" while ykman waits
         self.action_error: str | None = None
         self.config_error: str | None = None
         self.config = Config()
@@ -294,7 +295,7 @@ class TrayApp:
     def _open_console(self, target: Target) -> None:
         from trayapp.core.browser import open_signin_page
 
-        url = self.service.console_url(target, self.code_source)
+        url = self.service.console_url(target, lambda: self._source_for(target))
         open_signin_page(str(url), self.service.deps.app.state_dir)  # honours BROWSER
 
     def _copy_env(self, target: Target) -> None:
@@ -402,9 +403,35 @@ class TrayApp:
             return False
 
     def _source_for(self, target: Target) -> CodeSource:
-        """The stored seed when there is one; else the dialog, shown only if a code is needed."""
+        """The profile's YubiKey or MFA command, else the stored seed when there is one, else
+        the dialog (shown only if a code is needed)."""
+        from trayapp.core.codes.configured import configured_source
+
+        label = short_label(target.label, self.config)
+        configured = configured_source(
+            target.profile,
+            code_windows_file=self.service.deps.app.code_windows_file,
+            clock=self.service.deps.clock,
+            on_prompt=lambda text: self._prompting(text, label),
+        )
+        if configured is not None:
+            return configured
         stored = self.service.stored_code_source(target.profile)
         return stored if stored is not None else LazyCode(self.code_source)
+
+    def _prompting(self, text: str | None, label: str) -> None:
+        """ykman waits for a touch (``text``) or is done (None): say so on top of the menu, in
+        the tooltip and in a notification that goes away with the prompt."""
+        with self._lock:
+            self.prompt = f"{text} ({label})" if text else None
+        if text:
+            self.notify(f"{text} to sign in to {label}.")
+        elif self.icon is not None and getattr(self.icon, "HAS_NOTIFICATION", False):
+            try:
+                self.icon.remove_notification()
+            except Exception as exc:  # a missing notification daemon must not stop the tray
+                log.debug("could not remove the notification: %s", type(exc).__name__)
+        self.refresh()
 
     def _expired(self, removals: list[Removal]) -> None:
         for removal in removals:
@@ -474,12 +501,16 @@ class TrayApp:
         error = self.config_error or self.action_error
         with self._lock:
             busy = frozenset(self.busy)
+            prompt = self.prompt
         from trayapp.core.keys import due_keys
 
         due = due_keys(self.config, now)
-        model = build_menu(self.config, self.sessions, now, busy=busy, error=error, due_keys=due)
+        model = build_menu(
+            self.config, self.sessions, now, busy=busy, error=error, due_keys=due, prompt=prompt
+        )
         state = icon_state(self.sessions, now, self.config.settings.warn_minutes, error)
-        return model, (*state, bool(due)), tooltip(self.sessions, now)
+        title = f"aacli: {prompt}\u2026" if prompt else tooltip(self.sessions, now)
+        return model, (*state, bool(due)), title
 
     def refresh(self) -> None:
         """Push the menu, icon and title to pystray, only what changed (idle costs nothing)."""

@@ -91,12 +91,16 @@ def build_menu(
     busy: frozenset[str] = frozenset(),
     error: str | None = None,
     due_keys: Sequence[KeyAge] = (),
+    prompt: str | None = None,
 ) -> tuple[MenuEntry, ...]:
     """The whole tray menu. ``busy``: target labels being worked on; ``error``: shown on top;
-    ``due_keys``: hub keys older than their profile's ``rotate_after``, reminded on top."""
+    ``due_keys``: hub keys older than their profile's ``rotate_after``, reminded on top;
+    ``prompt``: what the user must do right now (touch the YubiKey), above everything."""
     live = live_sessions(sessions, now)
     by_target = {s.target: s for s in live}
     entries: list[MenuEntry] = []
+    if prompt:
+        entries += [MenuEntry(f"{prompt}\u2026", enabled=False), SEPARATOR]
     if error:
         entries += [MenuEntry(_one_line(error), enabled=False), SEPARATOR]
     if due_keys:
