@@ -469,3 +469,31 @@ def test_eight_workers_handing_default_around_with_the_tray_lose_nothing(env, sa
     assert "unfinished" not in json.loads(_ledger(env).read_text())
     assert env.aws_config.read_text() == config
     assert env.credentials.read_text() == CREDENTIALS
+
+
+def test_a_relative_aws_path_is_recorded_absolute(configured) -> None:
+    """Issue 11 item 5: with a relative AWS_SHARED_CREDENTIALS_FILE the ledger recorded the
+    relative path, so an unauth or sweep run from another folder looked at the wrong file and
+    the keys stayed; the ledger now records where the file really is."""
+    import subprocess
+    import sys
+
+    work = configured.root / "work"
+    (work / "aws").mkdir(parents=True, mode=0o700)
+    relative = {"AWS_SHARED_CREDENTIALS_FILE": "aws/credentials", "AWS_CONFIG_FILE": "aws/config"}
+
+    def aacli(*argv: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "trayapp.cli.main", *argv],
+            capture_output=True,
+            text=True,
+            env=configured.environ(**relative),
+            cwd=cwd,
+            timeout=60,
+        )
+
+    _ok(aacli("auth", "dev/DEVELOPER", "--code", configured.code(), cwd=work))
+    assert b"aws_access_key_id" in (work / "aws" / "credentials").read_bytes()
+    _ok(aacli("unauth", "--all", cwd=configured.root))
+    assert (work / "aws" / "credentials").read_bytes() == b""
+    assert not (configured.root / "aws" / "credentials").exists()

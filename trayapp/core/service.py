@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import os
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
@@ -494,8 +495,9 @@ class Service:
             access_key_id=creds.access_key_id,
             expiration=creds.expiration,
             issued_at=self.deps.clock(),
-            credentials_file=str(aws.credentials_file),
-            config_file=str(aws.config_file),
+            # Absolute: a later unauth or sweep may run in another working directory.
+            credentials_file=os.path.abspath(aws.credentials_file),
+            config_file=os.path.abspath(aws.config_file),
             region=target.account.region,
             from_long_term_keys=creds.from_long_term_keys,
             config_sections_created=tuple(n for n in names if origins[n].config_created),

@@ -181,17 +181,14 @@ def _session_to(session: Session) -> dict[str, Any]:
 
 
 def _session_from(data: dict[str, Any]) -> Session:
-    paths = (str(data["credentials_file"]), str(data["config_file"]))
-    if not all(os.path.isabs(p) for p in paths):
-        raise ValueError("a relative path in the ledger")  # would depend on the working dir
     return Session(
         target=str(data["target"]),
         aws_profiles=_names(data["aws_profiles"]),
         access_key_id=str(data["access_key_id"]),
         expiration=parse_iso(str(data["expiration"])),
         issued_at=parse_iso(str(data["issued_at"])),
-        credentials_file=paths[0],
-        config_file=paths[1],
+        credentials_file=str(data["credentials_file"]),
+        config_file=str(data["config_file"]),
         region=str(data["region"]),
         from_long_term_keys=bool(data.get("from_long_term_keys", True)),
         config_sections_created=_names(data.get("config_sections_created", ())),
