@@ -253,3 +253,34 @@ def test_rotate_after_and_key_age_in_status(configured):
     }
     profile = parse_config(old_style, path).profiles[0]
     assert (profile.rotate_after, profile.key_created) == (90, None)
+
+
+def test_rotation_drops_the_mfa_session_keeps_role_sessions_and_config_remove_forgets(
+    configured,
+):
+    """Issue 15 step 6: the profile's cached MFA session is dropped, a live role session stays
+    valid; `config remove` forgets the pending key's secret too."""
+    env = configured
+    assert env.aacli("config", "mfa-session", "acme", "1h").returncode == 0
+    _auth_and_aws_cli(env)  # through a new MFA session, cached
+    assert "MFA session of profile acme" in env.aacli("status").stdout
+    assert env.aacli("rotate", "acme").returncode == 0
+    status = env.aacli("status").stdout
+    assert "MFA session of profile acme" not in status and "acme/dev/DEVELOPER" in status
+    out = subprocess.run(
+        [aws_cli_v2(), "sts", "get-caller-identity", "--profile", "dev-DEVELOPER",
+         "--endpoint-url", env.sandbox.endpoint_url],
+        capture_output=True, text=True, env=env.environ(), timeout=60,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr  # the role session outlives the old key
+
+    from conftest import PASSPHRASE
+
+    from trayapp.core.secrets.vault import Vault
+
+    vault = Vault(env.home / "vault.bin", lambda: PASSPHRASE)
+    vault.set("acme/pending_secret_access_key", '{"access_key_id": "AKIA", "x": 1}')
+    assert env.aacli("config", "remove", "acme").returncode == 0
+    vault = Vault(env.home / "vault.bin", lambda: PASSPHRASE)
+    names = vault.keys()  # the SecretStore protocol, not a dict
+    assert [name for name in names if name.startswith("acme/")] == []
