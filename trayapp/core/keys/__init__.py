@@ -1,9 +1,9 @@
-"""The hub key's lifecycle: rotation with a crash-safe journal (rotation, journal) and its
-age, cached in the config (age)."""
+"""The hub key's lifecycle: rotation with a crash-safe journal (rotation, journal, and
+access for its AWS calls) and its age, cached in the config (age)."""
 
+from trayapp.core.keys.access import KeyDeps
 from trayapp.core.keys.age import KeyAge, due_keys, key_age
 from trayapp.core.keys.rotation import (
-    KeyDeps,
     Outcome,
     delete_old,
     finish_all_interrupted,

@@ -13,28 +13,32 @@ import json
 import time
 from collections.abc import Callable
 from contextlib import suppress
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from trayapp.core import iam
-from trayapp.core.clock import Clock, isoformat_z, parse_iso
-from trayapp.core.errors import AacliError, InvalidHubKeyError, SecretStoreError, UsageError
+from trayapp.core.clock import isoformat_z, parse_iso
+from trayapp.core.errors import AacliError, InvalidHubKeyError, UsageError
 from trayapp.core.keys import journal as jr
+from trayapp.core.keys.access import (
+    Access,
+    KeyDeps,
+    first_access,
+    hub_caller,
+    hub_secret_name,
+    iam_client,
+    once,
+    user_name,
+    with_iam,
+)
 from trayapp.core.keys.age import KeyAge, key_age, with_key
 from trayapp.core.model import Config, Profile
-from trayapp.core.sts import StsCaller, StsClientFactory, get_session_token
+from trayapp.core.sts import StsCaller
 
 if TYPE_CHECKING:
-    from trayapp.core.codes import CodeRequest, CodeSource
-    from trayapp.core.secrets.base import SecretStore
-    from trayapp.core.service import Service
+    from trayapp.core.codes import CodeSource
 
-T = TypeVar("T")
-IamClientFactory = Callable[[StsCaller], Any]
-VERIFY_SECONDS = 30.0  # AWS may take several seconds before STS accepts a new key
-MFA_SESSION_SECONDS = 900  # the rotation's own GetSessionToken session: the shortest AWS gives
 SLACK = timedelta(minutes=5)  # clock skew between this machine and IAM's CreateDate
 
 ROTATED, FINISHED, ROLLED_BACK, DELETED_OLD = "rotated", "finished", "rolled back", "deleted old"
@@ -42,47 +46,6 @@ ROTATED, FINISHED, ROLLED_BACK, DELETED_OLD = "rotated", "finished", "rolled bac
 
 class RotationError(AacliError):
     """A rotation could not be done, or an interrupted one not finished; says what to do."""
-
-
-def _no_step(step: str) -> None:
-    pass
-
-
-@dataclass(frozen=True)
-class KeyDeps:
-    """What a rotation touches, passed in (as the service's Deps) so tests use real parts."""
-
-    state_dir: Path
-    code_windows_file: Path
-    clock: Clock
-    config: Callable[[], Config]  # the config as it is on disk now
-    update_config: Callable[[Callable[[Config], Config]], Config]  # under the config lock
-    secrets: Callable[[], SecretStore]
-    drop_mfa_session: Callable[[str], object]
-    sts_factory: StsClientFactory
-    iam_factory: IamClientFactory = iam.make_iam_client
-    endpoint_url: str | None = None
-    iam_endpoint_url: str | None = None
-    sleep: Callable[[float], None] = time.sleep
-    verify_seconds: float = VERIFY_SECONDS
-    on_step: Callable[[str], None] = _no_step  # told each step as it starts (crash trials)
-
-    @classmethod
-    def from_service(cls, service: Service, **changes: Any) -> KeyDeps:
-        deps = service.deps
-        made = cls(
-            state_dir=deps.app.state_dir,
-            code_windows_file=deps.app.code_windows_file,
-            clock=deps.clock,
-            config=service.reload,
-            update_config=service.update_config,
-            secrets=service.secrets,
-            drop_mfa_session=service.drop_mfa_session,
-            sts_factory=deps.sts_factory,
-            endpoint_url=deps.endpoint_url,
-            iam_endpoint_url=iam.endpoint_from_env() or deps.endpoint_url,
-        )
-        return replace(made, **changes)
 
 
 @dataclass(frozen=True)
@@ -110,38 +73,6 @@ class Outcome:
         return f"{name}: hub key {done}: aacli now uses {new}; {fate}."
 
 
-@dataclass(frozen=True)
-class _Access:
-    """The credentials IAM calls go out with, and whether they carry MFA."""
-
-    caller: StsCaller
-    with_mfa: bool
-
-
-class _OneCode:
-    """A code source whose MFA session, once made, serves the whole call (a recovery and the
-    rotation after it): a code can be sent only once."""
-
-    def __init__(self, source: CodeSource) -> None:
-        self.source = source
-        self.access: _Access | None = None
-
-    @property
-    def name(self) -> str:
-        return self.source.name
-
-    @property
-    def can_retry(self) -> bool:
-        return self.source.can_retry
-
-    def get_code(self, request: CodeRequest) -> str:
-        return self.source.get_code(request)
-
-
-def _once(source: CodeSource | None) -> CodeSource | None:
-    return _OneCode(source) if source is not None else None
-
-
 # Entry points: each holds the profile's rotation lock.
 
 
@@ -156,7 +87,7 @@ def rotate(
     """Rotate ``name``'s hub key. ``source`` gives an MFA code when the policy needs one for
     IAM (asked up front with ``mfa_first``, e.g. when a code was given); an interrupted
     rotation is finished first, and then counts as the rotation asked for."""
-    source = _once(source)
+    source = once(source)
     with jr.rotation_lock(deps.state_dir, name):
         recovered = _recover(deps, name, source)
         if recovered is not None and recovered.what != ROLLED_BACK:
@@ -174,16 +105,16 @@ def delete_old(
     deps: KeyDeps, name: str, source: CodeSource | None = None, *, mfa_first: bool = False
 ) -> Outcome:
     """Delete the old key a ``keep_old`` rotation left Inactive."""
-    source = _once(source)
+    source = once(source)
     with jr.rotation_lock(deps.state_dir, name):
         _recover(deps, name, source)
         journal = jr.read_journal(deps.state_dir, name)
         if journal is None or journal.step != jr.KEPT_OLD:
             raise UsageError(f"profile '{name}' has no old hub key kept; nothing to delete")
         profile = _profile(deps, name)
-        access = _first_access(deps, profile, source, mfa_first)
+        access = first_access(deps, profile, source, mfa_first)
         user, old = journal.user_name, journal.old_key_id
-        _with_iam(
+        with_iam(
             deps,
             profile,
             access,
@@ -234,9 +165,9 @@ def refresh_age(
 ) -> KeyAge | None:
     """Cache the hub key's CreateDate from iam:ListAccessKeys in the config."""
     profile = _profile(deps, name)
-    access = _first_access(deps, profile, source, mfa_first)
-    user = _user_name(deps, access.caller)
-    keys, _ = _with_iam(
+    access = first_access(deps, profile, source, mfa_first)
+    user = user_name(deps, access.caller)
+    keys, _ = with_iam(
         deps, profile, access, source, lambda c, m: iam.list_access_keys(c, user, with_mfa=m)
     )
     mine = next((k for k in keys if k.access_key_id == profile.access_key_id), None)
@@ -259,9 +190,9 @@ def _rotate(
 ) -> Outcome:
     profile = _profile(deps, name)
     old_id = profile.access_key_id
-    access = _first_access(deps, profile, source, mfa_first)
-    user = _user_name(deps, _hub_caller(deps, profile))  # also proves the stored key works
-    keys, access = _with_iam(
+    access = first_access(deps, profile, source, mfa_first)
+    user = user_name(deps, hub_caller(deps, profile))  # also proves the stored key works
+    keys, access = with_iam(
         deps, profile, access, source, lambda c, m: iam.list_access_keys(c, user, with_mfa=m)
     )
     other = next((k for k in keys if k.access_key_id != old_id), None)
@@ -277,7 +208,7 @@ def _rotate(
     jr.write_journal(deps.state_dir, journal)
     try:
         deps.on_step(jr.CREATING)
-        new = iam.create_access_key(_iam(deps, access), user, with_mfa=access.with_mfa)
+        new = iam.create_access_key(iam_client(deps, access), user, with_mfa=access.with_mfa)
         deps.on_step("store")
         _store_pending(deps, name, new)
         journal = journal.at(jr.CREATED, new_key_id=new.access_key_id)
@@ -299,7 +230,7 @@ def _rotate(
     journal = journal.at(jr.SWITCHED)
     jr.write_journal(deps.state_dir, journal)
     if not access.with_mfa:  # the old key is about to go: IAM calls from now on use the new one
-        access = _Access(_hub_caller(deps, _profile(deps, name)), False)
+        access = Access(hub_caller(deps, _profile(deps, name)), False)
     return _retire(deps, journal, access, source, ROTATED)
 
 
@@ -314,7 +245,7 @@ def _recover(deps: KeyDeps, name: str, source: CodeSource | None) -> Outcome | N
         jr.clear_journal(deps.state_dir, name)
         return None
     if journal.step in (jr.CREATING, jr.CREATED):
-        access = _Access(_hub_caller(deps, profile), False)
+        access = Access(hub_caller(deps, profile), False)
         new_id = _roll_back(deps, profile, journal, access, source)
         return Outcome(name, ROLLED_BACK, journal.old_key_id, new_id)
     if journal.step == jr.SWITCHING:
@@ -323,7 +254,7 @@ def _recover(deps: KeyDeps, name: str, source: CodeSource | None) -> Outcome | N
             _switch(deps, name, *pending)
         journal = journal.at(jr.SWITCHED)
         jr.write_journal(deps.state_dir, journal)
-    access = _Access(_hub_caller(deps, _profile(deps, name)), False)
+    access = Access(hub_caller(deps, _profile(deps, name)), False)
     return _retire(deps, journal, access, source, FINISHED)
 
 
@@ -331,7 +262,7 @@ def _roll_back(
     deps: KeyDeps,
     profile: Profile,
     journal: jr.Journal,
-    access: _Access,
+    access: Access,
     source: CodeSource | None,
 ) -> str | None:
     """Delete the new key (found by id, else as the one IAM made since the journal began),
@@ -352,7 +283,7 @@ def _roll_back(
             if key_id not in keep:
                 iam.delete_access_key(client, user, key_id, with_mfa=with_mfa)
 
-    _with_iam(deps, profile, access, source, undo)
+    with_iam(deps, profile, access, source, undo)
     deps.secrets().delete(_pending_name(profile.name))
     jr.clear_journal(deps.state_dir, profile.name)
     return new_id
@@ -361,20 +292,20 @@ def _roll_back(
 def _switch(deps: KeyDeps, name: str, key_id: str, secret: str, created: datetime) -> None:
     """From here on aacli uses the new key: secret, then config, then the pending copy goes.
     Repeating it is harmless (recovery repeats it while the pending copy is there)."""
-    deps.secrets().set(_hub_secret_name(name), secret)
+    deps.secrets().set(hub_secret_name(name), secret)
     deps.update_config(_changing(name, lambda p: with_key(p, key_id, created)))
     deps.drop_mfa_session(name)  # a session of the old key must not outlive it
     deps.secrets().delete(_pending_name(name))
 
 
 def _retire(
-    deps: KeyDeps, journal: jr.Journal, access: _Access, source: CodeSource | None, what: str
+    deps: KeyDeps, journal: jr.Journal, access: Access, source: CodeSource | None, what: str
 ) -> Outcome:
     """Deactivate the old key, then delete it unless it is kept."""
     profile = _profile(deps, journal.profile)
     user, old = journal.user_name, journal.old_key_id
     deps.on_step("deactivate")
-    _, access = _with_iam(
+    _, access = with_iam(
         deps,
         profile,
         access,
@@ -385,7 +316,7 @@ def _retire(
         jr.write_journal(deps.state_dir, journal.at(jr.KEPT_OLD))
     else:
         deps.on_step("delete")
-        _with_iam(
+        with_iam(
             deps,
             profile,
             access,
@@ -409,7 +340,7 @@ def _verify(deps: KeyDeps, profile: Profile, new: iam.NewAccessKey) -> None:
     pause = 0.5
     while True:
         try:
-            _user_name(deps, caller)
+            user_name(deps, caller)
             return
         except InvalidHubKeyError:
             if time.monotonic() + pause > deadline:
@@ -422,107 +353,7 @@ def _verify(deps: KeyDeps, profile: Profile, new: iam.NewAccessKey) -> None:
             pause = min(pause * 2, 4.0)
 
 
-# Credentials and calls.
-
-
-def _with_iam(
-    deps: KeyDeps,
-    profile: Profile,
-    access: _Access,
-    source: CodeSource | None,
-    call: Callable[[Any, bool], T],
-) -> tuple[T, _Access]:
-    """Make an IAM call; when the policy wants MFA and a code can be had, get an MFA session
-    and make it again. Returns the answer and the access to use from now on."""
-    try:
-        return call(_iam(deps, access), access.with_mfa), access
-    except iam.MfaRequiredError:
-        if access.with_mfa or source is None:
-            raise
-    access = _mfa_access(deps, profile, source)
-    return call(_iam(deps, access), True), access
-
-
-def _first_access(
-    deps: KeyDeps, profile: Profile, source: CodeSource | None, mfa_first: bool
-) -> _Access:
-    if mfa_first and source is not None:
-        return _mfa_access(deps, profile, source)
-    return _Access(_hub_caller(deps, profile), False)
-
-
-def _mfa_access(deps: KeyDeps, profile: Profile, source: CodeSource) -> _Access:
-    """A short GetSessionToken session with the user's MFA code, for the IAM calls."""
-    from trayapp.core import validate
-    from trayapp.core.codes import CodeGuard, CodeRequest
-
-    if isinstance(source, _OneCode) and source.access is not None:
-        return source.access
-
-    request = CodeRequest(target=f"{profile.name} (rotate the hub key)", device=profile.mfa_serial)
-    code = validate.mfa_code(source.get_code(request))
-    guard = CodeGuard(deps.code_windows_file)
-    guard.check(profile.mfa_serial, code, deps.clock())
-    creds = get_session_token(
-        deps.sts_factory(_hub_caller(deps, profile)),
-        duration_seconds=MFA_SESSION_SECONDS,
-        mfa_serial=profile.mfa_serial,
-        code=code,
-    )
-    guard.remember(profile.mfa_serial, code, deps.clock())
-    caller = StsCaller(
-        access_key_id=creds.access_key_id,
-        secret_access_key=creds.secret_access_key,
-        session_token=creds.session_token,
-        region=profile.sts_region,
-        endpoint_url=deps.endpoint_url,
-    )
-    access = _Access(caller, True)
-    if isinstance(source, _OneCode):
-        source.access = access
-    return access
-
-
-def _iam(deps: KeyDeps, access: _Access) -> Any:
-    return deps.iam_factory(replace(access.caller, endpoint_url=deps.iam_endpoint_url))
-
-
-def _user_name(deps: KeyDeps, caller: StsCaller) -> str:
-    """The IAM user the key belongs to (sts:GetCallerIdentity needs no permission)."""
-    from trayapp.core.sts import map_error
-
-    try:
-        arn = str(deps.sts_factory(caller).get_caller_identity()["Arn"])
-    except Exception as exc:
-        raise map_error(exc) from None
-    kind, _, path = arn.partition(":user/")
-    if not kind or not path:
-        raise RotationError(f"The hub key belongs to {arn}, not an IAM user; it cannot rotate.")
-    return path.rsplit("/", 1)[-1]
-
-
-def _hub_caller(deps: KeyDeps, profile: Profile) -> StsCaller:
-    secret = deps.secrets().get(_hub_secret_name(profile.name))
-    if not secret:
-        raise SecretStoreError(
-            f"No secret key is stored for profile '{profile.name}'; "
-            f"store it with 'aacli config set-key {profile.name}'."
-        )
-    return StsCaller(
-        access_key_id=profile.access_key_id,
-        secret_access_key=secret,
-        region=profile.sts_region,
-        endpoint_url=deps.endpoint_url,
-    )
-
-
 # The pending key in the secret store, and the config.
-
-
-def _hub_secret_name(name: str) -> str:
-    from trayapp.core.secrets.base import SECRET_ACCESS_KEY, secret_key
-
-    return secret_key(name, SECRET_ACCESS_KEY)
 
 
 def _pending_name(name: str) -> str:
