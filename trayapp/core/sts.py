@@ -137,11 +137,11 @@ def assume_role(
         params["Tags"] = [{"Key": key, "Value": value} for key, value in tags]
     if transitive_tag_keys:
         params["TransitiveTagKeys"] = list(transitive_tag_keys)
-    sent = [f"session name '{session_name}'"]
-    if source_identity:
-        sent.append(f"source identity '{source_identity}'")
-    if external_id:
-        sent.append("the role's external id")
+    sent = [
+        f"session name '{session_name}'",
+        f"source identity '{source_identity}'" if source_identity else "no source identity",
+        "the role's external id" if external_id else "no external id",
+    ]
     if tags:
         sent.append(f"{len(tags)} session tag{'s' if len(tags) != 1 else ''}")
     try:
@@ -154,6 +154,28 @@ def assume_role(
             sent=", ".join(sent),
         ) from None
     return _credentials(answer, from_long_term_keys=from_long_term_keys)
+
+
+@dataclass(frozen=True)
+class CallerIdentity:
+    """Who the keys belong to, as ``sts:GetCallerIdentity`` says (needs no permission)."""
+
+    account: str
+    arn: str
+    user_id: str
+
+
+def get_caller_identity(client: Any) -> CallerIdentity:
+    """``sts:GetCallerIdentity``: the account and ARN of whoever signs with the client's keys."""
+    try:
+        answer = client.get_caller_identity()
+    except Exception as exc:
+        raise map_error(exc) from None
+    return CallerIdentity(
+        account=str(answer.get("Account", "")),
+        arn=str(answer.get("Arn", "")),
+        user_id=str(answer.get("UserId", "")),
+    )
 
 
 def caller_user_name(client: Any) -> str:
