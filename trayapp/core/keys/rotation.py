@@ -27,7 +27,6 @@ from trayapp.core.keys.access import (
     first_access,
     hub_caller,
     hub_secret_name,
-    iam_client,
     once,
     user_name,
     with_iam,
@@ -196,7 +195,7 @@ def _rotate(
         deps, profile, access, source, lambda c, m: iam.list_access_keys(c, user, with_mfa=m)
     )
     other = next((k for k in keys if k.access_key_id != old_id), None)
-    if other is not None:
+    if other is not None and len(keys) >= 2:
         raise iam.KeyLimitError(
             f"The IAM user {user} already has two access keys: {other.access_key_id} "
             f"({other.status}, made {other.created:%Y-%m-%d}) besides {old_id}, which aacli "
@@ -208,7 +207,9 @@ def _rotate(
     jr.write_journal(deps.state_dir, journal)
     try:
         deps.on_step(jr.CREATING)
-        new = iam.create_access_key(iam_client(deps, access), user, with_mfa=access.with_mfa)
+        new, access = with_iam(
+            deps, profile, access, source, lambda c, m: iam.create_access_key(c, user, with_mfa=m)
+        )
         deps.on_step("store")
         _store_pending(deps, name, new)
         journal = journal.at(jr.CREATED, new_key_id=new.access_key_id)
