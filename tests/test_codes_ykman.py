@@ -21,7 +21,7 @@ class FakeYkman:
 
     def __init__(self, folder: Path) -> None:
         self.bin = folder / "bin"
-        self.bin.mkdir()
+        self.bin.mkdir(parents=True)
         program = self.bin / "ykman"
         # This interpreter, not whatever python3 is on PATH.
         program.write_text(f"#!{sys.executable}\n" + FAKE.read_text(encoding="utf-8"))
