@@ -9,7 +9,7 @@ from typing import Any
 
 from trayapp.cli.context import ask_hidden, ask_line, interactive, make_service, pick, say
 from trayapp.core import config as cfg
-from trayapp.core import validate
+from trayapp.core import config_ops, validate
 from trayapp.core.errors import CodeCancelled, UsageError
 from trayapp.core.model import Account, Profile, Role
 from trayapp.core.service import Service
@@ -150,12 +150,9 @@ def run(args: argparse.Namespace) -> int:
 
 def _pin_backend(service: Service, config: cfg.Config) -> cfg.Config:
     """Record what "auto" chose, so a keyring that appears later does not hide the vault."""
-    from dataclasses import replace
+    from trayapp.core.config_ops import pin_backend
 
-    if config.settings.secret_backend != "auto":
-        return config
-    settings = replace(config.settings, secret_backend=service.backend_in_use())
-    return replace(config, settings=settings)
+    return pin_backend(service, config)
 
 
 def add_profile(service: Service, args: argparse.Namespace) -> int:
@@ -171,8 +168,7 @@ def add_profile(service: Service, args: argparse.Namespace) -> int:
     )
     cfg.add_profile(service.config, profile)  # refuses a taken name before asking anything
     secret = ask_hidden(f"Secret access key for {profile.access_key_id}: ")
-    service.set_hub_secret(profile.name, secret)
-    service.update_config(lambda config: _pin_backend(service, cfg.add_profile(config, profile)))
+    config_ops.add_profile(service, profile, secret)
     say(f"Added profile '{profile.name}'; its secret key is in {service.secrets().name}.")
     return 0
 
@@ -390,18 +386,12 @@ def _role_audit(role: Role) -> str:
 
 
 def remove(service: Service, args: argparse.Namespace) -> int:
-    parts = args.path.strip("/").split("/")
-    cfg.remove_path(service.config, parts)  # refuses a path that names nothing, first
-    prefix = "/".join(parts)
-    for session in service.sessions():
-        if session.target == prefix or session.target.startswith(prefix + "/"):
-            from trayapp.cli.context import report_removals
+    from trayapp.cli.context import report_removals
 
-            report_removals([r for r in [service.unauth(service.resolve(session.target))] if r])
-    # A profile's secrets go first: if the store cannot be changed, the profile stays and
-    # the same command can be run again; no orphaned secret is left behind a saved config.
-    forgotten = service.forget_profile_secrets(parts[0]) if len(parts) == 1 else 0
-    service.update_config(lambda config: cfg.remove_path(config, parts))
+    parts = args.path.strip("/").split("/")
+    removed = config_ops.remove(service, parts)  # sessions signed out, secrets, then config
+    report_removals(list(removed.signed_out))
+    prefix, forgotten = removed.path, removed.secrets_forgotten
     if len(parts) == 1:
         plural = "" if forgotten == 1 else "s"
         say(f"Removed {prefix} and its {forgotten} secret{plural} from {service.secrets().name}.")
@@ -487,11 +477,8 @@ def mfa_session(service: Service, args: argparse.Namespace) -> int:
     if profile is None:
         raise UsageError(f"no profile named '{args.name}'")
     seconds = None if args.length == "off" else validate.mfa_session_duration(args.length)
-    service.update_config(
-        lambda config: _changed_profile(config, profile.name, mfa_session_seconds=seconds)
-    )
+    config_ops.set_mfa_session(service, profile.name, seconds)
     if seconds is None:
-        service.drop_mfa_session(profile.name)
         say(f"Profile '{profile.name}' asks for a code for each role again.")
     else:
         say(

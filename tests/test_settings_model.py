@@ -1,0 +1,273 @@
+"""The settings window's model without Tk: validation, Check, saving, editing, removing,
+import and the secret backend, against real files, the real vault and the sandbox."""
+
+from __future__ import annotations
+
+import itertools
+import tomllib
+
+import pytest
+from conftest import PASSPHRASE
+
+from trayapp.core.paths import AppPaths, AwsPaths
+from trayapp.core.secrets.vault import Vault
+from trayapp.core.service import Deps, Service
+from trayapp.dialogs.settings.forms import AccountForm, ProfileForm, RoleForm
+from trayapp.dialogs.settings.model import SettingsModel
+
+
+def _service(env, sandbox=None) -> Service:
+    return Service(
+        Deps(
+            app=AppPaths(config_dir=env.home, state_dir=env.home / "state"),
+            aws=AwsPaths(credentials_file=env.credentials, config_file=env.aws_config),
+            endpoint_url=sandbox.endpoint_url if sandbox else None,
+            passphrase=lambda: PASSPHRASE,
+        )
+    )
+
+
+def _on_disk(env) -> dict:
+    return tomllib.loads((env.home / "config.toml").read_text(encoding="utf-8"))
+
+
+def _vault_keys(env) -> list[str]:
+    return Vault(env.home / "vault.bin", lambda: PASSPHRASE).keys()
+
+
+def _type(form, **values: str) -> None:
+    for name, value in values.items():
+        form.set(name, value)
+
+
+_users = itertools.count(1)
+
+
+@pytest.fixture
+def model(env, sandbox):
+    hub = sandbox.add_hub_user(f"settings-model{next(_users)}")
+    env.sandbox, env.hub = sandbox, hub
+    return SettingsModel(_service(env, sandbox))
+
+
+def test_validation_keeps_save_disabled_and_says_why(model, env):
+    """Issue 12 must-show 2: a bad account id, region or duration keeps Save disabled and
+    shows the message next to the field; nothing is written."""
+    assert model.first_run
+    account = model.new_account("acme")
+    _type(account, name="dev", account_id="12345", region="eu-west-1")
+    assert not model.can_save
+    assert "12 digits" in account.message("account_id")
+    account.set("account_id", "111111111111")
+    account.set("region", "moon-1")
+    assert not model.can_save and "region" in account.message("region")
+    account.set("region", "eu-west-1")
+    assert model.can_save and account.message("region") == ""
+
+    role = model.new_role("acme", "dev")
+    assert role.message("name") == ""  # untouched: no red text yet, but Save stays off
+    assert not model.can_save
+    _type(role, name="DEVELOPER", duration="13h")
+    assert not model.can_save and "15 min (900 s) to 12 h" in role.message("duration")
+    role.set("duration", "2h")
+    assert model.can_save
+
+    profile = model.new_profile()
+    _type(profile, name="acme", access_key_id="AKIA-nope", mfa_serial="x")
+    profile.set_secret("short")
+    messages = profile.snapshot()["messages"]
+    assert "access key id" in messages["access_key_id"]
+    assert "MFA device" in messages["mfa_serial"]
+    assert "16-128 characters" in messages["secret"]
+    assert "short" not in str(profile.snapshot())  # the secret is never in what is shown
+    assert not model.save()
+    assert not (env.home / "config.toml").exists()
+
+
+def test_first_run_check_then_profile_account_role(model, env):
+    """Issue 12 first run: Check shows the hub user's ARN and fills in its MFA device from
+    iam:ListMFADevices; Save stores the secret in the vault and leads on to the account and
+    the role; the saved config is what the CLI reads."""
+    hub = env.hub
+    profile = model.new_profile()
+    _type(profile, name="acme", access_key_id=hub.access_key_id)
+    profile.set_secret(hub.secret_access_key)
+    request = model.check_request()
+    assert request is not None
+    model.checked(model.run_check(request))
+    assert hub.user_arn in model.check_text()
+    assert profile.values["mfa_serial"] == hub.mfa_serial  # filled in by the check
+    assert model.save(), model.problem
+    assert isinstance(model.form, AccountForm) and model.form.profile == "acme"
+    _type(model.form, name="dev", account_id="111111111111", region="eu-west-1")
+    assert model.save(), model.problem
+    assert isinstance(model.form, RoleForm)
+    _type(model.form, name="DEVELOPER", duration="2h")
+    assert model.save(), model.problem
+    data = _on_disk(env)
+    assert data["profiles"]["acme"]["access_key_id"] == hub.access_key_id
+    assert data["profiles"]["acme"]["accounts"]["dev"]["roles"]["DEVELOPER"]["duration"] in (
+        7200,
+        "2h",
+    )
+    assert data["settings"]["secret_backend"] == "vault"  # "auto" pinned to what it chose
+    assert "acme/secret_access_key" in _vault_keys(env)
+    assert hub.secret_access_key not in (env.home / "config.toml").read_text()
+    result = env.aacli("config", "show")
+    assert "DEVELOPER  120 min" in result.stdout, result.stderr
+
+
+def test_check_with_wrong_keys_says_so(model, env):
+    """Issue 12 Check: keys AWS does not know give one clear line, no traceback, no ARN."""
+    profile = model.new_profile()
+    _type(profile, name="acme", access_key_id="AKIAAAAAAAAAAAAAAAAA")
+    profile.set_secret("x" * 40)
+    model.checked(model.run_check(model.check_request()))
+    assert model.check is None and model.problem.startswith("Check failed: ")
+    assert "x" * 40 not in model.problem
+
+
+def _set_up(model, env, name="acme", account="dev") -> None:
+    hub = env.hub
+    profile = model.new_profile()
+    _type(profile, name=name, access_key_id=hub.access_key_id, mfa_serial=hub.mfa_serial)
+    profile.set_secret(hub.secret_access_key)
+    assert model.save(), model.problem
+    _type(model.form, name=account, account_id="111111111111", region="eu-west-1")
+    assert model.save(), model.problem
+    _type(model.form, name="DEVELOPER", duration="1h")
+    assert model.save(), model.problem
+
+
+def test_edit_rename_and_stored_secret_is_never_shown(model, env):
+    """Issue 12 editing: a stored secret shows as stored (never its value); renaming a
+    profile moves its secrets; renaming a role and its duration is saved."""
+    _set_up(model, env)
+    form = model.edit(("acme",))
+    assert isinstance(form, ProfileForm)
+    assert form.snapshot()["secret"] == "stored" and form.secret == ""
+    assert env.hub.secret_access_key not in str(model.snapshot())
+    assert model.can_save  # a stored secret needs no typing
+    form.set("name", "corp")
+    assert model.save(), model.problem
+    assert "corp/secret_access_key" in _vault_keys(env)
+    assert "acme/secret_access_key" not in _vault_keys(env)
+    assert list(_on_disk(env)["profiles"]) == ["corp"]
+    assert list(_on_disk(env)["profiles"]["corp"]["accounts"]) == ["dev"]  # accounts kept
+
+    role = model.edit(("corp", "dev", "DEVELOPER"))
+    _type(role, name="Developer2", duration="3h")
+    role.keep_fresh = True
+    assert model.save(), model.problem
+    saved = _on_disk(env)["profiles"]["corp"]["accounts"]["dev"]["roles"]
+    assert list(saved) == ["Developer2"] and saved["Developer2"]["keep_fresh"] is True
+
+
+def test_remove_asks_then_removes_the_profile_and_its_secrets(model, env):
+    """Issue 12 must-show 2: removing a profile asks first, saying its secrets go too, and
+    then removes the profile and every secret of it from the store."""
+    _set_up(model, env)
+    _set_up(model, env, name="other", account="test")
+    question = model.removal_question(("acme",))
+    assert "acme" in question and "secret" in question and "1 account" in question
+    assert model.remove(("acme",)), model.problem
+    assert list(_on_disk(env)["profiles"]) == ["other"]
+    assert [k for k in _vault_keys(env) if k.startswith("acme/")] == []
+    assert "other/secret_access_key" in _vault_keys(env)
+    assert model.removal_question(("other", "test")) == "Remove account other/test and its 1 role(s)?"
+    assert model.remove(("other", "test", "DEVELOPER"))
+    assert _on_disk(env)["profiles"]["other"]["accounts"]["test"].get("roles", {}) == {}
+
+
+def test_reorder_accounts(model, env):
+    """Issue 12 tree: reorder moves an account among its siblings, saved at once."""
+    _set_up(model, env)
+    account = model.new_account("acme")
+    _type(account, name="prod", account_id="333333333333", region="us-east-2")
+    assert model.save()
+    assert model.move(("acme", "prod"), -1)
+    assert list(_on_disk(env)["profiles"]["acme"]["accounts"]) == ["prod", "dev"]
+
+
+def test_import_from_aws_config_shows_then_saves(model, env):
+    """Issue 12 must-show 2: import plans from ~/.aws/config (nothing saved), then saves the
+    roles it showed and stores the hub secret it found."""
+    env.credentials.parent.mkdir(mode=0o700)
+    env.aws_config.write_text(
+        f"[profile hub]\nregion = us-east-1\nmfa_serial = {env.hub.mfa_serial}\n\n"
+        "[profile dev-Admin]\nrole_arn = arn:aws:iam::111111111111:role/Admin\n"
+        "source_profile = hub\nregion = eu-west-1\n"
+    )
+    env.credentials.write_text(
+        f"[hub]\naws_access_key_id = {env.hub.access_key_id}\n"
+        f"aws_secret_access_key = {env.hub.secret_access_key}\n"
+    )
+    plan = model.plan_import()
+    assert plan is not None and plan.added, model.problem
+    assert not (env.home / "config.toml").exists()  # shown first, nothing saved
+    assert model.apply_import(plan), model.problem
+    assert [n.path for n in model.tree()][-1][-1] == "Admin"
+    assert "hub/secret_access_key" in _vault_keys(env)
+
+
+def test_switch_backend_to_an_unusable_keyring_changes_nothing(model, env):
+    """Issue 12 app settings: switching the secret backend to a keyring that cannot be used
+    here says why and leaves the vault and the config as they were."""
+    _set_up(model, env)
+    before = (env.home / "config.toml").read_bytes()
+    assert not model.switch_backend("keyring")
+    assert model.problem
+    assert (env.home / "config.toml").read_bytes() == before
+    assert "acme/secret_access_key" in _vault_keys(env)
+
+
+@pytest.mark.keyring
+def test_switch_backend_moves_the_secrets_to_the_keyring(model, env, tmp_path, monkeypatch):
+    """Issue 12 must-show 2: switching from the vault to the OS keyring (a real
+    gnome-keyring) moves every secret there, then empties the vault; and back."""
+    import keyring
+    from keyring.backends import SecretService
+    from secret_service import running_secret_service
+
+    _set_up(model, env)
+    before = keyring.get_keyring()
+    with running_secret_service(tmp_path / "keyring") as service:
+        monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", service.bus_address)
+        keyring.set_keyring(SecretService.Keyring())
+        assert model.switch_backend("keyring"), model.problem
+        assert _on_disk(env)["settings"]["secret_backend"] == "keyring"
+        assert _vault_keys(env) == []
+        assert model.edit(("acme",)).snapshot()["secret"] == "stored"
+        assert "keyring" in model.status
+        assert model.switch_backend("vault"), model.problem
+        assert "acme/secret_access_key" in _vault_keys(env)
+    keyring.set_keyring(before)
+
+
+def test_app_settings_validate_and_save(model, env):
+    """Issue 12 app settings: warn minutes validated as typed; Save writes the settings."""
+    _set_up(model, env)
+    model.app.set("warn_minutes", "0")
+    assert not model.app.valid and "1 to 120" in model.app.message("warn_minutes")
+    assert not model.save_app()
+    model.app.set("warn_minutes", "10")
+    model.app.unauth_on_quit = False
+    assert model.save_app(), model.problem
+    settings = _on_disk(env)["settings"]
+    assert settings["warn_minutes"] == 10 and settings["unauth_on_quit"] is False
+
+
+def test_vault_passphrase_change(env, sandbox):
+    """Issue 12 app settings: the vault passphrase change re-encrypts the vault; a wrong
+    current passphrase changes nothing."""
+    hub = sandbox.add_hub_user(f"settings-pp{next(_users)}")
+    env.hub = hub
+    model = SettingsModel(_service(env, sandbox), make_service=lambda: _service(env, sandbox))
+    _set_up(model, env)
+    before = (env.home / "vault.bin").read_bytes()
+    assert not model.change_passphrase("wrong-passphrase", "new-pass-phrase-1", "new-pass-phrase-1")
+    assert (env.home / "vault.bin").read_bytes() == before
+    assert not model.change_passphrase(PASSPHRASE, "new-pass-phrase-1", "other")
+    assert model.change_passphrase(PASSPHRASE, "new pass phrase 42", "new pass phrase 42")
+    assert Vault(env.home / "vault.bin", lambda: "new pass phrase 42").keys()
+

@@ -1,0 +1,402 @@
+"""What setting aacli up changes, for every front (``aacli config``, the settings window).
+
+Each function takes the service, changes the secret store first and the config last (through
+``Service.update_config``: under the config lock, applied to the file as it is now), and
+raises an ``AacliError`` whose message is the sentence the user sees. Bad input changes
+nothing: values are checked before anything is stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from trayapp.core import config as cfg
+from trayapp.core.errors import StsError, UsageError
+from trayapp.core.model import Account, Config, Profile, Role, Settings
+from trayapp.core.service import Removal, Service
+from trayapp.core.sts import StsCaller, get_caller_identity
+
+IamFactory = Callable[[StsCaller], Any]
+
+MFA_ARN_HINT = (
+    "Find your MFA device's ARN in the AWS console: IAM → Users → your user → Security "
+    "credentials → Multi-factor authentication (MFA), the 'Identifier' column."
+)
+
+
+def pin_backend(service: Service, config: Config) -> Config:
+    """Record what "auto" chose, so a keyring that appears later does not hide the vault."""
+    if config.settings.secret_backend != "auto":
+        return config
+    settings = replace(config.settings, secret_backend=service.backend_in_use())
+    return replace(config, settings=settings)
+
+
+# Profiles
+
+
+def _live_under(service: Service, prefix: str) -> list[str]:
+    """Targets with a live (ledger) session at or under ``prefix``."""
+    return [
+        s.target
+        for s in service.sessions()
+        if s.target == prefix or s.target.startswith(prefix + "/")
+    ]
+
+
+def _refuse_rename_while_live(service: Service, prefix: str) -> None:
+    live = _live_under(service, prefix)
+    if live:
+        raise UsageError(
+            f"{live[0]} is signed in; sign out of it before renaming {prefix} "
+            "(its credentials are recorded under the old name)"
+        )
+
+
+def add_profile(service: Service, profile: Profile, secret: str) -> Config:
+    """A new hub profile with its secret key (stored first; the config names it after)."""
+    cfg.add_profile(service.reload(), profile)  # refuses a taken name before storing anything
+    service.set_hub_secret(profile.name, secret)
+    return service.update_config(
+        lambda config: pin_backend(service, cfg.add_profile(config, profile))
+    )
+
+
+def edit_profile(
+    service: Service, old_name: str, profile: Profile, *, secret: str | None = None
+) -> Config:
+    """Change a profile's own fields (its accounts stay as they are on disk), rename it (its
+    secrets move with it), and store a new secret key when ``secret`` is given."""
+    current = service.reload()
+    if cfg.find_profile(current, old_name) is None:
+        raise UsageError(f"no profile named '{old_name}' (it was removed meanwhile)")
+    renamed = profile.name != old_name
+    if renamed:
+        if cfg.find_profile(current, profile.name) is not None:
+            raise UsageError(f"profile '{profile.name}' already exists")
+        _refuse_rename_while_live(service, old_name)
+        _move_secrets(service, old_name, profile.name)
+    if secret is not None:
+        service.set_hub_secret(profile.name, secret)
+
+    def change(config: Config) -> Config:
+        found = cfg.find_profile(config, old_name)
+        if found is None:
+            raise UsageError(f"no profile named '{old_name}' (it was removed meanwhile)")
+        key_changed = found.access_key_id != profile.access_key_id
+        new = replace(
+            profile,
+            accounts=found.accounts,
+            user_name=None if key_changed else found.user_name,
+            user_name_for=None if key_changed else found.user_name_for,
+        )
+        profiles = tuple(new if p.name == old_name else p for p in config.profiles)
+        changed = replace(config, profiles=profiles)
+        return pin_backend(service, changed) if secret is not None else changed
+
+    return service.update_config(change)
+
+
+def _move_secrets(service: Service, old: str, new: str) -> None:
+    store = service.secrets()
+    prefix = f"{old}/"
+    stored = store.keys()  # a SecretStore, not a dict
+    names = [name for name in stored if name.startswith(prefix)]
+    values = {name: value for name in names if (value := store.get(name)) is not None}
+    for name, value in values.items():
+        store.set(new + "/" + name.removeprefix(prefix), value)
+    for name in values:
+        store.delete(name)
+    service.drop_mfa_session(old)
+
+
+def hub_secret_stored(service: Service, profile_name: str) -> bool:
+    """Whether the profile's hub secret key is in the secret store (may unlock the vault)."""
+    from trayapp.core.providers.hub_keys import hub_secret_key
+
+    return bool(service.secrets().get(hub_secret_key(profile_name)))
+
+
+def remove_hub_secret(service: Service, profile_name: str) -> None:
+    from trayapp.core.providers.hub_keys import hub_secret_key
+
+    service.secrets().delete(hub_secret_key(profile_name))
+    service.drop_mfa_session(profile_name)
+
+
+def profiles_without_secret(service: Service) -> frozenset[str]:
+    """Profiles known to have no hub secret key, found without asking for a passphrase: every
+    profile when the vault does not exist yet; none known when a vault must be unlocked."""
+    from trayapp.core.providers.hub_keys import hub_secret_key
+    from trayapp.core.secrets.vault import Vault
+
+    config = service.config
+    if not config.profiles:
+        return frozenset()
+    store = service.secrets()
+    if isinstance(store, Vault):
+        return frozenset(p.name for p in config.profiles) if not store.exists else frozenset()
+    stored = set(store.keys())
+    return frozenset(p.name for p in config.profiles if hub_secret_key(p.name) not in stored)
+
+
+def set_mfa_session(service: Service, profile_name: str, seconds: int | None) -> Config:
+    """Turn a profile's MFA session on (``seconds``) or off (None: its session is dropped)."""
+    config = service.update_config(
+        lambda c: _changed_profile(c, profile_name, mfa_session_seconds=seconds)
+    )
+    if seconds is None:
+        service.drop_mfa_session(profile_name)
+    return config
+
+
+def _changed_profile(config: Config, name: str, **changes: Any) -> Config:
+    current = cfg.find_profile(config, name)
+    if current is None:
+        raise UsageError(f"no profile named '{name}' (it was removed meanwhile)")
+    return cfg.replace_profile(config, replace(current, **changes))
+
+
+# Accounts and roles
+
+
+def _account(config: Config, profile_name: str, account_name: str) -> tuple[Profile, Account]:
+    profile = cfg.find_profile(config, profile_name)
+    if profile is None:
+        raise UsageError(f"no profile named '{profile_name}'")
+    account = next((a for a in profile.accounts if a.name == account_name), None)
+    if account is None:
+        raise UsageError(f"profile '{profile_name}' has no account '{account_name}'")
+    return profile, account
+
+
+def add_account(service: Service, profile_name: str, account: Account) -> Config:
+    return service.update_config(lambda c: cfg.add_account(c, profile_name, account))
+
+
+def edit_account(service: Service, profile_name: str, old_name: str, account: Account) -> Config:
+    """Change an account's name, id or region; its roles stay as they are on disk."""
+    if account.name != old_name:
+        _refuse_rename_while_live(service, f"{profile_name}/{old_name}")
+
+    def change(config: Config) -> Config:
+        profile, found = _account(config, profile_name, old_name)
+        for other in profile.accounts:
+            if other.name == old_name:
+                continue
+            if other.name == account.name:
+                raise UsageError(
+                    f"profile '{profile_name}' already has an account '{account.name}'"
+                )
+            if other.account_id == account.account_id:
+                raise UsageError(
+                    f"account {account.account_id} is already in profile '{profile_name}' "
+                    f"as '{other.name}'"
+                )
+        new = replace(account, roles=found.roles)
+        accounts = tuple(new if a.name == old_name else a for a in profile.accounts)
+        return _checked(cfg.replace_profile(config, replace(profile, accounts=accounts)))
+
+    return service.update_config(change)
+
+
+def add_role(service: Service, profile_name: str, account_name: str, role: Role) -> Config:
+    return service.update_config(lambda c: cfg.add_role(c, profile_name, account_name, role))
+
+
+def edit_role(
+    service: Service, profile_name: str, account_name: str, old_name: str, role: Role
+) -> Config:
+    """Change a role (name, duration, AWS profile, keep-fresh); its audit options stay."""
+    if role.name != old_name:
+        _refuse_rename_while_live(service, f"{profile_name}/{account_name}/{old_name}")
+
+    def change(config: Config) -> Config:
+        profile, account = _account(config, profile_name, account_name)
+        found = next((r for r in account.roles if r.name == old_name), None)
+        if found is None:
+            raise UsageError(f"account '{account_name}' has no role '{old_name}'")
+        if role.name != old_name and any(r.name == role.name for r in account.roles):
+            raise UsageError(f"account '{account_name}' already has a role '{role.name}'")
+        new = replace(
+            found,
+            name=role.name,
+            duration_seconds=role.duration_seconds,
+            aws_profile=role.aws_profile,
+            keep_fresh=role.keep_fresh,
+        )
+        roles = tuple(new if r.name == old_name else r for r in account.roles)
+        accounts = tuple(
+            replace(a, roles=roles) if a.name == account_name else a for a in profile.accounts
+        )
+        return _checked(cfg.replace_profile(config, replace(profile, accounts=accounts)))
+
+    return service.update_config(change)
+
+
+def _checked(config: Config) -> Config:
+    from pathlib import Path
+
+    from trayapp.core.errors import ConfigError
+
+    try:
+        cfg.check_unique_aws_profiles(config, Path("config"))
+    except ConfigError as exc:
+        raise UsageError(str(exc).removeprefix("config: ")) from None
+    return config
+
+
+def move(service: Service, parts: list[str], delta: int) -> Config:
+    """Move a profile, account or role up (-1) or down (+1) among its siblings."""
+
+    def shifted(items: tuple[Any, ...], name: str) -> tuple[Any, ...]:
+        names = [item.name for item in items]
+        if name not in names:
+            raise UsageError(f"'{'/'.join(parts)}' is no longer in the config")
+        i = names.index(name)
+        j = max(0, min(len(items) - 1, i + delta))
+        listed = list(items)
+        listed[i], listed[j] = listed[j], listed[i]
+        return tuple(listed)
+
+    def change(config: Config) -> Config:
+        if len(parts) == 1:
+            return replace(config, profiles=shifted(config.profiles, parts[0]))
+        profile = cfg.find_profile(config, parts[0])
+        if profile is None:
+            raise UsageError(f"no profile named '{parts[0]}'")
+        if len(parts) == 2:
+            return cfg.replace_profile(
+                config, replace(profile, accounts=shifted(profile.accounts, parts[1]))
+            )
+        _, account = _account(config, parts[0], parts[1])
+        moved = replace(account, roles=shifted(account.roles, parts[2]))
+        accounts = tuple(moved if a.name == parts[1] else a for a in profile.accounts)
+        return cfg.replace_profile(config, replace(profile, accounts=accounts))
+
+    return service.update_config(change)
+
+
+@dataclass(frozen=True)
+class Removed:
+    """What removing a profile, account or role did."""
+
+    path: str
+    signed_out: tuple[Removal, ...]
+    secrets_forgotten: int  # a profile's secrets (hub key, TOTP seed, MFA session)
+
+
+def remove(service: Service, parts: list[str]) -> Removed:
+    """Remove ``profile``, ``profile/account`` or ``profile/account/role``: its live sessions
+    are signed out, a profile's secrets deleted (first: if the store cannot be changed, the
+    profile stays and the removal can be tried again), then the config saved."""
+    cfg.remove_path(service.reload(), parts)  # refuses a path that names nothing, first
+    prefix = "/".join(parts)
+    signed_out = []
+    for target in _live_under(service, prefix):
+        removal = service.unauth(service.resolve(target))
+        if removal is not None:
+            signed_out.append(removal)
+    forgotten = service.forget_profile_secrets(parts[0]) if len(parts) == 1 else 0
+    service.update_config(lambda config: cfg.remove_path(config, parts))
+    return Removed(prefix, tuple(signed_out), forgotten)
+
+
+def removal_question(config: Config, parts: list[str]) -> str:
+    """The confirmation a front asks before :func:`remove`, saying what goes with it."""
+    prefix = "/".join(parts)
+    profile = cfg.find_profile(config, parts[0])
+    if len(parts) == 1 and profile is not None:
+        roles = sum(len(a.roles) for a in profile.accounts)
+        return (
+            f"Remove profile {prefix}, its {len(profile.accounts)} account(s) and {roles} "
+            "role(s), and delete its secret key (and TOTP seed) from the secret store?"
+        )
+    if len(parts) == 2 and profile is not None:
+        account = next((a for a in profile.accounts if a.name == parts[1]), None)
+        count = len(account.roles) if account else 0
+        return f"Remove account {prefix} and its {count} role(s)?"
+    return f"Remove role {prefix}?"
+
+
+# App settings
+
+
+def set_settings(service: Service, *, warn_minutes: int, unauth_on_quit: bool) -> Config:
+    if not 1 <= warn_minutes <= 120:
+        raise UsageError("warn minutes must be between 1 and 120")
+
+    def change(config: Config) -> Config:
+        settings: Settings = replace(
+            config.settings, warn_minutes=warn_minutes, unauth_on_quit=unauth_on_quit
+        )
+        return replace(config, settings=settings)
+
+    return service.update_config(change)
+
+
+def change_vault_passphrase(service: Service, old: str, new: str) -> None:
+    """Re-encrypt the vault under ``new``; a wrong ``old`` changes nothing. A store the
+    service opened before holds the old keys: the caller uses a new service after this."""
+    from trayapp.core.errors import SecretStoreError
+    from trayapp.core.secrets.vault import Vault
+
+    vault = Vault(service.deps.app.vault_file, lambda: old)
+    if not vault.exists:
+        raise SecretStoreError(f"There is no vault at {vault.path} to change.")
+    vault.change_passphrase(old, new)
+
+
+# Checking hub keys
+
+
+@dataclass(frozen=True)
+class KeyCheck:
+    """What ``sts:GetCallerIdentity`` (and ``iam:ListMFADevices`` if allowed) told."""
+
+    arn: str
+    account: str
+    user_name: str
+    mfa_devices: tuple[str, ...]
+    note: str  # how to find the MFA device when it could not be listed; "" otherwise
+
+
+def check_hub_keys(
+    access_key_id: str,
+    secret_access_key: str,
+    sts_region: str,
+    *,
+    sts_factory: Callable[[StsCaller], Any],
+    endpoint_url: str | None,
+    iam_factory: IamFactory | None = None,
+    iam_endpoint_url: str | None = None,
+) -> KeyCheck:
+    """Whose keys these are (an IAM user, or an error saying what they are), and its MFA
+    devices when the user may list them."""
+    from trayapp.core import iam
+
+    caller = StsCaller(
+        access_key_id=access_key_id,
+        secret_access_key=secret_access_key,
+        region=sts_region,
+        endpoint_url=endpoint_url,
+    )
+    identity = get_caller_identity(sts_factory(caller))
+    kind, _, path = identity.arn.partition(":user/")
+    if not kind.startswith("arn:") or not path:
+        raise StsError(
+            f"These keys are not an IAM user's ({identity.arn}); aacli needs the hub IAM "
+            "user's own access key."
+        )
+    user_name = path.rsplit("/", 1)[-1]
+    make_iam = iam_factory or iam.make_iam_client
+    iam_caller = replace(caller, endpoint_url=iam_endpoint_url or endpoint_url)
+    try:
+        answer = make_iam(iam_caller).list_mfa_devices(UserName=user_name)
+        devices = tuple(str(d["SerialNumber"]) for d in answer.get("MFADevices", []))
+    except Exception:  # not allowed, or IAM unreachable: the user can still type the ARN
+        return KeyCheck(identity.arn, identity.account, user_name, (), MFA_ARN_HINT)
+    note = "" if devices else "This user has no MFA device yet. " + MFA_ARN_HINT
+    return KeyCheck(identity.arn, identity.account, user_name, devices, note)

@@ -1,0 +1,270 @@
+"""The settings window's forms as plain data: text fields checked as they are typed (no Tk).
+
+A form holds what the user typed, checks each field with the rules of ``core/validate.py``
+on every change, and builds the model object (Profile, Account, Role) only when all fields
+are valid. The views show ``message(name)`` beside each field and enable Save on ``valid``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from trayapp.core import validate
+from trayapp.core.errors import AacliError, UsageError
+from trayapp.core.model import DEFAULT_STS_REGION, Account, Profile, Role
+
+Check = Callable[[str], Any]  # returns the clean value or raises UsageError with the reason
+
+
+def _optional(check: Check) -> Check:
+    return lambda text: check(text) if text.strip() else None
+
+
+def _required(what: str, check: Check) -> Check:
+    def checked(text: str) -> Any:
+        if not text.strip():
+            raise UsageError(f"{what} is required")
+        return check(text)
+
+    return checked
+
+
+class Form:
+    """Named text fields, each with a check; ``touched`` fields show their message."""
+
+    kind = "form"
+    checks: ClassVar[dict[str, Check]] = {}
+
+    def __init__(self, values: dict[str, str] | None = None) -> None:
+        self.values: dict[str, str] = dict.fromkeys(self.checks, "")
+        self.values.update(values or {})
+        self.touched: set[str] = {name for name, value in self.values.items() if value}
+
+    def set(self, name: str, value: str) -> None:
+        self.values[name] = value
+        self.touched.add(name)
+
+    def error(self, name: str) -> str:
+        """Why the field is not valid ("" when it is), whether shown yet or not."""
+        try:
+            self.checks[name](self.values[name])
+        except AacliError as exc:
+            return str(exc)
+        return ""
+
+    def message(self, name: str) -> str:
+        """What to show beside the field: its error once the user has typed in it."""
+        return self.error(name) if name in self.touched else ""
+
+    @property
+    def valid(self) -> bool:
+        return not any(self.error(name) for name in self.checks)
+
+    def clean(self, name: str) -> Any:
+        return self.checks[name](self.values[name])
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "values": dict(self.values),
+            "messages": {n: self.message(n) for n in self.checks if self.message(n)},
+            "valid": self.valid,
+        }
+
+
+class ProfileForm(Form):
+    """A hub profile. The secret access key is a field only while it is new or replaced: a
+    stored one is never read back into the window."""
+
+    kind = "profile"
+    checks: ClassVar[dict[str, Check]] = {
+        "name": _required("the profile name", lambda t: validate.name(t.strip(), "profile name")),
+        "access_key_id": _required("the access key id", validate.access_key_id),
+        "mfa_serial": _required("the MFA device", validate.mfa_serial),
+        "sts_region": _required("the STS region", validate.region),
+        "partition": validate.partition,
+        "mfa_session": _optional(validate.mfa_session_duration),
+    }
+
+    def __init__(
+        self,
+        values: dict[str, str] | None = None,
+        *,
+        secret_stored: bool = False,
+        existing: Profile | None = None,
+    ) -> None:
+        defaults = {"sts_region": DEFAULT_STS_REGION, "partition": "aws"}
+        super().__init__({**defaults, **(values or {})})
+        self.existing = existing
+        self.secret_stored = secret_stored
+        self.replacing_secret = not secret_stored  # a new profile types its secret
+        self.secret = ""
+        self.secret_touched = False
+
+    @classmethod
+    def for_profile(cls, profile: Profile, *, secret_stored: bool) -> ProfileForm:
+        session = profile.mfa_session_seconds
+        return cls(
+            {
+                "name": profile.name,
+                "access_key_id": profile.access_key_id,
+                "mfa_serial": profile.mfa_serial,
+                "sts_region": profile.sts_region,
+                "partition": profile.partition,
+                "mfa_session": f"{session // 60}m" if session else "",
+            },
+            secret_stored=secret_stored,
+            existing=profile,
+        )
+
+    def set_secret(self, value: str) -> None:
+        self.secret = value
+        self.secret_touched = True
+
+    def secret_error(self) -> str:
+        if not self.replacing_secret:
+            return ""
+        if not self.secret.strip():
+            return "the secret access key is required"
+        try:
+            validate.secret_access_key(self.secret)
+        except AacliError as exc:
+            return str(exc)
+        return ""
+
+    def error(self, name: str) -> str:
+        if name == "secret":
+            return self.secret_error()
+        return super().error(name)
+
+    def message(self, name: str) -> str:
+        if name == "secret":
+            return self.secret_error() if self.secret_touched else ""
+        return super().message(name)
+
+    @property
+    def valid(self) -> bool:
+        return super().valid and not self.secret_error()
+
+    def new_secret(self) -> str | None:
+        """The secret to store on Save (None: keep the stored one)."""
+        return self.secret.strip() if self.replacing_secret else None
+
+    def build(self) -> Profile:
+        base = self.existing or Profile(name="", access_key_id="", mfa_serial="")
+        from dataclasses import replace
+
+        return replace(
+            base,
+            name=self.clean("name"),
+            access_key_id=self.clean("access_key_id"),
+            mfa_serial=self.clean("mfa_serial"),
+            sts_region=self.clean("sts_region"),
+            partition=self.clean("partition"),
+            mfa_session_seconds=self.clean("mfa_session"),
+        )
+
+    def snapshot(self) -> dict[str, Any]:
+        data = super().snapshot()
+        data["secret"] = (
+            "typed" if self.replacing_secret and self.secret else
+            "stored" if self.secret_stored and not self.replacing_secret else "empty"
+        )  # fmt: skip
+        if self.message("secret"):
+            data["messages"]["secret"] = self.message("secret")
+        return data
+
+
+class AccountForm(Form):
+    kind = "account"
+    checks: ClassVar[dict[str, Check]] = {
+        "name": _required("the account name", lambda t: validate.name(t.strip(), "account name")),
+        "account_id": _required("the account id", validate.account_id),
+        "region": _required("the region", validate.region),
+    }
+
+    def __init__(self, profile: str, values: dict[str, str] | None = None) -> None:
+        super().__init__(values)
+        self.profile = profile
+
+    @classmethod
+    def for_account(cls, profile: str, account: Account) -> AccountForm:
+        values = {"name": account.name, "account_id": account.account_id, "region": account.region}
+        return cls(profile, values)
+
+    def build(self) -> Account:
+        return Account(
+            name=self.clean("name"),
+            account_id=self.clean("account_id"),
+            region=self.clean("region"),
+        )
+
+
+def _duration_text(seconds: int) -> str:
+    hours, minutes = divmod(seconds // 60, 60)
+    if hours and minutes:
+        return f"{hours}h{minutes:02d}m"
+    return f"{hours}h" if hours else f"{minutes}m"
+
+
+class RoleForm(Form):
+    kind = "role"
+    checks: ClassVar[dict[str, Check]] = {
+        "name": _required("the role name", validate.role_name),
+        "duration": _required("the duration", validate.duration),
+        "aws_profile": _optional(validate.aws_profile),
+    }
+
+    def __init__(self, profile: str, account: str, values: dict[str, str] | None = None) -> None:
+        super().__init__({"duration": "1h", **(values or {})})
+        self.profile, self.account = profile, account
+        self.keep_fresh = False
+
+    @classmethod
+    def for_role(cls, profile: str, account: str, role: Role) -> RoleForm:
+        form = cls(
+            profile,
+            account,
+            {
+                "name": role.name,
+                "duration": _duration_text(role.duration_seconds),
+                "aws_profile": role.aws_profile or "",
+            },
+        )
+        form.keep_fresh = role.keep_fresh
+        return form
+
+    def build(self) -> Role:
+        return Role(
+            name=self.clean("name"),
+            duration_seconds=self.clean("duration"),
+            aws_profile=self.clean("aws_profile"),
+            keep_fresh=self.keep_fresh,
+        )
+
+    def snapshot(self) -> dict[str, Any]:
+        return {**super().snapshot(), "keep_fresh": self.keep_fresh}
+
+
+def _warn_minutes(text: str) -> int:
+    if not text.strip().isdigit() or not 1 <= int(text) <= 120:
+        raise UsageError("warn minutes must be a whole number from 1 to 120")
+    return int(text)
+
+
+class AppForm(Form):
+    kind = "app"
+    checks: ClassVar[dict[str, Check]] = {"warn_minutes": _warn_minutes}
+
+    def __init__(self, warn_minutes: int, unauth_on_quit: bool, start_at_login: bool) -> None:
+        super().__init__({"warn_minutes": str(warn_minutes)})
+        self.unauth_on_quit = unauth_on_quit
+        self.start_at_login = start_at_login
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            **super().snapshot(),
+            "unauth_on_quit": self.unauth_on_quit,
+            "start_at_login": self.start_at_login,
+        }
