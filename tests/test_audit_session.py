@@ -181,3 +181,50 @@ def test_session_name_settings(configured):
     assert ok.returncode == 0, ok.stderr
     assert 'session_name = "os-user"' in (configured.home / "config.toml").read_text()
     assert "session name: os-user" in configured.aacli("config", "show").stdout
+
+
+def test_import_reads_external_id_session_name_and_source_identity(env):
+    """Issue 14 item 3: import-aws takes the AWS CLI's external_id and role_session_name and
+    aws-vault's source_identity; a bad value skips that profile with the reason."""
+    env.aws_config.parent.mkdir(mode=0o700)
+    env.aws_config.write_text(
+        "[profile hub]\nmfa_serial = arn:aws:iam::123456789012:mfa/alice\n\n"
+        "[profile prod-Admin]\nrole_arn = arn:aws:iam::333333333333:role/Admin\n"
+        "source_profile = hub\nexternal_id = 7f3c-ext:id\nrole_session_name = alice\n"
+        "source_identity = alice\n\n"
+        "[profile dev-Admin]\nrole_arn = arn:aws:iam::111111111111:role/Admin\n"
+        "source_profile = hub\nexternal_id = x\n"
+    )
+    env.credentials.write_text(
+        "[hub]\naws_access_key_id = AKIAHUBIMPORT0000001\n"
+        "aws_secret_access_key = importedSecretKeyValue0001\n"
+    )
+    result = env.aacli("config", "import-aws")
+    assert result.returncode == 0, result.stderr
+    assert "external id 'x' must be 2-1224" in result.stderr  # dev-Admin skipped, with why
+    shown = env.aacli("config", "show").stdout
+    assert "session name: alice" in shown, shown
+    assert "external id 7f3c-ext:id; source identity alice" in shown
+    assert "111111111111" not in shown
+
+
+def test_a_name_read_with_another_key_is_read_again(configured):
+    """Issue 14 item 3: the stored user name belongs to the key it was read with: after the
+    hub key changed (a rotation), the next auth reads the name again from GetCallerIdentity."""
+    config = configured.home / "config.toml"
+    user = configured.hub.user_name
+    config.write_text(
+        config.read_text().replace(
+            'session_name = "tester"\n',
+            'user_name = "old-name"\nuser_name_for = "AKIAOLDKEY0000000001"\n',
+        )
+    )
+    result = configured.aacli("auth", "dev/DEVELOPER", "--code", configured.code())
+    assert result.returncode == 0, result.stderr
+    text = config.read_text()
+    assert f'user_name = "{user}"' in text and "old-name" not in text
+    assert f'user_name_for = "{configured.hub.access_key_id}"' in text
+    sessions = [
+        s for s in configured.sandbox.role_sessions.values() if s.role_arn.endswith("/DEVELOPER")
+    ]
+    assert sessions[-1].session_name == user

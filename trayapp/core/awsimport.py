@@ -146,6 +146,7 @@ def _merge_one(
         mfa_serial=validate.mfa_serial(mfa),
         sts_region=validate.region(source_values.get("region", "").strip() or "us-east-1"),
         partition=partition,
+        session_name=_session_name(values),
     )
     note = None
     hub_secret = None
@@ -189,8 +190,17 @@ def _merge_one(
     if aws_profile in taken:
         raise _Skip(f"another role of the config already writes AWS profile '{aws_profile}'")
     role = Role(
-        name=role_name, duration_seconds=duration, aws_profile=aws_profile if renamed else None
+        name=role_name,
+        duration_seconds=duration,
+        aws_profile=aws_profile if renamed else None,
+        external_id=_checked(values, "external_id", validate.external_id),
+        source_identity=_checked(values, "source_identity", validate.source_identity),
     )
+    if hub.session_name and current.session_name != hub.session_name:
+        note = (
+            f"{shown(name)}: role_session_name '{hub.session_name}' not imported: profile "
+            f"{current.name} names its sessions '{current.session_name or 'auto'}'"
+        )
     account = replace(account, roles=(*account.roles, role))
     if any(a.account_id == account_id for a in current.accounts):
         accounts = tuple(account if a.account_id == account_id else a for a in current.accounts)
@@ -203,6 +213,19 @@ def _merge_one(
     taken.add(aws_profile)
     line = f"{current.name}/{account.name}/{role_name} (from [{shown(section)}])"
     return new_config, line, hub_secret, note
+
+
+def _session_name(values: Mapping[str, str]) -> str | None:
+    """The AWS CLI's ``role_session_name``: the hub profile's session name when new."""
+    raw = values.get("role_session_name", "").strip()
+    return validate.session_name_setting(raw) if raw else None
+
+
+def _checked(values: Mapping[str, str], key: str, check: Callable[[str], str]) -> str | None:
+    """An optional value of a role profile (the AWS CLI's ``external_id``, aws-vault's
+    ``source_identity``), checked."""
+    raw = values.get(key, "").strip()
+    return check(raw) if raw else None
 
 
 def _check_whole(config: Config) -> None:
