@@ -156,6 +156,24 @@ def test_a_region_the_user_changed_since_is_left_alone(configured) -> None:
     assert _section(configured.aws_config, "dev-DEVELOPER") == {"output": "json"}
 
 
+def test_default_taken_over_by_the_user_still_gets_its_region_back(configured) -> None:
+    """Issue 11 item 1: the user put keys of their own into [default] while aacli's session
+    held it: unauth leaves their keys alone, and [default]'s region is still not lost."""
+    _write(configured, CREDENTIALS, CONFIG)
+    _ok(configured.aacli("auth", "dev/DEVELOPER", "--default", "--code", configured.code()))
+    theirs = CREDENTIALS.replace(
+        "[default]\n",
+        "[default]\naws_access_key_id = AKIATHEIRS0000000001\n"
+        "aws_secret_access_key = theirSecret\n",
+    )
+    configured.credentials.write_text(theirs)
+    result = configured.aacli("unauth", "--all")
+    _ok(result)
+    assert "left profile 'default' alone" in result.stderr
+    assert configured.credentials.read_text() == theirs
+    assert configured.aws_config.read_bytes() == CONFIG.encode()
+
+
 def test_renewing_without_default_keeps_the_default_it_holds(configured) -> None:
     """Issue 11 item 1: renewing a session (as the tray's Renew does, without --default) keeps
     writing where it wrote before; today [default] is left behind with no ledger entry, so

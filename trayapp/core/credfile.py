@@ -196,15 +196,20 @@ def origin_of(
     return Origin(credentials_found, False, (KeyBefore(profile, REGION, before, region),))
 
 
-def give_back_config(config_path: Path, session: Session, profile: str) -> None:
+def give_back_config(
+    config_path: Path, session: Session, profile: str, *, taken_over: bool = False
+) -> None:
     """Put ``profile``'s config section back as it was before ``session`` wrote to it.
 
     A section aacli created loses its region (and goes when nothing else is left in it); a
     key it set in the user's section gets its old value back, or goes again, but only while
-    it still holds what aacli wrote.
+    it still holds what aacli wrote. ``taken_over``: the user put keys of their own in the
+    profile, so a section aacli created is theirs now and stays; their own old values still
+    come back (a [default] region is never lost).
     """
     if profile in session.config_sections_created:
-        remove_profile_region(config_path, profile, session.region)
+        if not taken_over:
+            remove_profile_region(config_path, profile, session.region)
         return
     for found in session.config_found:
         if found.profile == profile:

@@ -614,11 +614,9 @@ class Service:
                     session.access_key_id,
                     keep_section=name in session.credentials_sections_found,
                 )
-                if outcome is RemoveOutcome.CHANGED:
-                    left.append(name)
-                    continue
-                removed.append(name)
-                give_back_config(Path(session.config_file), session, name)
+                changed = outcome is RemoveOutcome.CHANGED
+                (left if changed else removed).append(name)
+                give_back_config(Path(session.config_file), session, name, taken_over=changed)
         except BaseException:
             # The failed write changed nothing: the session stays, to be removed another time.
             with suppress(Exception):
