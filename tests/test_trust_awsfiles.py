@@ -515,3 +515,45 @@ def test_a_relative_aws_path_is_recorded_absolute(configured) -> None:
     _ok(aacli("unauth", "--all", cwd=configured.root))
     assert (work / "aws" / "credentials").read_bytes() == b""
     assert not (configured.root / "aws" / "credentials").exists()
+
+
+# --- the INI editor underneath ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["region = us-west-2", "region=us-west-2", "Region\t:\tus-west-2", "  region = us-west-2  "],
+)
+def test_a_value_set_and_set_back_gives_the_line_back_byte_for_byte(line: str) -> None:
+    """Issue 11 item 1: a key's value is changed inside its own line (its spelling, delimiter
+    and spacing kept), so putting the old value back restores the line exactly."""
+    from trayapp.core.inifile import get_section, set_value
+
+    text = f"[default]\r\n# mine\r\n{line}\r\noutput = json\r\n"
+    if line.startswith(" "):
+        text = f"[default]\n{line}\n"
+    changed = set_value(text, "default", "region", "eu-west-1", config_style=True)
+    assert get_section(changed, "default")["region"] == "eu-west-1"
+    assert set_value(changed, "default", "region", "us-west-2", config_style=True) == text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[default]\n",
+        "[default]\n\n",
+        "# mine\n[default]\n\n[b]\nx = 1\n",
+        "[default]",
+        "[a]\n[default]\n# note\n",
+    ],
+)
+def test_a_section_found_keeps_its_header_when_emptied(text: str) -> None:
+    """Issue 11 item 2: keys aacli added to a section that was there before are removed with
+    the section's header, blank lines and comments kept; a section it created goes whole."""
+    from trayapp.core.inifile import remove_keys, upsert_section
+
+    keys = {"aws_access_key_id": "ASIAX", "aws_secret_access_key": "s"}
+    written = upsert_section(text, "default", keys)
+    assert remove_keys(written, "default", list(keys), keep_section=True) == text
+    created = upsert_section("[a]\nx = 1\n", "ours", keys)
+    assert remove_keys(created, "ours", list(keys)) == "[a]\nx = 1\n"
