@@ -68,7 +68,7 @@ class Dialog:
         return self.child.returncode, stdout, stderr
 
 
-def wait_for_focused_dialog(display: str, timeout: float = 10.0) -> str:
+def wait_for_focused_dialog(display: str, timeout: float = 30.0) -> str:
     """The dialog's window id, once it is shown and holds the keyboard focus.
 
     The pointer is parked in a corner first: on a server without a window
