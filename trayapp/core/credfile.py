@@ -191,7 +191,7 @@ def origin_of(
         section = inifile.config_section_name(profile)
         raise CredFileError(
             f"{config_path}: the region of [{section}] spans several lines, so aacli could not "
-            "put it back; nothing was changed. Write it on one line, or pick another profile."
+            "put it back afterwards; nothing was changed. Write it on one line."
         )
     return Origin(credentials_found, False, (KeyBefore(profile, REGION, before, region),))
 

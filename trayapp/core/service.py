@@ -226,7 +226,7 @@ class Service:
 
         from trayapp.core.credfile import give_back_config, read_profile
         from trayapp.core.errors import AacliError
-        from trayapp.core.sessions import Unfinished, only_profiles, read_ledger
+        from trayapp.core.sessions import Unfinished, only_profiles
 
         state = read_ledger(self.deps.app.ledger_file, set_aside=True)
         plans = [*state.pending, *(u.session for u in state.unfinished)]
@@ -295,7 +295,7 @@ class Service:
     def ledger_problems(self) -> list[str]:
         """One line each for what aacli could not finish or had to set aside, with what to do
         (status and sweep show them; nothing here blocks a command)."""
-        from trayapp.core.sessions import damaged_copies, read_ledger
+        from trayapp.core.sessions import damaged_copies
 
         ledger = self.deps.app.ledger_file
         lines = [
