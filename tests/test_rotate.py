@@ -284,3 +284,16 @@ def test_rotation_drops_the_mfa_session_keeps_role_sessions_and_config_remove_fo
     vault = Vault(env.home / "vault.bin", lambda: PASSPHRASE)
     names = vault.keys()  # the SecretStore protocol, not a dict
     assert [name for name in names if name.startswith("acme/")] == []
+
+
+def test_refresh_age_reads_the_create_date_from_iam(configured):
+    """Issue 15: the key's age from iam:ListAccessKeys CreateDate, cached in the config (status
+    makes no IAM call: before the refresh it knows no age)."""
+    env = configured
+    assert "hub key of acme" not in env.aacli("status").stdout
+    result = env.aacli("rotate", "acme", "--refresh-age")
+    assert result.returncode == 0, result.stderr
+    assert "hub key of acme: 0 days old" in result.stderr
+    profile = _config(env)
+    assert profile.key_created_for == env.hub.access_key_id and profile.key_created
+    assert "hub key of acme: 0 days old" in env.aacli("status").stdout
