@@ -144,3 +144,87 @@ def test_a_python_child_never_imports_from_the_working_folder(tmp_path: Path) ->
     first = lines[lines.index("sys.path = [") + 1].strip().strip("',")
     assert first == str(children.PACKAGE_ROOT)
     assert str(tmp_path) not in shown.stdout.decode()
+
+
+def test_child_env_from_a_given_base() -> None:
+    """Issue 17 item 12: a given base replaces our environment entirely."""
+    assert children.child_env(base={"ONLY": "1", "AACLI_PASSPHRASE": "x"}) == {"ONLY": "1"}
+
+
+@pytest.fixture
+def our_stdin_has_data():
+    """Our fd 0 is a pipe holding text, as a terminal the user types into would: a child that
+    inherited it would read it."""
+    saved = os.dup(0)
+    read_end, write_end = os.pipe()
+    os.write(write_end, b"typed-at-our-terminal")
+    os.close(write_end)
+    os.dup2(read_end, 0)
+    os.close(read_end)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 0)
+        os.close(saved)
+
+
+def test_children_never_read_our_terminal(our_stdin_has_data, tmp_path: Path) -> None:
+    """Issue 17 item 12: run() without input, and start(), give the child an empty stdin."""
+    seen = probe(children.run([sys.executable, "-c", PROBE], timeout=30))
+    assert seen["stdin"] == ""
+    out = tmp_path / "seen.json"
+    child = children.start(
+        [sys.executable, "-c", PROBE.replace("print(", f"open({str(out)!r}, 'w').write(")]
+    )
+    assert children.wait_briefly(child, 30) == 0
+    assert json.loads(out.read_text())["stdin"] == ""
+
+
+def test_a_started_child_writes_nothing_to_our_output(capfd: pytest.CaptureFixture[str]) -> None:
+    """Issue 17 item 12: a browser or clipboard tool may not scribble on the CLI's output."""
+    child = children.start(
+        [
+            sys.executable,
+            "-c",
+            "import sys; print('LEAKED-OUT'); print('LEAKED-ERR', file=sys.stderr)",
+        ]
+    )
+    assert children.wait_briefly(child, 30) == 0
+    captured = capfd.readouterr()
+    assert "LEAKED" not in captured.out + captured.err
+
+
+def test_start_uses_the_given_env_and_folder(tmp_path: Path) -> None:
+    """Issue 17 item 12: start(env=…, cwd=…) gives the child exactly those."""
+    out = tmp_path / "seen.json"
+    script = PROBE.replace("print(", f"open({str(out)!r}, 'w').write(")
+    env = {"PATH": os.environ["PATH"], "ONLY": "this"}
+    child = children.start([sys.executable, "-c", script], env=env, cwd=tmp_path)
+    assert children.wait_briefly(child, 30) == 0
+    seen = json.loads(out.read_text())
+    assert seen["cwd"] == str(tmp_path)
+    assert seen["env"].get("ONLY") == "this" and "HOME" not in seen["env"]
+
+
+def test_a_started_child_never_keeps_aacli_running() -> None:
+    """Issue 17 item 12: aacli exits at once even while a child it started (a browser) runs:
+    the reaper never holds the interpreter."""
+    parent = (
+        "import sys; from trayapp.core import children; "
+        "c = children.start([sys.executable, '-c', 'import time; time.sleep(40)']); "
+        "print(c.pid, flush=True)"
+    )
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-c", parent],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(children.PACKAGE_ROOT)},
+    )
+    grandchild = int(done.stdout.split()[0])
+    try:
+        assert done.returncode == 0, done.stderr
+        assert time.monotonic() - started < 30, "aacli waited for the child it started"
+    finally:
+        os.kill(grandchild, 9)
