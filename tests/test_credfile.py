@@ -275,7 +275,7 @@ def test_write_goes_through_a_symlink_to_its_target(tmp_path: Path) -> None:
 
 def test_stale_temp_files_of_ours_are_removed_on_the_next_write(aws: Path) -> None:
     """Issue 11 item 3: stale-temp cleanup removes a killed writer's temp file, never a live
-    writer's (its pid is alive), nor one that is only seconds old."""
+    writer's (its pid is alive); one without a pid only once it is over a minute old."""
     dead = subprocess.run(
         [sys.executable, "-c", "import os; print(os.getpid())"],
         capture_output=True,
@@ -288,15 +288,18 @@ def test_stale_temp_files_of_ours_are_removed_on_the_next_write(aws: Path) -> No
     try:
         live = aws / f".credentials.aacli-tmp-{live_writer.pid}-def"
         live.write_text("a live writer's temp file")
-        fresh = aws / ".credentials.aacli-tmp-99999999-ghi"
-        fresh.write_text("seconds old: its writer may still be at work")
+        fresh = aws / ".credentials.aacli-tmp-ghi"
+        fresh.write_text("no pid, seconds old: its writer may still be at work")
+        aged = aws / ".credentials.aacli-tmp-jkl"
+        aged.write_text("no pid, two minutes old: left by a killed older aacli")
         old = time.time() - 120
-        for path in (stale, live):
+        for path in (live, aged):
             os.utime(path, (old, old))
         foreign = aws / ".credentials.swp"
         foreign.write_text("an editor's file")
         atomic_write(aws / "credentials", "[a]\n")
         assert not stale.exists()
+        assert not aged.exists()
         assert live.exists()
         assert fresh.exists()
         assert foreign.exists()

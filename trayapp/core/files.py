@@ -242,16 +242,18 @@ def atomic_write(path: Path, data: str | bytes, *, mode: int = 0o600) -> None:
 def remove_stale_temps(folder: Path, name: str) -> None:
     """Remove temp files of ``name`` left by killed writers; a live writer's is never touched.
 
-    A temp file carries its writer's pid: it is removed only when that process is gone and the
-    file is over a minute old (pids are reused; a minute covers any write aacli makes).
+    A temp file carries its writer's pid: it is removed once that process is gone (a reused
+    pid only keeps it a while longer). One without a pid (an older aacli's) is removed when it
+    is over a minute old, longer than any write aacli makes.
     """
     now = time.time()
     for stale in folder.glob(f".{name}{TEMP_MARK}*"):
-        pid_text = stale.name[len(f".{name}{TEMP_MARK}") :].partition("-")[0]
-        if pid_text.isdigit() and _alive(int(pid_text)):
-            continue
+        pid_text, dash, _ = stale.name[len(f".{name}{TEMP_MARK}") :].partition("-")
         with contextlib.suppress(OSError):
-            if now - stale.lstat().st_mtime > _STALE_AFTER_SECONDS:
+            if pid_text.isdigit() and dash:
+                if not _alive(int(pid_text)):
+                    stale.unlink()
+            elif now - stale.lstat().st_mtime > _STALE_AFTER_SECONDS:
                 stale.unlink()
 
 
