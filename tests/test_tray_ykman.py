@@ -4,7 +4,10 @@ no dialog, no typing; "Touch your YubiKey" shown while ykman waits, gone when th
 from __future__ import annotations
 
 import configparser
+import json
 import shutil
+import subprocess
+import sys
 
 import pytest
 from conftest import screenshot_dir
@@ -30,7 +33,7 @@ def test_tray_signs_in_with_a_yubikey_and_shows_touch_while_it_waits(configured,
     """Issue 14 item 1: auth from the tray through ykman without typing; the "Touch your
     YubiKey" state (top of the menu, tooltip, notification) is visible while ykman waits for
     the touch (screenshot docs/screenshots/tray-touch-yubikey.png), and gone once the code
-    arrived."""
+    arrived; the same when an SDK asks through credential_process."""
     from test_tray_e2e import _has_pygobject
 
     if not _has_pygobject():
@@ -77,6 +80,30 @@ def test_tray_signs_in_with_a_yubikey_and_shows_touch_while_it_waits(configured,
         wait_for("the role shown active", lambda: tray.model().get("state") == "active")
         assert "active until" in desk.notifications()
         assert yubikey.calls()[-1] == ["oath", "accounts", "code", "--single", "AWS:alice"]
+
+        # An SDK asks through credential_process (no terminal): the tray shows that touch too.
+        sdk = subprocess.Popen(
+            [sys.executable, "-m", "trayapp.cli.main", "credential-process", "prod/ReadOnly"],
+            env=configured.environ(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True, start_new_session=True, cwd=tmp_path,
+        )  # fmt: skip
+        try:
+            wait_for(
+                "the SDK's touch prompt in the tray",
+                lambda: _top(tray.model()).startswith("Touch your YubiKey (prod/ReadOnly)"),
+                timeout=30,
+            )
+            assert "an AWS tool is signing in" in desk.notifications()
+            out, err = sdk.communicate(timeout=90)
+        finally:
+            sdk.kill()
+        assert sdk.returncode == 0, err
+        assert json.loads(out)["AccessKeyId"]
+        wait_for(
+            "the SDK's prompt to go away",
+            lambda: not _top(tray.model()).startswith("Touch your YubiKey"),
+            timeout=10,
+        )
         tray.alive()
         assert "Traceback" not in tray.log(), tray.log()
         tray.stop()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from trayapp.cli.context import ask_line, interactive, say
@@ -38,9 +40,18 @@ def _waiting(seconds: float) -> None:
     say(f"That code was already used; waiting {int(seconds) + 1} s for the next one…")
 
 
-def _touch_prompt(text: str | None) -> None:
-    if text:
-        say(f"{text}\u2026")
+def _touch_prompt(state_dir: Path, label: str) -> Callable[[str | None], None]:
+    """Say "Touch your YubiKey" here, and tell a running tray (core/prompts) until done."""
+    from trayapp.core import prompts
+
+    def prompt(text: str | None) -> None:
+        if text:
+            say(f"{text}\u2026")
+            prompts.announce(state_dir, text, label)
+        else:
+            prompts.withdraw(state_dir)
+
+    return prompt
 
 
 def code_source(
@@ -66,7 +77,7 @@ def code_source(
             target.profile,
             code_windows_file=service.deps.app.code_windows_file,
             clock=service.deps.clock,
-            on_prompt=_touch_prompt,
+            on_prompt=_touch_prompt(service.deps.app.state_dir, target.label),
             on_wait=_waiting,
         )
         if configured is not None:

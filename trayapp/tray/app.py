@@ -129,6 +129,7 @@ class TrayApp:
         self.actions: queue.Queue[Action | None] = queue.Queue()
         self.busy: set[str] = set()
         self.prompt: str | None = None  # "Touch your YubiKey (dev/DEVELOPER)" while ykman waits
+        self.outside_prompt: str | None = None  # the same, of another aacli (credential_process)
         self.action_error: str | None = None
         self.config_error: str | None = None
         self.config = Config()
@@ -426,11 +427,8 @@ class TrayApp:
             self.prompt = f"{text} ({label})" if text else None
         if text:
             self.notify(f"{text} to sign in to {label}.")
-        elif self.icon is not None and getattr(self.icon, "HAS_NOTIFICATION", False):
-            try:
-                self.icon.remove_notification()
-            except Exception as exc:  # a missing notification daemon must not stop the tray
-                log.debug("could not remove the notification: %s", type(exc).__name__)
+        else:
+            self._drop_notification()
         self.refresh()
 
     def _expired(self, removals: list[Removal]) -> None:
@@ -472,10 +470,34 @@ class TrayApp:
         while not self.stopping.wait(self.poll_seconds):
             try:
                 self.check_files()
+                self.check_prompts()
                 self.remind_keys()
                 self.refresh()
             except Exception as exc:  # keep polling whatever happens
                 log.warning("refresh failed: %s", type(exc).__name__)
+
+    def check_prompts(self) -> None:
+        """Another aacli (credential_process for an SDK) waits for a YubiKey touch: show it
+        like the tray's own prompt, until it is done (core/prompts)."""
+        from trayapp.core.prompts import waiting
+
+        found = waiting(self.service.deps.app.state_dir)
+        shown = f"{found[0][0]} ({short_label(found[0][1], self.config)})" if found else None
+        if shown == self.outside_prompt:
+            return
+        with self._lock:
+            self.outside_prompt = shown
+        if shown:
+            self.notify(f"{shown}: an AWS tool is signing in.")
+        else:
+            self._drop_notification()
+
+    def _drop_notification(self) -> None:
+        if self.icon is not None and getattr(self.icon, "HAS_NOTIFICATION", False):
+            try:
+                self.icon.remove_notification()
+            except Exception as exc:  # a missing notification daemon must not stop the tray
+                log.debug("could not remove the notification: %s", type(exc).__name__)
 
     def check_files(self) -> None:
         stamps = self._file_stamps()
@@ -501,7 +523,7 @@ class TrayApp:
         error = self.config_error or self.action_error
         with self._lock:
             busy = frozenset(self.busy)
-            prompt = self.prompt
+            prompt = self.prompt or self.outside_prompt
         from trayapp.core.keys import due_keys
 
         due = due_keys(self.config, now)
