@@ -193,6 +193,56 @@ def test_tampered_kdf_salt_reads_as_wrong_passphrase(tmp_path: Path) -> None:
     assert vault.path.read_bytes() == tampered
 
 
+def _with_byte(data: bytes, index: int, value: int) -> bytes:
+    """A deliberate edit of one header byte, checksum fixed."""
+    body = data[:-32]
+    return with_checksum(body[:index] + bytes([value]) + body[index + 1 :])
+
+
+@pytest.mark.parametrize(
+    ("damage", "reason"),
+    [
+        (lambda d: b"NOTVAULT" + d[8:], "(it does not start like an aacli vault)"),
+        (lambda d: d[: HEADER_SIZE + 10], "(it is too short: truncated)"),
+        (lambda d: d + b"x", "(its length does not match its header: truncated or extended)"),
+        (lambda d: flip(d, len(d) - 1), "(checksum mismatch)"),
+        (lambda d: _with_byte(d, 9, 2), "(its key derivation settings are invalid)"),
+        (
+            lambda d: _with_byte(d, 10, 30),
+            "(its key derivation settings (scrypt N=2^30, r=8, p=1) are invalid or cost more "
+            "than aacli allows)",
+        ),
+    ],
+    ids=["magic", "short", "extended", "checksum", "kdf", "cost"],
+)
+def test_each_damage_is_named_in_the_message(tmp_path: Path, damage, reason: str) -> None:
+    """Issue 17 item 12 (mutation survivors): the message says what is wrong with the file."""
+    vault = make_vault(tmp_path)
+    damaged = damage(vault.path.read_bytes())
+    vault.path.write_bytes(damaged)
+    with pytest.raises(VaultCorruptError) as caught:
+        reopen(vault).get("acme/secret_access_key")
+    assert str(caught.value) == (
+        f"The vault file {vault.path} is damaged or was tampered with {reason}; it was not changed."
+    )
+    assert vault.path.read_bytes() == damaged
+
+
+def test_a_newer_format_asks_for_a_newer_aacli(tmp_path: Path) -> None:
+    """Issue 17 item 12 (mutation survivors): a vault of a later format is not "damaged"."""
+    vault = make_vault(tmp_path)
+    newer = _with_byte(vault.path.read_bytes(), 8, 2)
+    vault.path.write_bytes(newer)
+    with pytest.raises(SecretStoreError) as caught:
+        reopen(vault).get("acme/secret_access_key")
+    assert not isinstance(caught.value, VaultCorruptError)
+    assert str(caught.value) == (
+        f"The vault file {vault.path} has format version 2, which this version of aacli "
+        "cannot read; upgrade aacli. The file was not changed."
+    )
+    assert vault.path.read_bytes() == newer
+
+
 @pytest.mark.parametrize("keep", [0, 5, HEADER_SIZE - 1, HEADER_SIZE + 10, -33, -1])
 def test_truncated_file_is_damage(tmp_path: Path, keep: int) -> None:
     vault = make_vault(tmp_path)
