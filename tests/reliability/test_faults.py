@@ -179,14 +179,14 @@ def test_the_tray_shows_an_error_and_recovers_on_the_next_action(configured) -> 
         tray.actions.put(None)
         tray._work()
         configured.sandbox.faults.clear()
-        model, (state, _count), _tip = tray._snapshot()
+        model, (state, _count, _mark), _tip = tray._snapshot()
         assert state == "error"
         assert "internal error" in model[0].label.lower(), model[0].label
         assert tray.notify.sent[-1][0] == "aacli: error"
         tray.actions.put(Action("auth", "acme/dev/DEVELOPER"))
         tray.actions.put(None)
         tray._work()
-        model, (state, count), _tip = tray._snapshot()
+        model, (state, count, _mark), _tip = tray._snapshot()
         assert (state, count) == ("active", 1)
         assert "\u26a0" not in model[0].label
         record(
