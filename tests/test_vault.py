@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
 import random
@@ -75,6 +76,31 @@ def test_round_trip(tmp_path: Path) -> None:
     assert b"acme" not in raw  # key names are encrypted too
     assert PASS not in repr(vault) and SECRET not in repr(vault)
     assert vault.name == f"vault ({vault.path})"
+
+
+# A vault written by this version of aacli (default cost, PASS, SECRET), kept as bytes: every
+# later version must open it. Mutation testing showed why: a change to how keys are derived
+# (HKDF salt or info, scrypt output split, verifier label) still round-trips in a new file.
+GOLDEN_VAULT = base64.b64decode(
+    "QUFDTElWTFQBAREIAbfgvACRdP1i7/UbXgxNGZWPPBFQd96ZvUVMgZeCtQVtn+sm35AUcmagY0eD"
+    "bMMTB5f0qkUc4VS+bk8MeAhvNjeXjSisr+OE6r7NjbMAAABV57PZHsTyg9Kqoem+NaFqAsQooZPt"
+    "m+JQour6eUqa0cGA/jt1UEihxY2CUoovF3thcYhx1reAg3y3C2WK97UUTZ+W6tyDJWltOuGJWvkM"
+    "HVmwpkksPWzgrtZwWldoHUARBKeyZ3Wz3PSpiwy8JWBDjihE/kFP"
+)
+
+
+def test_a_vault_written_by_an_earlier_aacli_opens(tmp_path: Path) -> None:
+    """Issue 17 item 12 (mutation survivors): the format and key derivation are fixed."""
+    path = tmp_path / "cfg" / "vault.bin"
+    path.parent.mkdir(mode=0o700)
+    path.write_bytes(GOLDEN_VAULT)
+    path.chmod(0o600)
+    vault = Vault(path, lambda: PASS)
+    assert vault.get("acme/secret_access_key") == SECRET
+    assert vault.keys() == ["acme/secret_access_key"]
+    with pytest.raises(VaultPassphraseError):
+        Vault(path, lambda: OTHER).get("acme/secret_access_key")
+    assert path.read_bytes() == GOLDEN_VAULT  # reading never rewrites
 
 
 def test_default_params_vault_opens(tmp_path: Path) -> None:
