@@ -228,3 +228,48 @@ def test_a_name_read_with_another_key_is_read_again(configured):
         s for s in configured.sandbox.role_sessions.values() if s.role_arn.endswith("/DEVELOPER")
     ]
     assert sessions[-1].session_name == user
+
+
+def test_old_configs_load_unchanged_and_new_settings_round_trip(tmp_path):
+    """Issue 14 item 3: a config written before these settings loads as it did (any session
+    name string, no code source: typed codes); the new ones are saved and read back as set,
+    and a bad value in the file names the key."""
+    from trayapp.core.config import load_config, save_config
+    from trayapp.core.errors import ConfigError
+
+    folder = tmp_path / "aacli"
+    folder.mkdir(mode=0o700)
+    path = folder / "config.toml"
+    old = (
+        'version = 1\n\n[profiles.acme]\naccess_key_id = "AKIAOLDCONFIG0000001"\n'
+        'mfa_serial = "arn:aws:iam::123456789012:mfa/alice"\nsession_name = "Jörg Müller"\n\n'
+        '[profiles.acme.accounts.dev]\nid = "111111111111"\nregion = "eu-west-1"\n\n'
+        "[profiles.acme.accounts.dev.roles.DEVELOPER]\nduration = 3600\n"
+    )
+    path.write_text(old, encoding="utf-8")
+    path.chmod(0o600)
+    profile = load_config(path).profiles[0]
+    assert (profile.session_name, profile.codes, profile.user_name) == ("Jörg Müller", "ask", None)
+    role = profile.accounts[0].roles[0]
+    assert (role.external_id, role.source_identity, role.tags) == (None, None, ())
+
+    new = old.replace(
+        "duration = 3600\n",
+        'duration = 3600\nexternal_id = "ext-123"\nsource_identity = "auto"\n'
+        'transitive_tag_keys = ["team"]\n[profiles.acme.accounts.dev.roles.DEVELOPER.tags]\n'
+        'team = "payments"\n',
+    ).replace('session_name = "Jörg Müller"\n', 'codes = "ykman"\nykman_serial = 12345678\n')
+    path.write_text(new, encoding="utf-8")
+    config = load_config(path)
+    save_config(config, path)
+    assert load_config(path) == config
+    profile = config.profiles[0]
+    assert (profile.codes, profile.ykman_serial) == ("ykman", "12345678")
+    assert profile.accounts[0].roles[0].tags == (("team", "payments"),)
+
+    path.write_text(new.replace('"ext-123"', '"x"'), encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"roles\.DEVELOPER\.external_id: external id 'x'"):
+        load_config(path)
+    path.write_text(new.replace('codes = "ykman"', 'codes = "process"'), encoding="utf-8")
+    with pytest.raises(ConfigError, match="'process' needs mfa_process"):
+        load_config(path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -119,8 +120,8 @@ def _parse_profile(name: str, data: Mapping[str, Any], path: Path) -> Profile:
     session_name = data.get("session_name")
     if session_name is not None and not isinstance(session_name, str):
         raise ConfigError(f"{path}: {key}.session_name: must be a string")
-    if session_name is not None:
-        _check(lambda: validate.session_name_setting(session_name), f"{key}.session_name", path)
+    # Any string loads, as before: "auto", "os-user", or a name cleaned to AWS's charset at
+    # sign-in (validate.session_name).
     accounts = tuple(
         _parse_account(acc, _as_table(body, f"{key}.accounts.{acc}", path), key, path)
         for acc, body in _table(data, "accounts", f"{key}.accounts", path).items()
@@ -293,7 +294,7 @@ def _parse_audit(data: Mapping[str, Any], key: str, path: Path) -> dict[str, Any
         if value is not None:
             if not isinstance(value, str):
                 raise ConfigError(f"{path}: {key}.{name}: must be a string")
-            _check(lambda v=value, c=check: c(v), f"{key}.{name}", path)  # type: ignore[misc]
+            _check(functools.partial(check, value), f"{key}.{name}", path)
         found[name] = value
     raw_tags = _as_table(data.get("tags", {}), f"{key}.tags", path)
     if not all(isinstance(v, str) for v in raw_tags.values()):
