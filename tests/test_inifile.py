@@ -18,6 +18,7 @@ from trayapp.core.inifile import (
     config_section_name,
     get_section,
     remove_keys,
+    set_value,
     upsert_section,
 )
 
@@ -503,3 +504,26 @@ def test_removing_our_keys_keeps_every_other_byte(drawn) -> None:
     if not text.endswith(("\n", "\r\n")) and lines[-1] != keep[-1]:
         expected = expected.removesuffix("\r\n").removesuffix("\n")  # still no final newline
     assert removed == expected
+
+
+@PROPERTY
+@given(files_with_owned_lines(), st.sampled_from(["eu-west-1", "us-east-2", "x"]))
+def test_set_value_changes_only_the_value_and_goes_back_byte_for_byte(drawn, value: str) -> None:
+    """Issue 17 item 12 (mutation survivors): set_value rewrites just the value of an existing
+    one-line key, keeping its spelling, delimiter and ending; setting the old value back gives
+    the file byte for byte; an absent key goes through upsert_section."""
+    lines, owned = drawn
+    text = _joined(lines)
+    before = get_section(text, EDITED)
+    assert before is not None
+    changed = set_value(text, EDITED, "region", value)
+    assert get_section(changed, EDITED) == before | {"region": value}
+    if "region" not in owned:
+        assert changed == upsert_section(text, EDITED, {"region": value})
+        return
+    index = owned["region"]
+    old_text, ending = lines[index]
+    expected = list(lines)
+    expected[index] = (old_text[: len(old_text) - len(before["region"])] + value, ending)
+    assert _lines(changed) == expected
+    assert set_value(changed, EDITED, "region", before["region"]) == text
