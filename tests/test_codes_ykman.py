@@ -147,3 +147,41 @@ def test_each_ykman_failure_is_one_clear_sentence(configured, yubikey, setup, se
     result = configured.aacli("auth", "dev/DEVELOPER")
     assert_one_line_error(result, sentence)
     assert _nothing_written(configured)
+
+
+def test_the_touch_prompt_comes_and_goes_and_a_wait_is_bounded(tmp_path, monkeypatch):
+    """Issue 14 item 1: the code source tells on_prompt "Touch your YubiKey" only once ykman
+    asks for the touch, and None when the wait is over: with the code, and when nobody touches
+    it (ykman is stopped after the source's time limit)."""
+    import time
+
+    from trayapp.core.clock import system_clock
+    from trayapp.core.codes import CodeGuard, CodeRequest
+    from trayapp.core.codes.ykman import YkmanCode
+    from trayapp.core.errors import CodeError
+
+    fake = FakeYkman(tmp_path)
+    fake.plug("12345678", [{"name": "AWS:alice", "seed": "JBSWY3DPEHPK3PXP", "touch": True}])
+    monkeypatch.setenv("FAKE_YKMAN_STATE", str(fake.state_file))
+    said: list[str | None] = []
+    source = YkmanCode(
+        guard=CodeGuard(tmp_path / "state" / "code-windows.json"),
+        clock=system_clock,
+        account="AWS:alice",
+        program=str(fake.bin / "ykman"),
+        on_prompt=said.append,
+    )
+    request = CodeRequest(target="acme/dev/DEVELOPER", device="arn:aws:iam::1:mfa/alice")
+    code = source.get_code(request)
+    assert len(code) == 6 and code.isdigit()
+    assert said == ["Touch your YubiKey", None]
+
+    fake.state["touch_delay"] = 60
+    fake.write()
+    source.timeout = 2
+    said.clear()
+    started = time.monotonic()
+    with pytest.raises(CodeError, match="gave no code within 2 s"):
+        source.get_code(request)
+    assert time.monotonic() - started < 10
+    assert said == ["Touch your YubiKey", None]

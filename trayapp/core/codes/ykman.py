@@ -160,7 +160,10 @@ def run_watching_stderr(
         returncode = child.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         try:
-            os.killpg(child.pid, signal.SIGKILL)
+            if hasattr(os, "killpg"):
+                os.killpg(child.pid, signal.SIGKILL)
+            else:  # pragma: no cover - Windows has no process groups of this kind
+                child.kill()
         except OSError:
             child.kill()
         child.wait()
