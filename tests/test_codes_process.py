@@ -127,3 +127,14 @@ def test_config_codes_checks_its_arguments(configured):
     result = configured.aacli("config", "codes", "nobody", "--ask")
     assert_one_line_error(result, "no profile named 'nobody'")
     assert (configured.home / "config.toml").read_bytes() == before
+
+
+def test_ask_goes_back_to_typing(configured):
+    """Issue 14 item 2: `config codes PROFILE --ask` turns the command source off again: codes
+    are asked for (here: no terminal, so the sign-in says to pass --code)."""
+    _set_process(configured, f"{shlex.quote(sys.executable)} -c 'print(123456)'")
+    result = configured.aacli("config", "codes", "acme", "--ask")
+    assert result.returncode == 0, result.stderr
+    assert "codes: typed" in configured.aacli("config", "show").stdout
+    result = configured.aacli("auth", "dev/DEVELOPER", DISPLAY="")
+    assert_one_line_error(result, "--code")
