@@ -169,6 +169,21 @@ def test_a_section_without_our_key_id_is_never_touched(aws: Path, section: str) 
     assert path.stat().st_ino == before.st_ino and path.stat().st_mtime_ns == before.st_mtime_ns
 
 
+def test_region_finds_the_profile_as_botocore_does(aws: Path) -> None:
+    """Issue 17 item 12 (mutation survivors): ``[profile  dev]`` (two spaces) is botocore's
+    profile dev: its region is set in place and removed there, no second section appears."""
+    path = aws / "config"
+    original = "[profile  dev]\r\nregion = us-east-1\r\noutput = json\r\n"
+    path.write_text(original, encoding="utf-8", newline="")
+    assert set_profile_region(path, "dev", "eu-west-1") is False  # found, not created
+    assert path.read_bytes() == original.replace("us-east-1", "eu-west-1").encode()
+    assert set_profile_region(path, "dev", "eu-west-1") is False
+    assert remove_profile_region(path, "dev", "us-east-1") is False  # not ours any more
+    assert remove_profile_region(path, "dev", "eu-west-1") is True
+    assert path.read_bytes() == b"[profile  dev]\r\noutput = json\r\n"
+    assert set_profile_region(path, "fresh", "eu-west-1") is True  # created
+
+
 def test_region_is_set_and_removed_only_while_it_is_ours(aws: Path) -> None:
     config = aws / "config"
     config.write_text("[default]\noutput = json\n\n[profile stage]\noutput = text\n")
