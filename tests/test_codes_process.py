@@ -138,3 +138,56 @@ def test_ask_goes_back_to_typing(configured):
     assert "codes: typed" in configured.aacli("config", "show").stdout
     result = configured.aacli("auth", "dev/DEVELOPER", DISPLAY="")
     assert_one_line_error(result, "--code")
+
+
+def test_keep_fresh_renews_through_the_command_without_asking(configured, sandbox, tmp_path):
+    """Issue 14 item 2: a command needs nobody, so the tray's keep-fresh renewal uses it (as it
+    uses a stored seed): the role is renewed before expiry without a dialog."""
+    import threading
+
+    from conftest import PASSPHRASE
+
+    from trayapp.core.paths import AppPaths, AwsPaths
+    from trayapp.core.service import Deps, Service
+    from trayapp.tray.app import TrayApp
+
+    _set_process(configured, _code_command(configured, tmp_path))
+    assert configured.aacli("config", "keep-fresh", "dev/ReadOnly", "on").returncode == 0
+    sandbox.credential_lifetime = 305  # inside the 5-minute warning at once
+    try:
+        assert configured.aacli("auth", "dev/ReadOnly").returncode == 0
+        first_key = _key_id(configured)
+        service = Service(
+            Deps(
+                app=AppPaths.from_env(configured.vars),
+                aws=AwsPaths.from_env(configured.vars),
+                endpoint_url=sandbox.endpoint_url,
+                passphrase=lambda: PASSPHRASE,
+            )
+        )
+
+        def no_dialog():
+            raise AssertionError("keep-fresh must not ask for a code")
+
+        app = TrayApp(service, code_source=no_dialog, poll_seconds=0.5)
+        worker = threading.Thread(target=app._work, daemon=True)
+        worker.start()
+        app.scheduler.start()
+        try:
+            deadline = time.monotonic() + 60  # the code of the first sign-in is not reused
+            while time.monotonic() < deadline and _key_id(configured) == first_key:
+                time.sleep(0.5)
+        finally:
+            app.scheduler.stop()
+            app.actions.put(None)
+            worker.join(timeout=10)
+    finally:
+        sandbox.credential_lifetime = None
+    assert _key_id(configured) not in (None, first_key)
+    assert any("renewed (keep fresh)" in message for _, message in app.notify.sent)
+
+
+def _key_id(env):
+    parser = configparser.RawConfigParser()
+    parser.read(env.credentials)
+    return parser.get("dev-ReadOnly", "aws_access_key_id", fallback=None)

@@ -440,6 +440,8 @@ class Service:
         """Whether a code can be had without asking anyone (keep-fresh renewal)."""
         if target.profile.mfa_session_seconds and target.profile.name in self.mfa_sessions():
             return True
+        if target.profile.codes == "process":
+            return True  # a command gives the code (a YubiKey may want a touch: not silent)
         return self.totp_seed(target.profile) is not None
 
     def _record(self, target: Target, creds: Credentials, also_default: bool) -> Session:

@@ -265,7 +265,12 @@ class TrayApp:
             self.notify(notify.activated(short_label(target.label, self.config), session))
         elif kind == "renew_quiet":
             target = self._target(action.target)
-            source = self.service.stored_code_source(target.profile) or LazyCode(_no_prompt)
+            quiet = target.profile.codes == "process"  # a command: no one is asked
+            source = (
+                (self._source_for(target) if quiet else None)
+                or self.service.stored_code_source(target.profile)
+                or LazyCode(_no_prompt)
+            )
             session = self.service.authenticate(target, source)
             self.notify(notify.renewed(short_label(target.label, self.config), session))
         elif kind == "console":
