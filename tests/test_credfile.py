@@ -318,6 +318,10 @@ def test_stale_temp_files_of_ours_are_removed_on_the_next_write(aws: Path) -> No
         assert live.exists()
         assert fresh.exists()
         assert foreign.exists()
+        # Issue 17 item 12 (a mutation survivor): asking whether a writer lives never
+        # signals it.
+        time.sleep(0.2)
+        assert live_writer.poll() is None, "the live writer was signalled"
     finally:
         live_writer.kill()
         live_writer.wait()
