@@ -488,3 +488,28 @@ def test_the_aws_cli_reads_what_was_written(aws: Path, clean_aws_env: None) -> N
         timeout=60,
     )
     assert region.stdout.strip() == "eu-north-1"
+
+
+def test_what_is_there_instead_of_a_file_is_named(tmp_path: Path) -> None:
+    """Issue 17 item 12 (mutation survivors): a FIFO, a device or a folder where the AWS file
+    should be is refused at once, saying what it is."""
+    import socket
+
+    os.mkfifo(tmp_path / "fifo")
+    (tmp_path / "folder").mkdir()
+    listener = socket.socket(socket.AF_UNIX)
+    listener.bind(str(tmp_path / "sock"))
+    try:
+        for path, kind in [
+            (tmp_path / "fifo", "is a FIFO, not a regular file"),
+            (Path("/dev/null"), "is a device, not a regular file"),
+            (tmp_path / "folder", "is a folder, not a regular file"),
+            (tmp_path / "sock", "is not a regular file"),
+        ]:
+            with pytest.raises(CredFileError) as caught:
+                read_text(path)
+            assert str(caught.value) == (
+                f"{path} {kind}; aacli reads only regular files there. Nothing was changed."
+            )
+    finally:
+        listener.close()
