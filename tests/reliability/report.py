@@ -66,7 +66,9 @@ files byte for byte.
   the write, between write and rename, and after. The parent kills it with
   SIGKILL after a random 5-120 ms, then checks the file is exactly one of the
   two versions and that the dead writer's lock is free at once (`flock` dies
-  with the process). The next write removes the temp files killed writers left.
+  with the process). The next write removes the temp files killed writers left
+  once they are stale (the writer is gone and the file is over a minute old; the
+  test ages them), never a live writer's.
 - **The ledger.** `auth` and `unauth` write the session they are about to write
   or remove into the ledger's `pending` list before touching a file, and clear
   it when done. Whoever takes the lock next (every command, the tray's sweep)
@@ -77,8 +79,17 @@ files byte for byte.
   and an interrupted `unauth` is finished. Tested by forking a child that runs
   `Service.authenticate`/`unauth` in a loop against the sandbox and killing it
   at random, then `status` (as every command starts) and a check that the
-  ledger and the files agree exactly; plus whole `aacli` processes killed at a
-  random moment.
+  ledger and the files agree exactly.
+- **The whole CLI.** `aacli auth dev/DEVELOPER --code …` (an unambiguous
+  target: the fixture's `dev` has two roles, so `auth dev` would fail at once
+  and write nothing) or `aacli unauth --all` when a session is live, run as a
+  real process with the same slowed writes, is killed once the ledger shows its
+  edit pending (written ahead, before either AWS file changes), after a random
+  0-20 ms more; then `aacli status` and the same agreement check. A run that
+  ends before the kill must have exited 0; the test asserts at least 80 % of
+  the trials were killed inside their edit (`cli_kills_with_a_pending_edit`;
+  `cli_kills_that_left_the_edit_pending` counts the kills that landed before
+  the plan was cleared, so the next command had to finish or undo it).
 - **A section without its ledger entry** can then only come from a lost or
   damaged ledger (it is set aside as `sessions.json.damaged`). aacli cannot
   prove such keys are its own, so it never removes them; `auth` of that target
