@@ -50,7 +50,11 @@ def _pids_running(fragment: str) -> list[int]:
             cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
         except OSError:
             continue
-        if fragment in cmdline:
+        try:
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        if fragment in cmdline and parent == os.getpid():  # ours, not another test run's
             found.append(int(entry.name))
     return found
 
@@ -137,7 +141,11 @@ def test_dialog_child_has_no_secret_no_caller_folder_and_no_core_dumps(
         )
         asking.start()
         xdotool(display, "search", "--sync", "--onlyvisible", "--name", "aacli", timeout=15)
-        pids = [p for p in _pids_running("trayapp.dialogs") if p != os.getpid()]
+        deadline = time.monotonic() + 10
+        pids = _pids_running("trayapp.dialogs")
+        while not pids and time.monotonic() < deadline:
+            time.sleep(0.1)
+            pids = _pids_running("trayapp.dialogs")
         assert pids, "the dialog child was not found"
         pid = pids[0]
         env = _proc_environ(pid)
