@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 # Variables of aacli's that hold secrets: never handed to a child.
@@ -104,3 +105,56 @@ def wait_briefly(child: subprocess.Popen[bytes], seconds: float) -> int | None:
         return child.wait(timeout=seconds)
     except subprocess.TimeoutExpired:
         return None
+
+
+def run_watching_stderr(
+    argv: Sequence[str], timeout: float, on_line: Callable[[str], None]
+) -> tuple[int, str, str]:
+    """Like :func:`run`, but each stderr line goes to ``on_line`` as the child writes it (a
+    tool that asks "touch your key" while it waits). Returns (status, stdout, stderr); after
+    ``timeout`` the child's whole process group is killed and ``TimeoutExpired`` raised."""
+    child = subprocess.Popen(
+        list(argv),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=child_env(),
+        cwd=fixed_cwd(),
+        start_new_session=True,  # a timeout ends its whole group
+    )
+    out: list[bytes] = []
+    err: list[bytes] = []
+
+    def read_out() -> None:
+        assert child.stdout is not None
+        out.append(child.stdout.read())
+
+    def read_err() -> None:
+        assert child.stderr is not None
+        for raw in iter(child.stderr.readline, b""):
+            err.append(raw)
+            on_line(raw.decode("utf-8", "replace"))
+
+    readers = [threading.Thread(target=f, daemon=True) for f in (read_out, read_err)]
+    for reader in readers:
+        reader.start()
+    try:
+        returncode = child.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        try:
+            if hasattr(os, "killpg"):
+                os.killpg(child.pid, signal.SIGKILL)
+            else:  # Windows has no process groups of this kind
+                child.kill()
+        except OSError:
+            child.kill()
+        child.wait()
+        raise
+    finally:
+        for reader in readers:
+            reader.join(timeout=2)
+    return (
+        returncode,
+        b"".join(out).decode("utf-8", "replace"),
+        b"".join(err).decode("utf-8", "replace"),
+    )

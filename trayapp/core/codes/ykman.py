@@ -8,11 +8,8 @@ terminal show it) and told again (None) when the wait is over.
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
 import subprocess
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -76,7 +73,12 @@ class YkmanCode:
                 self.on_prompt(TOUCH_PROMPT)
 
         try:
-            returncode, out, err = run_watching_stderr(argv, self.timeout, watch)
+            returncode, out, err = children.run_watching_stderr(argv, self.timeout, watch)
+        except subprocess.TimeoutExpired:
+            raise CodeError(
+                f"ykman gave no code within {self.timeout:.0f} s (was the YubiKey touched?); "
+                "try again."
+            ) from None
         finally:
             if prompted and self.on_prompt:
                 self.on_prompt(None)
@@ -122,59 +124,3 @@ class YkmanCode:
             )
         detail = text if len(text) <= 200 else text[:197] + "..."
         return f"ykman failed (exit {returncode}): {detail or 'no message'}"
-
-
-def run_watching_stderr(
-    argv: list[str], timeout: float, on_line: Callable[[str], None]
-) -> tuple[int, str, str]:
-    """Run ``argv`` as ``children.run`` does (environment without aacli's secrets, fixed
-    working directory, no stdin, bounded), but hand each stderr line to ``on_line`` as it is
-    written. (children.run returns output only at the end.) Returns (status, stdout, stderr).
-    """
-    child = subprocess.Popen(
-        argv,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=children.child_env(),
-        cwd=children.fixed_cwd(),
-        start_new_session=True,  # a timeout ends its whole group
-    )
-    out: list[bytes] = []
-    err: list[bytes] = []
-
-    def read_out() -> None:
-        assert child.stdout is not None
-        out.append(child.stdout.read())
-
-    def read_err() -> None:
-        assert child.stderr is not None
-        for raw in iter(child.stderr.readline, b""):
-            err.append(raw)
-            on_line(raw.decode("utf-8", "replace"))
-
-    readers = [threading.Thread(target=f, daemon=True) for f in (read_out, read_err)]
-    for reader in readers:
-        reader.start()
-    try:
-        returncode = child.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        try:
-            if hasattr(os, "killpg"):
-                os.killpg(child.pid, signal.SIGKILL)
-            else:  # pragma: no cover - Windows has no process groups of this kind
-                child.kill()
-        except OSError:
-            child.kill()
-        child.wait()
-        raise CodeError(
-            f"ykman gave no code within {timeout:.0f} s (was the YubiKey touched?); try again."
-        ) from None
-    finally:
-        for reader in readers:
-            reader.join(timeout=2)
-    return (
-        returncode,
-        b"".join(out).decode("utf-8", "replace"),
-        b"".join(err).decode("utf-8", "replace"),
-    )
