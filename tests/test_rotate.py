@@ -297,3 +297,17 @@ def test_refresh_age_reads_the_create_date_from_iam(configured):
     profile = _config(env)
     assert profile.key_created_for == env.hub.access_key_id and profile.key_created
     assert "hub key of acme: 0 days old" in env.aacli("status").stdout
+
+
+def test_rotate_takes_its_code_from_the_profiles_mfa_command(configured, iam_mfa, tmp_path):
+    """Issue 14/15: with `config codes PROFILE --process CMD`, a rotation whose policy needs MFA
+    gets its code from that command, not from a prompt."""
+    from test_codes_process import _code_command, _set_process
+
+    env = configured
+    old = env.hub.access_key_id
+    _set_process(env, _code_command(env, tmp_path))
+    result = env.aacli("rotate", "acme", DISPLAY="", WAYLAND_DISPLAY="")
+    assert result.returncode == 0, result.stderr
+    keys = env.sandbox.access_keys(env.hub)
+    assert old not in keys and list(keys.values()) == ["Active"]

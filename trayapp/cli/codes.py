@@ -36,11 +36,11 @@ def _has_tty() -> bool:
     return True
 
 
-def _waiting(seconds: float) -> None:
+def say_waiting(seconds: float) -> None:
     say(f"That code was already used; waiting {int(seconds) + 1} s for the next one…")
 
 
-def _touch_prompt(state_dir: Path, label: str) -> Callable[[str | None], None]:
+def touch_prompt(state_dir: Path, label: str) -> Callable[[str | None], None]:
     """Say "Touch your YubiKey" here, and tell a running tray (core/prompts) until done."""
     from trayapp.core import prompts
 
@@ -77,12 +77,12 @@ def code_source(
             target.profile,
             code_windows_file=service.deps.app.code_windows_file,
             clock=service.deps.clock,
-            on_prompt=_touch_prompt(service.deps.app.state_dir, target.label),
-            on_wait=_waiting,
+            on_prompt=touch_prompt(service.deps.app.state_dir, target.label),
+            on_wait=say_waiting,
         )
         if configured is not None:
             return configured
-        stored = service.stored_code_source(target.profile, on_wait=_waiting)
+        stored = service.stored_code_source(target.profile, on_wait=say_waiting)
         if stored is not None:
             return stored
     if interactive():

@@ -86,12 +86,23 @@ def _profile(service: Service, name: str | None) -> Profile:
 
 
 def _code_source(service: Service, profile: Profile, code: str | None) -> tuple[CodeSource, bool]:
-    """--code or a stored seed (used up front), else the terminal or the dialog (only when
-    AWS says the policy needs MFA)."""
+    """--code, the profile's YubiKey or MFA command, or a stored seed (used up front), else the
+    terminal or the dialog (only when AWS says the policy needs MFA)."""
+    from trayapp.cli.codes import say_waiting, touch_prompt
     from trayapp.core.codes import FixedCode, LazyCode
+    from trayapp.core.codes.configured import configured_source
 
     if code is not None:
         return FixedCode(code), True
+    configured = configured_source(
+        profile,
+        code_windows_file=service.deps.app.code_windows_file,
+        clock=service.deps.clock,
+        on_prompt=touch_prompt(service.deps.app.state_dir, profile.name),
+        on_wait=say_waiting,
+    )
+    if configured is not None:
+        return configured, True
     stored = service.stored_code_source(profile)
     if stored is not None:
         return stored, True
