@@ -128,7 +128,8 @@ def test_mfa_session_one_code_three_roles(configured):
 
     result = configured.aacli("unauth", "--all", "--mfa-session")
     assert result.returncode == 0 and "Dropped the MFA session" in result.stderr
-    assert _status(configured) == {"sessions": [], "mfa_sessions": []}
+    after = _status(configured)
+    assert (after["sessions"], after["mfa_sessions"], after["problems"]) == ([], [], [])
     assert_one_line_error(configured.aacli("auth", "dev/ReadOnly", **NO_TERMINAL), "--code")
 
 
