@@ -513,3 +513,22 @@ def test_what_is_there_instead_of_a_file_is_named(tmp_path: Path) -> None:
             )
     finally:
         listener.close()
+
+
+def test_reads_stop_at_the_size_cap_and_read_big_files_whole(tmp_path: Path) -> None:
+    """Issue 17 item 12 (mutation survivors): up to the cap a file is read whole (several
+    1 MiB reads), one byte more is refused with its size, and never half-read."""
+    from trayapp.core import files
+
+    big = tmp_path / "credentials"
+    content = bytes(range(256)) * (3 * 4096 + 7)  # 3 MiB and a bit, in no repeating MiB
+    big.write_bytes(content)
+    assert files.read_bytes(big, max_bytes=len(content)) == content
+    assert read_text(big.with_name("missing")) == ""
+    with pytest.raises(CredFileError) as caught:
+        files.read_bytes(big, max_bytes=len(content) - 1)
+    assert str(caught.value) == (
+        f"{big} is 3.0 MiB, more than the 3 MiB aacli reads; nothing was changed."
+    )
+    with pytest.raises(CredFileError, match=f"^The AWS file {big} is "):
+        files.read_bytes(big, max_bytes=2**20, what="The AWS file")
