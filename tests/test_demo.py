@@ -215,6 +215,8 @@ def test_demo_without_a_display_walks_through_in_the_terminal(tmp_path):
     assert "$ aacli web dev/DEVELOPER --print" in out
     assert "Signed in as assumed-role/DEVELOPER/demo-user in account 111111111111" in out
     assert "nothing of the session is left" in out
+    assert "$ aacli rotate demo" in out  # issue 15: the demo shows a rotation
+    assert "hub key of demo: 0 days old" in out
     assert "&SigninToken=…  (" in out  # the sign-in token itself is never printed
     endpoint = _printed(r"Sandbox at (http://127\.0\.0\.1:\d+)", out)
     workdir = Path(_printed(r"temporary files in (\S+)", out))

@@ -32,7 +32,7 @@ Ctrl-C here) stops the sandbox and deletes the temporary files.
 
 With no display or no tray backend, or with --terminal, it walks through the
 same steps in the terminal instead: auth, a real AWS CLI call with the written
-profile, status, console sign-in, unauth."""
+profile, status, console sign-in, unauth, a rotation of the hub key."""
 
 EPILOG = """\
 a second terminal, while the demo runs:
@@ -270,6 +270,8 @@ def _walk(sandbox, workdir: Path) -> int:  # type: ignore[no-untyped-def]
     _run_cli(["status"])
     _console_signin(sandbox)
     _run_cli(["unauth", "dev/DEVELOPER"])
+    print("\nThe hub key is the one long-lived secret: rotate it (new key in, old key out).")
+    _run_cli(["rotate", "demo"])
     _run_cli(["status"])
     creds = Path(os.environ["AWS_SHARED_CREDENTIALS_FILE"])
     left = creds.read_text() if creds.exists() else ""
