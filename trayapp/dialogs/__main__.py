@@ -1,4 +1,4 @@
-"""Command line of the dialog child process: ``python -m trayapp.dialogs mfa|passphrase …``."""
+"""Command line of the dialog child processes: ``python -m trayapp.dialogs DIALOG …``."""
 
 from __future__ import annotations
 
@@ -33,6 +33,12 @@ def build_parser() -> argparse.ArgumentParser:
     passphrase.add_argument("--purpose", required=True, help="what the passphrase is for")
     passphrase.add_argument("--confirm", action="store_true", help="ask twice; both must match")
     passphrase.add_argument("--error", help="why the previous passphrase failed, shown in red")
+
+    settings = commands.add_parser(
+        "settings", help="the settings and first-run window (raises the open one if any)"
+    )
+    settings.add_argument("--profile", help="open on this profile")
+    settings.add_argument("--first-run", action="store_true", help="open on the welcome page")
     return parser
 
 
@@ -47,6 +53,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"aacli: cannot show the {args.dialog} dialog: Tk is not installed", file=sys.stderr)
         return EXIT_NO_DISPLAY
     try:
+        if args.dialog == "settings":
+            from trayapp.dialogs.settings.window import run_window
+
+            return run_window(args.profile, first_run=args.first_run)
         if args.dialog == "mfa":
             from trayapp.dialogs import mfa
 

@@ -133,6 +133,7 @@ class TrayApp:
         self.action_error: str | None = None
         self.config_error: str | None = None
         self.config = Config()
+        self.no_secret: frozenset[str] = frozenset()  # profiles without a hub secret key
         self.sessions: list[Session] = []
         self.wake = threading.Event()
         self.stopping = threading.Event()
@@ -188,6 +189,7 @@ class TrayApp:
         for name, body in threads:
             threading.Thread(target=body, name=name, daemon=True).start()
         self.scheduler.start()
+        self._welcome()
 
     def _warm(self) -> None:
         """Import botocore and build one STS client now, off the UI thread, so the first sign-in
@@ -261,6 +263,8 @@ class TrayApp:
         kind = action.kind
         if kind in ("auth", "renew"):
             target = self._target(action.target)
+            if self._needs_secret(target):
+                return
             session = self.service.authenticate(target, self._source_for(target))
             self.notify(notify.activated(short_label(target.label, self.config), session))
         elif kind == "renew_quiet":
@@ -286,7 +290,7 @@ class TrayApp:
             self._report(self.service.unauth_all(), "signed out; credentials removed")
             self.clipboard.clear_if_ours()
         elif kind == "settings":
-            self._open_settings()
+            self._open_settings(action.target)
         elif kind == "rotate":
             self._rotate(action.target)
         elif kind == "quit" and self.config.settings.unauth_on_quit:
@@ -373,11 +377,32 @@ class TrayApp:
                 "menu (Rotate hub key\u2026)."
             )
 
-    def _open_settings(self) -> None:
-        path = self.service.deps.app.config_file
-        if not path.exists():
-            raise UsageError(f"There is no config yet at {path}; set it up with 'aacli config'.")
-        open_in_editor(path)
+    def _open_settings(self, profile: str = "") -> None:
+        """The settings window (a child process; a second click raises the open one)."""
+        from trayapp.dialogs.settings.launch import open_settings
+
+        open_settings(profile or None, first_run=not self.config.profiles)
+
+    def _welcome(self) -> None:
+        """At the very first start (no config): the settings window opens once by itself."""
+        from trayapp.dialogs.settings.launch import open_welcome_once
+
+        try:
+            open_welcome_once(self.service.deps.app)
+        except (AacliError, OSError) as exc:  # the menu's "Set up aacli…" still leads there
+            log.warning("could not open the welcome window: %s", exc)
+
+    def _needs_secret(self, target: Target) -> bool:
+        """No hub secret key stored for the profile: say so and open its settings instead."""
+        from trayapp.core.config_ops import hub_secret_stored
+
+        name = target.profile.name
+        if hub_secret_stored(self.service, name):
+            return False
+        self.no_secret = self.no_secret | {name}
+        self.notify(f"No secret key is stored for {name}; type it in the settings window.")
+        self._open_settings(name)
+        return True
 
     def _report(self, removals: Sequence[Removal], what: str) -> None:
         for removal in removals:
@@ -468,7 +493,17 @@ class TrayApp:
             return False
         self.config = config
         self.config_error = None
+        self._find_missing_secrets()
         return True
+
+    def _find_missing_secrets(self) -> None:
+        from trayapp.core.config_ops import profiles_without_secret
+
+        try:
+            self.no_secret = profiles_without_secret(self.service)
+        except AacliError as exc:  # an unreadable store: the click will say what is wrong
+            log.debug("secret store not checked: %s", type(exc).__name__)
+            self.no_secret = frozenset()
 
     def _poll(self) -> None:
         """Every ``poll_seconds``: notice edits of the config and the ledger, keep minutes fresh."""
@@ -533,7 +568,14 @@ class TrayApp:
 
         due = due_keys(self.config, now)
         model = build_menu(
-            self.config, self.sessions, now, busy=busy, error=error, due_keys=due, prompt=prompt
+            self.config,
+            self.sessions,
+            now,
+            busy=busy,
+            error=error,
+            due_keys=due,
+            prompt=prompt,
+            no_secret=self.no_secret,
         )
         state = icon_state(self.sessions, now, self.config.settings.warn_minutes, error)
         title = f"aacli: {prompt}\u2026" if prompt else tooltip(self.sessions, now)

@@ -92,13 +92,17 @@ def build_menu(
     error: str | None = None,
     due_keys: Sequence[KeyAge] = (),
     prompt: str | None = None,
+    no_secret: frozenset[str] = frozenset(),
 ) -> tuple[MenuEntry, ...]:
     """The whole tray menu. ``busy``: target labels being worked on; ``error``: shown on top;
     ``due_keys``: hub keys older than their profile's ``rotate_after``, reminded on top;
-    ``prompt``: what the user must do right now (touch the YubiKey), above everything."""
+    ``prompt``: what the user must do right now (touch the YubiKey), above everything;
+    ``no_secret``: profiles whose hub secret key is missing (their roles lead to Settings)."""
     live = live_sessions(sessions, now)
     by_target = {s.target: s for s in live}
     entries: list[MenuEntry] = []
+    if not config.profiles:  # first run: setting up is the one thing to do
+        entries += [MenuEntry(SET_UP, Action("settings")), SEPARATOR]
     if prompt:
         entries += [MenuEntry(f"{prompt}\u2026", enabled=False), SEPARATOR]
     if error:
@@ -124,12 +128,16 @@ def build_menu(
     if not config.profiles:
         entries.append(MenuEntry("No roles configured yet (see Settings\u2026)", enabled=False))
     elif len(config.profiles) == 1:
-        entries += _accounts(config.profiles[0], by_target, now, busy)
+        entries += _accounts(config.profiles[0], by_target, now, busy, no_secret)
     else:
         entries += [
             MenuEntry(
                 p.name,
-                children=(*(_accounts(p, by_target, now, busy) or _EMPTY), SEPARATOR, _rotate(p)),
+                children=(
+                    *(_accounts(p, by_target, now, busy, no_secret) or _EMPTY),
+                    SEPARATOR,
+                    _rotate(p),
+                ),
             )
             for p in config.profiles
         ]
@@ -148,6 +156,8 @@ def build_menu(
 
 
 _EMPTY = (MenuEntry("(nothing configured)", enabled=False),)
+SET_UP = "Set up aacli\u2026"
+NO_SECRET = "no secret key: set it up\u2026"
 
 
 def _rotate(profile: Profile) -> MenuEntry:
@@ -155,12 +165,16 @@ def _rotate(profile: Profile) -> MenuEntry:
 
 
 def _accounts(
-    profile: Profile, by_target: dict[str, Session], now: datetime, busy: frozenset[str]
+    profile: Profile,
+    by_target: dict[str, Session],
+    now: datetime,
+    busy: frozenset[str],
+    no_secret: frozenset[str] = frozenset(),
 ) -> list[MenuEntry]:
     return [
         MenuEntry(
             f"{account.name} ({account.account_id})",
-            children=tuple(_roles(profile, account, by_target, now, busy)) or _EMPTY,
+            children=tuple(_roles(profile, account, by_target, now, busy, no_secret)) or _EMPTY,
         )
         for account in profile.accounts
     ]
@@ -172,6 +186,7 @@ def _roles(
     by_target: dict[str, Session],
     now: datetime,
     busy: frozenset[str],
+    no_secret: frozenset[str] = frozenset(),
 ) -> list[MenuEntry]:
     entries = []
     for role in account.roles:
@@ -179,6 +194,10 @@ def _roles(
         session = by_target.get(label)
         if label in busy:
             entries.append(MenuEntry(f"{role.name} {DASH} working\u2026", enabled=False))
+        elif session is None and profile.name in no_secret:
+            entries.append(
+                MenuEntry(f"{role.name} {DASH} {NO_SECRET}", Action("settings", profile.name))
+            )
         elif session is None:
             entries.append(MenuEntry(role.name, Action("auth", label)))
         else:
