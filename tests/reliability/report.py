@@ -91,7 +91,8 @@ files byte for byte.
   `cli_kills_that_left_the_edit_pending` counts the kills that landed before
   the plan was cleared, so the next command had to finish or undo it).
 - **A section without its ledger entry** can then only come from a lost or
-  damaged ledger (it is set aside as `sessions.json.damaged`). aacli cannot
+  damaged ledger (it is set aside as `sessions.json.damaged-<UTC time>`, never over an
+  earlier copy; `status` and `sweep` name the copy and what to do). aacli cannot
   prove such keys are its own, so it never removes them; `auth` of that target
   refuses with one line naming the section. Tested too.
 """,
@@ -157,6 +158,28 @@ secrets `config remove` and `reset` delete (keyring and vault) in
 }
 
 
+TRUST = """## Another user, hostile files, interrupted rotations (`tests/test_trust_*.py`)
+
+The attacker's view of the same promises (threats, defences and tests one by one in
+`docs/SECURITY.md`): a second local uid (4242, through `setpriv`) plants files where aacli
+looks: a demo state file in shared `/tmp`, a dialog lock folder, a config or ledger of its own,
+an aacli folder swapped in under a shared parent; a FIFO, a `/dev/zero` symlink and a 20 MB
+file stand where `~/.aws/credentials` should be (each one clear line within seconds, and a
+second aacli needing the same lock meanwhile is not blocked); 8 concurrent `aacli config
+add-account` keep all 8 accounts, 8 processes updating the MFA-session index and 6 the keyring
+index lose nothing; 8 workers hand `[default]` around while the tray sweeps and both AWS files
+come back byte for byte (`auth --default` + `unauth --all` over a user's `[default] region`
+and an empty `[default]` too); a ledger that is a folder, damaged twice, or holding an edit that
+cannot be applied is set aside with a clear line and never blocks a command.
+
+Hub key rotation (`tests/reliability/test_rotation_crashes.py`): SIGKILL at each of the seven
+steps (at the step, 2 ms and 20 ms after it: 21 trials, plus 2 with the MFA condition on the
+hub policy): the next command finishes the rotation (from the switch to the new key on) or
+rolls it back (before it); never zero working keys, one active key afterwards, the one aacli
+uses, and no secret in the journal.
+"""
+
+
 def _figures(section: str, data: dict) -> str:
     if not data:
         return "_Not run in the last run._\n"
@@ -207,6 +230,7 @@ def main() -> int:
     ]
     for name, text in METHOD.items():
         parts += [text, "Figures of the last run:\n", _figures(name, sections.get(name, {}))]
+    parts.append(TRUST)
     DOC.write_text("\n".join(parts), encoding="utf-8")
     print(f"wrote {DOC}")
     return 0
