@@ -96,7 +96,7 @@ def test_first_run_from_the_tray_to_the_aws_cli(env, sandbox, tmp_path):
         window.key("Return")
         saved = window.until("the role saved", lambda s: "Saved role" in s["status"])
         assert [n["path"] for n in saved["tree"]][-1] == ["acme", "dev", "DEVELOPER"]
-        window.screenshot(shots / "settings-tree.png")
+        window.screenshot(ARTIFACTS / "settings-first-run-tree.png")
         window.key("Escape")
 
         # The tray noticed the new config: the role is in the menu, ready to click.

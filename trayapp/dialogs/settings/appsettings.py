@@ -35,48 +35,48 @@ class AppSettingsView:
         self.login_var = tk.BooleanVar(frame, value=form.start_at_login)
         check_button(
             frame, "Quit signs out of _all sessions", self.keys, self.quit_var, self._toggled
-        ).grid(row=2, column=1, columnspan=2, sticky="w", pady=(8, 0))
+        ).grid(row=4, column=1, columnspan=2, sticky="w", pady=(8, 0))
         check_button(
             frame, "Start the tray at _login", self.keys, self.login_var, self._toggled
-        ).grid(row=3, column=1, columnspan=2, sticky="w", pady=(4, 0))
+        ).grid(row=5, column=1, columnspan=2, sticky="w", pady=(4, 0))
         self.save_button = button(frame, "_Save", self.keys, self.save)
-        self.save_button.grid(row=4, column=1, sticky="w", pady=(10, 0))
+        self.save_button.grid(row=6, column=1, sticky="w", pady=(10, 0))
 
-        ttk.Separator(frame).grid(row=5, columnspan=3, sticky="ew", pady=14)
-        ttk.Label(frame, text="Secrets", style="Title.TLabel").grid(row=6, columnspan=3, sticky="w")
-        self.backend_label = ttk.Label(frame, text="", wraplength=560)
-        self.backend_label.grid(row=7, columnspan=3, sticky="w", pady=(4, 0))
+        ttk.Separator(frame).grid(row=7, columnspan=3, sticky="ew", pady=14)
+        ttk.Label(frame, text="Secrets", style="Title.TLabel").grid(row=8, columnspan=3, sticky="w")
+        self.backend_label = ttk.Label(frame, text="", wraplength="420p")
+        self.backend_label.grid(row=9, columnspan=3, sticky="w", pady=(4, 0))
         self.backend = tk.StringVar(frame, value=model.backend())
-        for row, name in enumerate(("keyring", "vault"), start=8):
+        for row, name in enumerate(("keyring", "vault"), start=10):
             ttk.Radiobutton(frame, text=BACKEND_TEXT[name], value=name, variable=self.backend).grid(
                 row=row, column=1, columnspan=2, sticky="w"
             )
         button(frame, "Mo_ve secrets there", self.keys, self._switch).grid(
-            row=10, column=1, sticky="w", pady=(6, 0)
+            row=12, column=1, sticky="w", pady=(6, 0)
         )
 
         ttk.Label(frame, text="Vault passphrase", style="Title.TLabel").grid(
-            row=11, columnspan=3, sticky="w", pady=(14, 0)
+            row=13, columnspan=3, sticky="w", pady=(14, 0)
         )
         self.phrases = [tk.StringVar(frame) for _ in range(3)]
         for offset, (text, _var) in enumerate(
-            zip(("_Current", "_New", "Ag_ain"), self.phrases, strict=True)
+            zip(("_Current", "_New", "A_gain"), self.phrases, strict=True)
         ):
             label, index = mnemonic_label(
                 self.keys, text, lambda o=offset: self.entries[o].focus_set()
             )
             ttk.Label(frame, text=label + ":", underline=index).grid(
-                row=12 + offset, column=0, sticky="w", pady=(4, 0)
+                row=14 + offset, column=0, sticky="w", pady=(4, 0)
             )
         self.entries = [ttk.Entry(frame, textvariable=v, show=MASK, width=34) for v in self.phrases]
         for offset, entry in enumerate(self.entries):
-            entry.grid(row=12 + offset, column=1, sticky="w", pady=(4, 0))
+            entry.grid(row=14 + offset, column=1, sticky="w", pady=(4, 0))
         button(frame, "C_hange passphrase", self.keys, self._change_passphrase).grid(
-            row=15, column=1, sticky="w", pady=(6, 0)
+            row=17, column=1, sticky="w", pady=(6, 0)
         )
-        ttk.Separator(frame).grid(row=16, columnspan=3, sticky="ew", pady=14)
+        ttk.Separator(frame).grid(row=18, columnspan=3, sticky="ew", pady=14)
         button(frame, "_Open config file (advanced)", self.keys, window.open_config_file).grid(
-            row=17, column=1, sticky="w"
+            row=19, column=1, sticky="w"
         )
         self.first = self.warn.entry
 

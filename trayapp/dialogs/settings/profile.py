@@ -7,7 +7,14 @@ from tkinter import ttk
 from typing import TYPE_CHECKING
 
 from trayapp.dialogs.settings.forms import ProfileForm
-from trayapp.dialogs.settings.widgets import MASK, FieldRow, Mnemonics, button, check_button
+from trayapp.dialogs.settings.widgets import (
+    MASK,
+    MESSAGE_WIDTH,
+    FieldRow,
+    Mnemonics,
+    button,
+    check_button,
+)
 
 if TYPE_CHECKING:
     from trayapp.dialogs.settings.window import SettingsWindow
@@ -43,14 +50,14 @@ class ProfileView:
             self.rows[name] = self._row(row, name, text, hint)
 
         checks = ttk.Frame(frame)
-        checks.grid(row=10, column=0, columnspan=3, sticky="ew", pady=(12, 0))
+        checks.grid(row=30, column=0, columnspan=3, sticky="ew", pady=(12, 0))
         self.check_button = button(checks, "_Check keys", self.keys, window.start_check)
         self.check_button.grid(row=0, column=0, sticky="w")
-        self.check_label = ttk.Label(checks, text="", wraplength=520)
+        self.check_label = ttk.Label(checks, text="", wraplength=MESSAGE_WIDTH)
         self.check_label.grid(row=0, column=1, sticky="w", padx=(10, 0))
 
         buttons = ttk.Frame(frame)
-        buttons.grid(row=11, column=0, columnspan=3, sticky="e", pady=(14, 0))
+        buttons.grid(row=31, column=0, columnspan=3, sticky="e", pady=(14, 0))
         button(buttons, "Cance_l", self.keys, window.cancel_form).grid(row=0, column=0, padx=(0, 8))
         self.save_button = button(buttons, "_Save", self.keys, window.save, default="active")
         self.save_button.grid(row=0, column=1)
@@ -74,10 +81,12 @@ class ProfileView:
     def _secret_row(self, row: int) -> None:
         label_text = "S_ecret access key"
         self.secret_entry: ttk.Entry | None = None
-        self.secret_message = ttk.Label(self.frame, text="", style="Muted.TLabel", wraplength=260)
-        self.secret_message.grid(row=row, column=2, sticky="w", padx=(8, 0), pady=(6, 0))
+        self.secret_message = ttk.Label(
+            self.frame, text="", style="Muted.TLabel", wraplength=MESSAGE_WIDTH
+        )
+        self.secret_message.grid(row=2 * row + 1, column=1, columnspan=2, sticky="w")
         holder = ttk.Frame(self.frame)
-        holder.grid(row=row, column=1, sticky="ew", pady=(6, 0))
+        holder.grid(row=2 * row, column=1, sticky="ew", pady=(6, 0))
         holder.columnconfigure(0, weight=1)
         if self.form.replacing_secret:
             var = tk.StringVar(self.frame, value=self.form.secret)
@@ -105,7 +114,7 @@ class ProfileView:
             focus = replace.focus_set
         label, index = self.keys.add(label_text, focus)
         ttk.Label(self.frame, text=label + ":", underline=index).grid(
-            row=row, column=0, sticky="w", padx=(0, 8), pady=(6, 0)
+            row=2 * row, column=0, sticky="w", padx=(0, 8), pady=(6, 0)
         )
 
     def _secret_changed(self, value: str) -> None:

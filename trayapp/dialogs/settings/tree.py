@@ -35,7 +35,7 @@ class TreeView:
         frame.grid(row=0, column=0, sticky="nsew", padx=(0, 16))
         frame.rowconfigure(0, weight=1)
         self.tree = ttk.Treeview(frame, show="tree", selectmode="browse", height=14)
-        self.tree.column("#0", width=300)
+        self.tree.column("#0", width=int(self.tree.winfo_fpixels("225p")))
         self.tree.grid(row=0, column=0, columnspan=4, sticky="nsew")
         self.tree.bind("<<TreeviewSelect>>", self._selected)
         self.tree.bind("<Delete>", lambda _e: self.remove())
@@ -122,13 +122,15 @@ class SimpleFormView:
         frame = ttk.Frame(parent)
         frame.grid(sticky="nsew")
         frame.columnconfigure(1, weight=1)
-        new = window.model.editing is None
+        editing = window.model.editing
         if isinstance(form, AccountForm):
             fields = ACCOUNT_FIELDS
-            title = f"New account in {form.profile}" if new else f"Account {form.profile}/…"
+            title = f"New account in {form.profile}" if editing is None else "Account"
         else:
             fields = ROLE_FIELDS
-            title = f"New role in {form.profile}/{form.account}" if new else "Role"
+            title = f"New role in {form.profile}/{form.account}" if editing is None else "Role"
+        if editing is not None:
+            title += " " + "/".join(editing)
         ttk.Label(frame, text=title, style="Title.TLabel").grid(row=0, columnspan=3, sticky="w")
         self.rows = {
             name: FieldRow(
@@ -152,9 +154,9 @@ class SimpleFormView:
             check_button(
                 frame, "Keep _fresh (renew before expiry when no code is needed)", self.keys,
                 fresh, toggled,
-            ).grid(row=9, column=1, columnspan=2, sticky="w", pady=(8, 0))  # fmt: skip
+            ).grid(row=20, column=1, columnspan=2, sticky="w", pady=(8, 0))  # fmt: skip
         buttons = ttk.Frame(frame)
-        buttons.grid(row=10, column=0, columnspan=3, sticky="e", pady=(14, 0))
+        buttons.grid(row=21, column=0, columnspan=3, sticky="e", pady=(14, 0))
         button(buttons, "Cance_l", self.keys, window.cancel_form).grid(row=0, column=0, padx=(0, 8))
         self.save_button = button(buttons, "_Save", self.keys, window.save, default="active")
         self.save_button.grid(row=0, column=1)

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 
 from trayapp.dialogs.settings.widgets import Mnemonics, button
 
+TEXT_WIDTH = "480p"  # points: wraps at the same place at any scaling
+
 if TYPE_CHECKING:
     from trayapp.dialogs.settings.window import SettingsWindow
 
@@ -30,8 +32,12 @@ class WelcomeView:
         frame = ttk.Frame(parent, padding=(8, 8))
         frame.grid(sticky="nsew")
         ttk.Label(frame, text="Welcome to aacli", style="Big.TLabel").grid(sticky="w")
-        ttk.Label(frame, text=INTRO, wraplength=640, justify="left").grid(sticky="w", pady=(10, 0))
-        ttk.Label(frame, text=STEPS, wraplength=640, justify="left").grid(sticky="w", pady=(12, 0))
+        ttk.Label(frame, text=INTRO, wraplength=TEXT_WIDTH, justify="left").grid(
+            sticky="w", pady=(10, 0)
+        )
+        ttk.Label(frame, text=STEPS, wraplength=TEXT_WIDTH, justify="left").grid(
+            sticky="w", pady=(12, 0)
+        )
         buttons = ttk.Frame(frame)
         buttons.grid(sticky="w", pady=(18, 0))
         self.start = button(buttons, "_Set up a profile\u2026", self.keys, window.new_profile)
@@ -44,6 +50,6 @@ class WelcomeView:
             text="Import reads role_arn / source_profile / mfa_serial profiles and shows what it "
             "found before it saves anything.",
             style="Muted.TLabel",
-            wraplength=640,
+            wraplength=TEXT_WIDTH,
         ).grid(sticky="w", pady=(8, 0))
         self.first = self.start

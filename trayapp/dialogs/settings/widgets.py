@@ -8,6 +8,7 @@ from tkinter import ttk
 
 MASK = "\u2022"
 FIELD_WIDTH = 34
+MESSAGE_WIDTH = "285p"  # points (scale with Tk scaling): a message wraps under its field
 
 
 def mnemonic(text: str) -> tuple[str, int]:
@@ -56,12 +57,13 @@ class FieldRow:
             parent, textvariable=self.var, width=FIELD_WIDTH, show=MASK if secret else ""
         )
         label, index = keys.add(text, self.focus)
+        # Each field takes two grid rows: label and entry, then its message under the entry.
         ttk.Label(parent, text=label + ":", underline=index).grid(
-            row=row, column=0, sticky="w", padx=(0, 8), pady=(6, 0)
+            row=2 * row, column=0, sticky="w", padx=(0, 8), pady=(6, 0)
         )
-        self.entry.grid(row=row, column=1, sticky="ew", pady=(6, 0))
-        self.message = ttk.Label(parent, text=hint, style="Muted.TLabel", wraplength=260)
-        self.message.grid(row=row, column=2, sticky="w", padx=(8, 0), pady=(6, 0))
+        self.entry.grid(row=2 * row, column=1, sticky="ew", pady=(6, 0))
+        self.message = ttk.Label(parent, text=hint, style="Muted.TLabel", wraplength=MESSAGE_WIDTH)
+        self.message.grid(row=2 * row + 1, column=1, columnspan=2, sticky="w")
         self.hint = hint
         self._quiet = False
         self.var.trace_add("write", lambda *_: None if self._quiet else on_change(self.var.get()))

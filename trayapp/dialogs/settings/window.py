@@ -63,10 +63,11 @@ class SettingsWindow:
             self.notebook.add(self.welcome_page, text="Welcome", underline=0)
         self.notebook.add(self.profiles_page, text="Profiles and roles", underline=0)
         self.notebook.add(self.app_page, text="App settings", underline=4)
+        self.notebook.bind("<<NotebookTabChanged>>", lambda _e: self.refresh())
 
-        self.status = ttk.Label(outer, text="", wraplength=820)
+        self.status = ttk.Label(outer, text="", wraplength="615p")
         self.status.grid(row=1, column=0, sticky="w", pady=(10, 0))
-        self.problem = ttk.Label(outer, text="", style="Error.TLabel", wraplength=820)
+        self.problem = ttk.Label(outer, text="", style="Error.TLabel", wraplength="615p")
         self.problem.grid(row=2, column=0, sticky="w")
 
         root.bind("<Alt-KeyPress>", self._alt)
@@ -262,8 +263,14 @@ class SettingsWindow:
 def _styles(root: tk.Tk) -> None:
     from tkinter import font as tkfont
 
-    family = tkfont.nametofont("TkDefaultFont").actual("family")
-    ttk.Style(root).configure("Big.TLabel", font=(family, 14, "bold"))
+    base = tkfont.nametofont("TkDefaultFont")
+    style = ttk.Style(root)
+    style.configure("Big.TLabel", font=(base.actual("family"), 14, "bold"))
+    # Pixel sizes the theme does not scale with Tk's scaling: tree rows and check marks.
+    style.configure("Treeview", rowheight=int(base.metrics("linespace") * 1.4))
+    mark = int(root.winfo_fpixels("7.5p"))
+    style.configure("TCheckbutton", indicatorsize=mark)
+    style.configure("TRadiobutton", indicatorsize=mark)
 
 
 def settings_passphrase(confirm: bool) -> str:
@@ -305,10 +312,10 @@ def run_window(profile: str | None = None, first_run: bool = False) -> int:
         model = SettingsModel(make_service(), make_service=make_service, autostart=autostart)
         root = make_root(TITLE)
         root.resizable(True, True)
-        _styles(root)
         scaling = os.environ.get(SCALING_ENV)
         if scaling:
             root.tk.call("tk", "scaling", float(scaling))
+        _styles(root)
         debug = os.environ.get(DEBUG_ENV)
         window = SettingsWindow(
             root, model, raise_file=with_launch, debug_file=Path(debug) if debug else None
@@ -317,8 +324,11 @@ def run_window(profile: str | None = None, first_run: bool = False) -> int:
             window.select((profile,))
         elif first_run or model.first_run:
             window.show_page(window.welcome_page)
-        focus = window.form_view.first if window.form_view else window.welcome.first
-        present(root, focus if not model.first_run else window.welcome.first)
+        if model.first_run:
+            focus: tk.Widget = window.welcome.first
+        else:
+            focus = window.form_view.first if window.form_view else window.tree.tree
+        present(root, focus)
         # present() takes the focus back on every <Map> (for dialogs without a window
         # manager); here pages map widgets all the time, so that stops once it is shown.
         root.after(400, lambda: root.unbind("<Map>"))
