@@ -18,11 +18,19 @@ def register(parser: argparse.ArgumentParser) -> None:
         help="start the tray at login (XDG autostart entry, macOS LaunchAgent, Windows Run "
         "key), stop doing so, or show whether it does; the tray itself is not started",
     )
+    parser.add_argument(
+        "--install-launcher",
+        action="store_true",
+        help="put aacli in the desktop's application menu (Linux: "
+        "~/.local/share/applications/aacli.desktop); the tray itself is not started",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     if args.autostart:
         return _autostart(args.autostart)
+    if args.install_launcher:
+        return _install_launcher()
     # Imported here: the CLI's start-up never loads pystray, PIL or gi.
     from trayapp.tray.main import run_tray
 
@@ -50,4 +58,18 @@ def _autostart(what: str) -> int:
                 f"on, but different from what this aacli would write: {entry.location} "
                 "(run 'aacli tray --autostart on' to update it)"
             )
+    return 0
+
+
+def _install_launcher() -> int:
+    import sys
+
+    from trayapp.core.errors import UsageError
+    from trayapp.tray import autostart
+
+    if sys.platform in ("darwin", "win32"):
+        raise UsageError("--install-launcher is for Linux desktops; the app bundle is the launcher")
+    entry = autostart.launcher_entry()
+    autostart.enable(entry)
+    print(f"aacli is in the application menu: {entry.location}")
     return 0

@@ -98,6 +98,27 @@ def xdg_entry(env: Mapping[str, str], home: Path, argv: Sequence[str]) -> Autost
     )
 
 
+def launcher_entry(
+    env: Mapping[str, str] | None = None,
+    home: Path | None = None,
+    argv: Sequence[str] | None = None,
+) -> AutostartEntry:
+    """The desktop's application-menu entry (Linux/XDG): a first start needs no terminal."""
+    env = os.environ if env is None else env
+    home = Path.home() if home is None else home
+    data_home = Path(env.get("XDG_DATA_HOME") or home / ".local" / "share")
+    icon = icon_path()
+    return AutostartEntry(
+        "xdg",
+        str(data_home / "applications" / f"{APP_NAME}.desktop"),
+        desktop_entry(
+            tray_command() if argv is None else argv,
+            str(icon) if icon else None,
+            autostart=False,
+        ),
+    )
+
+
 # macOS
 
 
