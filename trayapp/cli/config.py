@@ -211,7 +211,7 @@ def add_account(service: Service, args: argparse.Namespace) -> int:
         account_id=validate.account_id(args.account_id),
         region=validate.region(args.region),
     )
-    service.update_config(lambda config: cfg.add_account(config, args.profile, account))
+    config_ops.add_account(service, args.profile, account)
     say(f"Added account '{account.name}' ({account.account_id}) to profile '{args.profile}'.")
     return 0
 
@@ -240,7 +240,7 @@ def add_role(service: Service, args: argparse.Namespace) -> int:
         aws_profile=validate.aws_profile(args.aws_profile) if args.aws_profile else None,
         **_audit_options(args),
     )
-    service.update_config(lambda config: cfg.add_role(config, profile_name, account_name, role))
+    config_ops.add_role(service, profile_name, account_name, role)
     aws_name = role.aws_profile or f"{account_name}-{role.name}"
     say(
         f"Added role {profile_name}/{account_name}/{role.name}; "
