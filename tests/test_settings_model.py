@@ -271,3 +271,49 @@ def test_vault_passphrase_change(env, sandbox):
     assert model.change_passphrase(PASSPHRASE, "new pass phrase 42", "new pass phrase 42")
     assert Vault(env.home / "vault.bin", lambda: "new pass phrase 42").keys()
 
+
+
+def test_tray_menu_with_no_config_starts_with_set_up_and_no_error_icon():
+    """Issue 12 must-show 4: with no config the tray's first item is "Set up aacli…" (it
+    opens the settings window) and the icon is idle, never the error icon."""
+    from datetime import datetime, timezone
+
+    from trayapp.core.model import Config
+    from trayapp.tray.menu import build_menu, icon_state
+
+    now = datetime.now(timezone.utc)
+    menu = build_menu(Config(), [], now)
+    assert menu[0].label == "Set up aacli\u2026" and menu[0].action.kind == "settings"
+    assert icon_state([], now, 5) == ("idle", 0)
+
+
+def test_roles_of_a_profile_without_its_secret_lead_to_the_window(env):
+    """Issue 12: a profile whose hub secret is missing (e.g. imported, or the vault not made
+    yet) is found without asking for a passphrase; its role items say so and open the
+    settings window on that profile instead of failing."""
+    from datetime import datetime, timezone
+
+    from trayapp.core.config_ops import profiles_without_secret
+    from trayapp.tray.menu import build_menu, find_action
+
+    env.home.mkdir(mode=0o700)
+    (env.home / "config.toml").write_text(
+        'version = 1\n[profiles.acme]\naccess_key_id = "AKIAAAAAAAAAAAAAAAAA"\n'
+        'mfa_serial = "arn:aws:iam::999999999999:mfa/alice"\n'
+        '[profiles.acme.accounts.dev]\nid = "111111111111"\nregion = "eu-west-1"\n'
+        '[profiles.acme.accounts.dev.roles.DEVELOPER]\nduration = "1h"\n'
+    )
+    (env.home / "config.toml").chmod(0o600)
+
+    def no_prompt() -> str:
+        raise AssertionError("the passphrase must not be asked for")
+
+    service = _service(env)
+    service = Service(Deps(app=service.deps.app, aws=service.deps.aws, passphrase=no_prompt))
+    missing = profiles_without_secret(service)
+    assert missing == frozenset({"acme"})
+    menu = build_menu(service.config, [], datetime.now(timezone.utc), no_secret=missing)
+    action = find_action(menu, "dev (111111111111)", "DEVELOPER")
+    assert action.kind == "settings" and action.target == "acme"
+    role = next(e for e in menu if e.label.startswith("dev ")).children[0]
+    assert "no secret key" in role.label
