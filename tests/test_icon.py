@@ -55,8 +55,8 @@ def test_states_differ_from_each_other(size: int) -> None:
 def test_the_badge_shows_the_count() -> None:
     assert draw_icon("active", 64, count=0).tobytes() != draw_icon("active", 64, count=1).tobytes()
     assert draw_icon("active", 64, count=1).tobytes() != draw_icon("active", 64, count=2).tobytes()
-    # Only "active" carries a badge.
-    assert draw_icon("idle", 64, count=3).tobytes() == draw_icon("idle", 64).tobytes()
+    # Every state keeps the count (Issue 12: the amber and red icons dropped it).
+    assert draw_icon("expiring", 64, count=3).tobytes() != draw_icon("expiring", 64).tobytes()
 
 
 @pytest.mark.parametrize(
@@ -83,8 +83,8 @@ def test_the_mark_inside_stands_out_from_the_fill(state: str, size: int) -> None
 
 
 def test_unknown_state_is_refused() -> None:
-    with pytest.raises(ValueError, match="unknown icon state 'busy'"):
-        draw_icon("busy")
+    with pytest.raises(ValueError, match="unknown icon state 'sleeping'"):
+        draw_icon("sleeping")
 
 
 def test_contact_sheet() -> None:

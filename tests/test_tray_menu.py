@@ -160,7 +160,7 @@ def test_an_error_is_the_first_line_shortened_to_one_line():
     first = menu[0]
     assert first.label.startswith("\u26a0 config.toml: profiles.acme.accounts.dev.id")
     assert "\n" not in first.label and len(first.label) <= 95 and first.label.endswith("\u2026")
-    assert not first.enabled
+    assert sum(c.label.count("x") for c in first.children) == 200  # the full text, wrapped
     assert menu[1].separator
     assert entry(menu, "dev (").children  # the menu itself stays usable
 
@@ -196,11 +196,11 @@ def test_icon_state_and_tooltip():
     assert icon_state([long], NOW, 5) == ("active", 1)
     assert icon_state([long, soon], NOW, 5) == ("expiring", 2)
     assert icon_state([long, soon], NOW, 0) == ("active", 2)
-    assert icon_state([long], NOW, 5, error="boom") == ("error", 1)
+    assert icon_state([long], NOW, 5, error="boom") == ("active", 1)  # the error is a mark
     assert icon_state([session("acme/dev/DEVELOPER", -1)], NOW, 5) == ("idle", 0)
     assert tooltip([], NOW) == "aacli: no active sessions"
-    assert tooltip([long], NOW) == "aacli: 1 active session"
-    assert tooltip([long, soon], NOW) == "aacli: 2 active sessions"
+    assert tooltip([long], NOW).splitlines()[0] == "aacli: 1 active session"
+    assert tooltip([long, soon], NOW).splitlines()[0] == "aacli: 2 active sessions"
 
 
 def test_unknown_action_kinds_are_refused():
@@ -283,8 +283,11 @@ def test_cancelling_the_dialog_is_quiet_and_a_failure_becomes_an_error_state(con
     tray._work()  # runs both, then stops at None
     assert tray.notify.sent == [("aacli: error", "acme/nowhere/Gone is no longer in the config")]
     model = tray._snapshot()[0]
-    assert model[0].label == "\u26a0 acme/nowhere/Gone is no longer in the config"
-    assert tray._snapshot()[1][0] == "error"
+    assert (
+        model[0].label
+        == "\u26a0 Last error: acme/nowhere/Gone is no longer in the config \u2014 Dismiss"
+    )
+    assert tray._snapshot()[1][0] == "idle" and tray.error_mark()
     assert not tray.busy
 
 
@@ -301,7 +304,7 @@ def test_a_bad_settings_edit_keeps_the_last_good_menu(configured):
     model = tray._snapshot()[0]
     assert model[0].label.startswith("\u26a0 ")
     assert model[2:] == good  # the same menu below the error line
-    assert tray._snapshot()[1][0] == "error"
+    assert tray._snapshot()[1][0] == "idle" and tray.error_mark()
 
     config.write_text(text.replace("accounts.prod", "accounts.qa"))
     tray.check_files()

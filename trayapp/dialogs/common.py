@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import tkinter as tk
 from collections.abc import Callable
 from tkinter import font as tkfont
@@ -10,6 +11,7 @@ from tkinter import ttk
 ERROR_COLOUR = "#c0392b"
 MUTED_COLOUR = "#6b7280"
 PAD = 16
+PARENT_CHECK_MS = 300
 
 
 def make_root(title: str) -> tk.Tk:
@@ -59,6 +61,20 @@ def present(root: tk.Tk, focus: tk.Widget) -> None:
 
 
 def bind_cancel(root: tk.Tk, cancel: Callable[[], None]) -> None:
-    """Esc and the window's close button both cancel."""
+    """Esc, the window's close button and the end of the process that asked all cancel."""
     root.bind("<Escape>", lambda _event: cancel())
     root.protocol("WM_DELETE_WINDOW", cancel)
+    _cancel_when_orphaned(root, cancel, os.getppid())
+
+
+def _cancel_when_orphaned(root: tk.Tk, cancel: Callable[[], None], parent: int) -> None:
+    """A dialog never outlives the tray (or CLI) that asked: once the parent is gone (the
+    tray quit, a logout), nobody would read the answer."""
+
+    def check() -> None:
+        if os.getppid() != parent:
+            cancel()
+        elif root.winfo_exists():
+            root.after(PARENT_CHECK_MS, check)
+
+    root.after(PARENT_CHECK_MS, check)

@@ -1,4 +1,5 @@
-"""The tray app: the pystray icon, one worker thread for every action, and the refresh loop."""
+"""The tray app: the pystray icon, two worker threads (sign-ins, which may wait for a dialog,
+and everything else, which never does), and the refresh loop."""
 
 from __future__ import annotations
 
@@ -16,16 +17,18 @@ from typing import Any
 
 from trayapp.core.clipboard import ClipboardError, SecretClipboard
 from trayapp.core.clock import Clock, system_clock
-from trayapp.core.codes import CodeSource, LazyCode
+from trayapp.core.codes import CodeRequest, CodeSource, LazyCode
 from trayapp.core.errors import AacliError, CodeCancelled, ConfigError, UsageError
 from trayapp.core.model import Config, Session, Target
 from trayapp.core.service import Removal, Service
 from trayapp.tray import notify
+from trayapp.tray.backend import left_click_opens_menu, on_logout, set_tooltip
 from trayapp.tray.menu import (
     Action,
     MenuEntry,
     build_menu,
     icon_state,
+    live_sessions,
     short_label,
     time_left,
     tooltip,
@@ -37,6 +40,9 @@ log = logging.getLogger(__name__)
 POLL_SECONDS = 2.0
 ICON_SIZE = 32  # drawn near the panel's size: GTK's downscaling blurs the badge
 BUSY_KINDS = ("auth", "renew", "rotate")  # these ask for a code: one click at a time
+# These may wait for an MFA dialog: they run on their own worker, so that Sign out, Open
+# console, Quit and Dismiss never wait behind an open dialog.
+SIGN_IN_KINDS = (*BUSY_KINDS, "renew_quiet")
 
 
 def to_pystray(entries: Sequence[MenuEntry], on_action: Callable[[Action], None]) -> Any:
@@ -98,6 +104,26 @@ def _no_prompt() -> CodeSource:
     raise CodeCancelled("A code would be needed to renew; renew from the menu.")
 
 
+class _Watched:
+    """A code source that says when it starts and stops asking (the busy state hides while a
+    dialog is open: then the user, not STS, is who the tray waits for)."""
+
+    def __init__(self, inner: CodeSource, on_ask: Callable[[str, bool], None], label: str) -> None:
+        self.inner, self.on_ask, self.label = inner, on_ask, label
+        self.name = inner.name
+
+    @property
+    def can_retry(self) -> bool:
+        return self.inner.can_retry
+
+    def get_code(self, request: CodeRequest) -> str:
+        self.on_ask(self.label, True)
+        try:
+            return self.inner.get_code(request)
+        finally:
+            self.on_ask(self.label, False)
+
+
 def _mtime(path: Path) -> tuple[int, int, int] | None:
     try:
         st = path.stat()
@@ -127,7 +153,11 @@ class TrayApp:
         self.clipboard = SecretClipboard()  # what "Copy env for shell" put there, cleared later
         self.icon: Any = None
         self.actions: queue.Queue[Action | None] = queue.Queue()
+        self.sign_ins: queue.Queue[Action | None] = queue.Queue()  # may wait for a dialog
         self.busy: set[str] = set()
+        self.signing: str | None = None  # the target STS is working on (after the code)
+        self.cancelled: set[str] = set()  # sign-ins the user cancelled while STS worked
+        self.error_target = ""  # the target the last error was about ("" for none)
         self.prompt: str | None = None  # "Touch your YubiKey (dev/DEVELOPER)" while ykman waits
         self.outside_prompt: str | None = None  # the same, of another aacli (credential_process)
         self.action_error: str | None = None
@@ -139,6 +169,7 @@ class TrayApp:
         self.stopping = threading.Event()
         self._lock = threading.RLock()
         self._shown: tuple[tuple[MenuEntry, ...], tuple[str, int, bool], str] | None = None
+        self._mark = False  # the icon's small error mark as last drawn
         self._mtimes = self._file_stamps()
         self._load_config()
         self.sessions = service.sessions()
@@ -161,12 +192,16 @@ class TrayApp:
         from trayapp.tray.icon import draw_icon
 
         model, (state, count, due), title = self._snapshot()
+        self._mark = self.error_mark()
         self.icon = pystray.Icon(
             "aacli",
-            icon=draw_icon(state, ICON_SIZE, count, reminder=due),
+            icon=draw_icon(state, ICON_SIZE, count, reminder=due, error=self._mark),
             title=title,
             menu=to_pystray(model, self.enqueue),
         )
+        left_click_opens_menu(self.icon)
+        set_tooltip(self.icon, title)
+        on_logout(lambda: self.enqueue(Action("quit")))
         self.notify.icon = self.icon
         self._shown = (model, (state, count, due), title)
         self._write_debug(model, state)
@@ -183,6 +218,7 @@ class TrayApp:
         icon.visible = True
         threads = (
             ("aacli-worker", self._work),
+            ("aacli-sign-in", self._work_sign_ins),
             ("aacli-poll", self._poll),
             ("aacli-warm", self._warm),
         )
@@ -211,11 +247,11 @@ class TrayApp:
     def enqueue(self, action: Action) -> None:
         """Called on pystray's loop: never blocks, never touches AWS."""
         with self._lock:
-            if action.target and action.target in self.busy:
+            if action.target and action.target in self.busy and action.kind != "cancel":
                 return  # a second click while the first is still being handled
             if action.kind in BUSY_KINDS:
                 self.busy.add(action.target)
-        self.actions.put(action)
+        (self.sign_ins if action.kind in SIGN_IN_KINDS else self.actions).put(action)
         if action.kind in BUSY_KINDS:
             self.refresh()
 
@@ -223,11 +259,13 @@ class TrayApp:
         self.stopping.set()
         self.clipboard.clear_if_ours()
         self.actions.put(None)
+        self.sign_ins.put(None)
         self.scheduler.stop()
         if self.icon is not None:
             self.icon.stop()
 
-    # The worker: every action runs here, one at a time
+    # The workers: sign-ins (which may wait for a dialog) on one, every other action on the
+    # other, each one at a time
 
     def _work(self) -> None:
         self._finish_rotations()  # a rotation a killed aacli left: before any action
@@ -237,27 +275,39 @@ class TrayApp:
             action = self.actions.get()
             if action is None:
                 return
-            try:
-                self.perform(action)
-            except CodeCancelled:
-                pass  # the user closed the dialog: nothing to report
-            except AacliError as exc:
-                self._failed(exc)
-            except Exception as exc:  # never a crash; the type only: a message might hold a secret
-                log.warning("%s failed: %s", action.kind, type(exc).__name__)
-                log.debug("details", exc_info=True)  # only with --debug
-                self._failed(exc)
-            else:
-                self.action_error = None
-            finally:
-                with self._lock:
-                    self.busy.discard(action.target)
-                self.sessions = self.service.sessions()
-                self.wake.set()
-                self.refresh()
+            self._handle(action)
             if action.kind == "quit":
                 self.stop()
                 return
+
+    def _work_sign_ins(self) -> None:
+        while (action := self.sign_ins.get()) is not None:
+            self._handle(action)
+
+    def _handle(self, action: Action) -> None:
+        try:
+            self.perform(action)
+        except CodeCancelled:
+            pass  # the user closed the dialog: nothing to report
+        except AacliError as exc:
+            self._failed(exc, action.target)
+        except Exception as exc:  # never a crash; the type only: a message might hold a secret
+            log.warning("%s failed: %s", action.kind, type(exc).__name__)
+            log.debug("details", exc_info=True)  # only with --debug
+            self._failed(exc, action.target)
+        else:
+            if action.kind not in ("dismiss", "cancel"):
+                self.action_error = None
+        finally:
+            with self._lock:
+                if action.kind != "cancel":
+                    self.busy.discard(action.target)
+                if action.kind in SIGN_IN_KINDS:
+                    self.signing = None
+                    self.cancelled.discard(action.target)
+            self.sessions = self.service.sessions()
+            self.wake.set()
+            self.refresh()
 
     def perform(self, action: Action) -> None:
         kind = action.kind
@@ -265,8 +315,9 @@ class TrayApp:
             target = self._target(action.target)
             if self._needs_secret(target):
                 return
-            session = self.service.authenticate(target, self._source_for(target))
-            self.notify(notify.activated(short_label(target.label, self.config), session))
+            session = self._sign_in(target, self._source_for(target))
+            if session is not None:
+                self.notify(notify.activated(short_label(target.label, self.config), session))
         elif kind == "renew_quiet":
             target = self._target(action.target)
             quiet = target.profile.codes == "process"  # a command: no one is asked
@@ -275,8 +326,16 @@ class TrayApp:
                 or self.service.stored_code_source(target.profile)
                 or LazyCode(_no_prompt)
             )
-            session = self.service.authenticate(target, source)
-            self.notify(notify.renewed(short_label(target.label, self.config), session))
+            session = self._sign_in(target, source)
+            if session is not None:
+                self.notify(notify.renewed(short_label(target.label, self.config), session))
+        elif kind == "cancel":
+            with self._lock:
+                self.cancelled.add(action.target)
+                self.signing = None
+        elif kind == "dismiss":
+            self.action_error = None
+            self.error_target = ""
         elif kind == "console":
             self._open_console(self._target(action.target))
         elif kind == "copy_env":
@@ -295,6 +354,25 @@ class TrayApp:
             self._rotate(action.target)
         elif kind == "quit" and self.config.settings.unauth_on_quit:
             self._report(self.service.unauth_all(), "signed out; credentials removed")
+
+    def _sign_in(self, target: Target, source: CodeSource) -> Session | None:
+        """Authenticate, showing "Signing in to …" while STS works (not while a dialog asks).
+        None when the user pressed Cancel meanwhile: what STS gave is removed again."""
+        with self._lock:
+            self.signing = target.label
+        session = self.service.authenticate(target, _Watched(source, self._asking, target.label))
+        with self._lock:
+            cancelled = target.label in self.cancelled
+        if not cancelled:
+            return session
+        self.service.unauth(target)
+        self.notify(f"Sign-in to {target.label} cancelled; its credentials were removed.")
+        return None
+
+    def _asking(self, label: str, asking: bool) -> None:
+        with self._lock:
+            self.signing = None if asking or label in self.cancelled else label
+        self.refresh()
 
     def _target(self, label: str) -> Target:
         for target in self.service.targets():
@@ -422,7 +500,7 @@ class TrayApp:
             self.enqueue(Action("renew_quiet", session.target))
             return
         label = short_label(session.target, self.config)
-        self.notify(notify.expiring(label, time_left(session, now), session))
+        self.notify(notify.expiring(label, time_left(session, now), session), important=True)
         self.refresh()
 
     def _keep_fresh(self, session: Session) -> bool:
@@ -465,19 +543,28 @@ class TrayApp:
         for removal in removals:
             self.clipboard.clear_if_ours(removal.session.target)
             label = short_label(removal.session.target, self.config)
-            self.notify(notify.expired(label, removal.removed, removal.left_alone))
+            self.notify(notify.expired(label, removal.removed, removal.left_alone), important=True)
         self.sessions = self.service.sessions()
         self.refresh()
 
-    def _failed(self, exc: Exception) -> None:
+    def _failed(self, exc: Exception, target: str = "") -> None:
         message = (
             str(exc)
             if isinstance(exc, AacliError)
             else (f"Unexpected error ({type(exc).__name__}); run 'aacli tray --debug' for details.")
         )
         self.action_error = message
-        self.notify(message, "aacli: error")
+        self.error_target = target
+        self.notify(message, "aacli: error", important=True)
         self.refresh()
+
+    def _forget_stale_error(self) -> None:
+        """An error about a role or profile that has since been removed goes away with it."""
+        if self.error_target and not any(
+            t.label == self.error_target for t in self.service.targets()
+        ):
+            self.action_error = None
+            self.error_target = ""
 
     # Keeping the menu current
 
@@ -494,6 +581,7 @@ class TrayApp:
         self.config = config
         self.config_error = None
         self._find_missing_secrets()
+        self._forget_stale_error()
         return True
 
     def _find_missing_secrets(self) -> None:
@@ -533,11 +621,7 @@ class TrayApp:
             self._drop_notification()
 
     def _drop_notification(self) -> None:
-        if self.icon is not None and getattr(self.icon, "HAS_NOTIFICATION", False):
-            try:
-                self.icon.remove_notification()
-            except Exception as exc:  # a missing notification daemon must not stop the tray
-                log.debug("could not remove the notification: %s", type(exc).__name__)
+        self.notify.close_last()  # a missing notification daemon must not stop the tray
 
     def check_files(self) -> None:
         stamps = self._file_stamps()
@@ -560,10 +644,10 @@ class TrayApp:
 
     def _snapshot(self) -> tuple[tuple[MenuEntry, ...], tuple[str, int, bool], str]:
         now = self.clock()
-        error = self.config_error or self.action_error
         with self._lock:
             busy = frozenset(self.busy)
             prompt = self.prompt or self.outside_prompt
+            signing = self.signing
         from trayapp.core.keys import due_keys
 
         due = due_keys(self.config, now)
@@ -572,14 +656,33 @@ class TrayApp:
             self.sessions,
             now,
             busy=busy,
-            error=error,
+            error=self.config_error,
             due_keys=due,
             prompt=prompt,
             no_secret=self.no_secret,
+            signing=signing,
+            last_error=self.action_error,
+            quit_signs_out=self.quit_signs_out(now),
         )
-        state = icon_state(self.sessions, now, self.config.settings.warn_minutes, error)
-        title = f"aacli: {prompt}\u2026" if prompt else tooltip(self.sessions, now)
+        state = icon_state(self.sessions, now, self.config.settings.warn_minutes)
+        if signing:
+            state = ("busy", state[1])
+        title = tooltip(self.sessions, now)
+        if signing:
+            title = f"aacli: Signing in to {signing}\u2026\n{title}"
+        if prompt:
+            title = f"aacli: {prompt}\u2026"
         return model, (*state, bool(due)), title
+
+    def quit_signs_out(self, now: datetime) -> int:
+        """How many sessions Quit (and a logout) signs out of: every live one the ledger holds,
+        from the tray or the CLI, when the setting says so; else none."""
+        if not self.config.settings.unauth_on_quit:
+            return 0
+        return len(live_sessions(self.sessions, now))
+
+    def error_mark(self) -> bool:
+        return bool(self.config_error or self.action_error)
 
     def refresh(self) -> None:
         """Push the menu, icon and title to pystray, only what changed (idle costs nothing)."""
@@ -588,17 +691,22 @@ class TrayApp:
         with self._lock:
             model, state, title = self._snapshot()
             shown = self._shown
-            if shown is not None and shown == (model, state, title):
+            mark = self.error_mark()
+            if shown is not None and shown == (model, state, title) and mark == self._mark:
                 return
             if shown is None or shown[0] != model:
                 self.icon.menu = to_pystray(model, self.enqueue)  # the setter updates pystray
-            if shown is None or shown[1] != state:
+            if shown is None or shown[1] != state or mark != self._mark:
                 from trayapp.tray.icon import draw_icon
 
-                self.icon.icon = draw_icon(state[0], ICON_SIZE, state[1], reminder=state[2])
+                self.icon.icon = draw_icon(
+                    state[0], ICON_SIZE, state[1], reminder=state[2], error=mark
+                )
             if shown is None or shown[2] != title:
                 self.icon.title = title
+                set_tooltip(self.icon, title)
             self._shown = (model, state, title)
+            self._mark = mark
             self._write_debug(model, state[0])
 
     def _write_debug(self, model: tuple[MenuEntry, ...], state: str) -> None:
@@ -606,6 +714,8 @@ class TrayApp:
             return
         data = {
             "state": state,
+            "error_mark": self._mark,
+            "title": self._shown[2] if self._shown else "",
             "key_reminder": bool(self._shown and self._shown[1][2]),
             "menu": menu_labels(model),
             "notifications": self.notify.sent,

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from collections.abc import Callable, MutableMapping
+from typing import Any
 
 from trayapp.core.errors import AacliError
 
@@ -85,3 +87,46 @@ def choose_backend(
             env["PYSTRAY_BACKEND"] = name
             return name
     raise TrayUnavailable(INSTALL_HINT)
+
+
+# What pystray's backends leave out, added to the icon once it exists.
+
+
+def left_click_opens_menu(icon: Any) -> None:
+    """gtk: a left click ("activate") opens the menu too; pystray only runs a default item."""
+    status_icon = getattr(icon, "_status_icon", None)
+    if status_icon is None:
+        return  # appindicator opens its menu on any click; macOS and Windows too
+
+    def activated(widget: Any) -> None:
+        icon._on_status_icon_popup_menu(widget, 1, 0)
+
+    status_icon.connect("activate", activated)
+
+
+def set_tooltip(icon: Any, text: str) -> None:
+    """The hover text: gtk's StatusIcon tooltip (pystray sets only its title); appindicator
+    shows the title, which pystray sets itself."""
+    status_icon = getattr(icon, "_status_icon", None)
+    if status_icon is None:
+        return
+    from gi.repository import GLib
+
+    GLib.idle_add(lambda: status_icon.set_tooltip_text(text) and False)
+
+
+def on_logout(quit_: Callable[[], None]) -> None:
+    """SIGTERM (a logout, systemd, kill) quits like the Quit item, by the same rule.
+
+    Under GLib's loop a Python signal handler would wait for the next Python bytecode, which
+    an idle loop never runs; GLib's own handler runs in the loop.
+    """
+    import signal
+
+    try:
+        from gi.repository import GLib
+
+        GLib.unix_signal_add(GLib.PRIORITY_HIGH, signal.SIGTERM, lambda: quit_() or False)
+    except (ImportError, AttributeError, ValueError):
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, lambda _sig, _frame: quit_())

@@ -7,7 +7,7 @@ from functools import cache
 
 from PIL import Image, ImageDraw, ImageFont
 
-STATES = ("idle", "active", "expiring", "error")
+STATES = ("idle", "active", "expiring", "busy", "error")
 
 OUTLINE = (31, 35, 40, 255)  # dark rim: the shape stays visible on light panels
 DARK = (31, 35, 40, 255)
@@ -17,6 +17,7 @@ FILLS = {
     "idle": (184, 192, 200, 255),
     "active": (46, 160, 67, 255),
     "expiring": (240, 160, 32, 255),
+    "busy": (52, 120, 246, 255),
     "error": (215, 58, 73, 255),
 }
 CANVAS = 256  # drawn large, then scaled down, for smooth edges at every size
@@ -25,14 +26,20 @@ CANVAS = 256  # drawn large, then scaled down, for smooth edges at every size
 _DRAWING = threading.Lock()  # one FreeType face is shared: it must not render in two threads
 
 
-def draw_icon(state: str, size: int = 64, count: int = 0, reminder: bool = False) -> Image.Image:
-    """The square ``size``-pixel RGBA icon for ``state``; "active" shows ``count`` when above 0;
-    ``reminder`` adds the mark of a hub key due for rotation (top right)."""
+def draw_icon(
+    state: str, size: int = 64, count: int = 0, reminder: bool = False, error: bool = False
+) -> Image.Image:
+    """The square ``size``-pixel RGBA icon for ``state``, with ``count`` (the live sessions) in a
+    badge when above 0, whatever the state; ``reminder`` adds the mark of a hub key due for
+    rotation (top right); ``error`` a small red mark (top left) for an error not yet
+    dismissed, which leaves the sessions' state and count in view."""
     with _DRAWING:
-        return _draw(state, size, count, reminder)
+        return _draw(state, size, count, reminder, error)
 
 
-def _draw(state: str, size: int, count: int, reminder: bool = False) -> Image.Image:
+def _draw(
+    state: str, size: int, count: int, reminder: bool = False, error: bool = False
+) -> Image.Image:
     if state not in FILLS:
         raise ValueError(f"unknown icon state {state!r}; expected one of {', '.join(STATES)}")
     image = Image.new("RGBA", (CANVAS, CANVAS), (0, 0, 0, 0))
@@ -41,12 +48,14 @@ def _draw(state: str, size: int, count: int, reminder: bool = False) -> Image.Im
     rim = max(CANVAS // size, CANVAS // 22) + 2
     draw.polygon(_shield(), fill=FILLS[state], outline=OUTLINE, width=rim)
     _GLYPHS[state](draw)
-    if state == "active" and count > 0:
+    if count > 0:
         small = size < 32
         many = "+" if small else "9+"  # two characters are a smudge at tray size
-        _badge(draw, str(count) if count <= 9 else many, rim, 0.3 if small else 0.27)
+        _badge(draw, str(count) if count <= 9 else many, rim, 0.36 if small else 0.3)
     if reminder:
         _key_mark(draw, rim)
+    if error:
+        _error_mark(draw, rim)
     return image.resize((size, size), Image.Resampling.LANCZOS)
 
 
@@ -98,7 +107,27 @@ def _error(draw: ImageDraw.ImageDraw) -> None:
     draw.ellipse(_box(0.5, 0.7, 0.08), fill=WHITE)
 
 
-_GLYPHS = {"idle": _idle, "active": _active, "expiring": _expiring, "error": _error}
+def _busy(draw: ImageDraw.ImageDraw) -> None:
+    # Three dots: something is being worked on.
+    for x in (0.3, 0.5, 0.7):
+        draw.ellipse(_box(x, 0.42, 0.075), fill=WHITE)
+
+
+_GLYPHS = {
+    "idle": _idle,
+    "active": _active,
+    "expiring": _expiring,
+    "busy": _busy,
+    "error": _error,
+}
+
+
+def _error_mark(draw: ImageDraw.ImageDraw, rim: int) -> None:
+    """A red disc with a white bar at the top left: an error is waiting in the menu."""
+    draw.ellipse(_box(0.2, 0.2, 0.2), fill=FILLS["error"], outline=OUTLINE, width=rim)
+    bar = max(rim, CANVAS // 16)
+    draw.line([_at(0.2, 0.1), _at(0.2, 0.24)], fill=WHITE, width=bar)
+    draw.ellipse(_box(0.2, 0.31, 0.035), fill=WHITE)
 
 
 def _badge(draw: ImageDraw.ImageDraw, text: str, rim: int, radius: float) -> None:

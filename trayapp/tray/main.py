@@ -5,12 +5,21 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import time
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 
-from trayapp.core.errors import AacliError, SecretStoreError
+from trayapp.core.codes import CodeRequest, CodeSource
+from trayapp.core.errors import AacliError, CodeCancelled, SecretStoreError
 from trayapp.core.paths import AppPaths
 from trayapp.core.service import Service, service_from_env
+
+DIALOG_TIMEOUT = 120.0  # an MFA dialog nobody answers closes after this, with a notification
+ALREADY_RUNNING = (
+    "the aacli tray is already running for this user: its icon is in the panel "
+    "(one tray per user; Quit it from its menu to start another)."
+)
 
 
 def tray_passphrase(app: AppPaths) -> str:
@@ -30,21 +39,55 @@ def make_tray_service() -> Service:
     return service_from_env(tray_passphrase)
 
 
+class TimedDialogCode:
+    """The MFA dialog, closed after ``timeout`` seconds with no answer: then an error says so
+    (a notification and the menu's error line) instead of a silent cancel."""
+
+    name = "dialog"
+    can_retry = True
+
+    def __init__(self, timeout: float = DIALOG_TIMEOUT) -> None:
+        from trayapp.dialogs.source import DialogCode
+
+        self.timeout = timeout
+        self.inner: CodeSource = DialogCode(timeout=timeout)
+
+    def get_code(self, request: CodeRequest) -> str:
+        started = time.monotonic()
+        try:
+            return self.inner.get_code(request)
+        except CodeCancelled:
+            if time.monotonic() - started < self.timeout - 0.5:
+                raise  # the user cancelled
+            minutes = f"{self.timeout / 60:.0f} min" if self.timeout >= 60 else "a while"
+            raise AacliError(
+                f"The MFA dialog for {request.target} was open for {minutes} with no answer "
+                "and was closed; click the role again to sign in."
+            ) from None
+
+
+def tray_lock(app: AppPaths) -> AbstractContextManager[None]:
+    """One tray per user: a lock in aacli's private state folder, held until the tray exits."""
+    from trayapp.core.files import file_lock
+
+    return file_lock(app.state_dir / "tray.lock", timeout=0, busy=ALREADY_RUNNING)
+
+
 def run_tray() -> int:
     """Run the tray until Quit. Raises TrayUnavailable (exit 2) when it cannot run here."""
     from trayapp.tray.backend import choose_backend
 
     choose_backend()  # before pystray is imported: it reads PYSTRAY_BACKEND once
-    from trayapp.dialogs.source import DialogCode
     from trayapp.tray.app import TrayApp
 
     debug = os.environ.get("AACLI_TRAY_DEBUG_MENU")
-    tray = TrayApp(
-        make_tray_service(),
-        code_source=DialogCode,
-        debug_menu=Path(debug) if debug else None,
-    )
-    return tray.run()
+    with tray_lock(AppPaths.from_env()):
+        tray = TrayApp(
+            make_tray_service(),
+            code_source=TimedDialogCode,
+            debug_menu=Path(debug) if debug else None,
+        )
+        return tray.run()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,11 +24,14 @@ ACTION_KINDS = frozenset(
         "settings",
         "rotate",
         "quit",
+        "cancel",
+        "dismiss",
         "none",
     }
 )
 DASH = "\u2014"
 ERROR_WIDTH = 90  # a menu line wider than this makes the whole menu wide
+WRAP_WIDTH = 60  # the full text of an error, in its submenu, wrapped to lines this wide
 
 
 @dataclass(frozen=True)
@@ -93,8 +97,13 @@ def build_menu(
     due_keys: Sequence[KeyAge] = (),
     prompt: str | None = None,
     no_secret: frozenset[str] = frozenset(),
+    signing: str | None = None,
+    last_error: str | None = None,
+    quit_signs_out: int = 0,
 ) -> tuple[MenuEntry, ...]:
     """The whole tray menu. ``busy``: target labels being worked on; ``error``: shown on top;
+    ``signing``: the target STS is signing in to (with Cancel); ``last_error``: the last
+    action's error, with its full text and Dismiss; ``quit_signs_out``: the sessions Quit ends;
     ``due_keys``: hub keys older than their profile's ``rotate_after``, reminded on top;
     ``prompt``: what the user must do right now (touch the YubiKey), above everything;
     ``no_secret``: profiles whose hub secret key is missing (their roles lead to Settings)."""
@@ -105,8 +114,22 @@ def build_menu(
         entries += [MenuEntry(SET_UP, Action("settings")), SEPARATOR]
     if prompt:
         entries += [MenuEntry(f"{prompt}\u2026", enabled=False), SEPARATOR]
+    if signing:
+        entries += [
+            MenuEntry(f"Signing in to {signing}\u2026", enabled=False),
+            MenuEntry("Cancel", Action("cancel", signing)),
+            SEPARATOR,
+        ]
     if error:
-        entries += [MenuEntry(_one_line(error), enabled=False), SEPARATOR]
+        entries += [MenuEntry(_one_line(error), children=_full_text(error)), SEPARATOR]
+    if last_error:
+        entries += [
+            MenuEntry(
+                _one_line(f"Last error: {last_error}", f" {DASH} Dismiss"),
+                children=(*_full_text(last_error), SEPARATOR, MenuEntry("Dismiss", DISMISS)),
+            ),
+            SEPARATOR,
+        ]
     if due_keys:
         entries += [
             MenuEntry(
@@ -150,9 +173,19 @@ def build_menu(
         entries.append(_rotate(config.profiles[0]))
     entries += [
         MenuEntry("Settings\u2026", Action("settings")),
-        MenuEntry("Quit", Action("quit")),
+        MenuEntry(quit_label(quit_signs_out), Action("quit")),
     ]
     return tuple(entries)
+
+
+DISMISS = Action("dismiss")
+
+
+def quit_label(signs_out: int) -> str:
+    """Quit says what it does: the same rule for Quit and a logout (SIGTERM)."""
+    if signs_out <= 0:
+        return "Quit"
+    return f"Quit and sign out of {signs_out} session{'s' if signs_out != 1 else ''}"
 
 
 _EMPTY = (MenuEntry("(nothing configured)", enabled=False),)
@@ -231,20 +264,26 @@ def _open_console(live: list[Session], config: Config) -> MenuEntry:
     )
 
 
-def _one_line(text: str) -> str:
+def _one_line(text: str, tail: str = "") -> str:
     line = " ".join(text.split())
-    if len(line) > ERROR_WIDTH:
-        line = line[: ERROR_WIDTH - 1] + "\u2026"
-    return f"\u26a0 {line}"
+    width = ERROR_WIDTH - len(tail)
+    if len(line) > width:
+        line = line[: width - 1] + "\u2026"
+    return f"\u26a0 {line}{tail}"
+
+
+def _full_text(text: str) -> tuple[MenuEntry, ...]:
+    """The whole message, wrapped: the instruction at its end is never cut off."""
+    lines = textwrap.wrap(" ".join(text.split()), WRAP_WIDTH) or [""]
+    return tuple(MenuEntry(line, enabled=False) for line in lines)
 
 
 def icon_state(
     sessions: Sequence[Session], now: datetime, warn_minutes: int, error: str | None = None
 ) -> tuple[str, int]:
-    """The icon's state (idle, active, expiring, error) and the count of live sessions."""
+    """The icon's state (idle, active, expiring) and the count of live sessions; an error
+    does not hide them (the icon adds a small mark for it)."""
     live = live_sessions(sessions, now)
-    if error:
-        return "error", len(live)
     if not live:
         return "idle", 0
     if live[0].expiration - now <= timedelta(minutes=warn_minutes):
@@ -253,10 +292,12 @@ def icon_state(
 
 
 def tooltip(sessions: Sequence[Session], now: datetime) -> str:
-    count = len(live_sessions(sessions, now))
-    if count == 0:
+    """The first line counts the sessions; then one line per session with its time left."""
+    live = live_sessions(sessions, now)
+    if not live:
         return "aacli: no active sessions"
-    return f"aacli: {count} active session{'s' if count != 1 else ''}"
+    head = f"aacli: {len(live)} active session{'s' if len(live) != 1 else ''}"
+    return "\n".join([head, *(f"{s.target} {DASH} {time_left(s, now)} left" for s in live)])
 
 
 def find_action(entries: Sequence[MenuEntry], *labels: str) -> Action:
