@@ -174,7 +174,9 @@ def test_remove_asks_then_removes_the_profile_and_its_secrets(model, env):
     assert list(_on_disk(env)["profiles"]) == ["other"]
     assert [k for k in _vault_keys(env) if k.startswith("acme/")] == []
     assert "other/secret_access_key" in _vault_keys(env)
-    assert model.removal_question(("other", "test")) == "Remove account other/test and its 1 role(s)?"
+    assert (
+        model.removal_question(("other", "test")) == "Remove account other/test and its 1 role(s)?"
+    )
     assert model.remove(("other", "test", "DEVELOPER"))
     assert _on_disk(env)["profiles"]["other"]["accounts"]["test"].get("roles", {}) == {}
 
@@ -272,7 +274,6 @@ def test_vault_passphrase_change(env, sandbox):
     assert Vault(env.home / "vault.bin", lambda: "new pass phrase 42").keys()
 
 
-
 def test_tray_menu_with_no_config_starts_with_set_up_and_no_error_icon():
     """Issue 12 must-show 4: with no config the tray's first item is "Set up aacli…" (it
     opens the settings window) and the icon is idle, never the error icon."""
@@ -317,3 +318,21 @@ def test_roles_of_a_profile_without_its_secret_lead_to_the_window(env):
     assert action.kind == "settings" and action.target == "acme"
     role = next(e for e in menu if e.label.startswith("dev ")).children[0]
     assert "no secret key" in role.label
+
+
+def test_totp_seed_is_checked_stored_and_forgotten(model, env):
+    """Issue 12 stored-TOTP option: a bad seed keeps Save disabled with the reason; a good
+    one (or an otpauth:// URI) is stored on Save, shown only as "stored", and Forget
+    removes it from the store."""
+    _set_up(model, env)
+    form = model.edit(("acme",))
+    form.totp_seed = "not a seed!"
+    assert not model.can_save and "base32" in form.snapshot()["messages"]["totp_seed"]
+    form.totp_seed = f"otpauth://totp/aws:alice?secret={env.hub.mfa_seed}"
+    assert model.can_save
+    assert model.save(), model.problem
+    assert "acme/totp_seed" in _vault_keys(env)
+    shown = model.edit(("acme",)).snapshot()
+    assert shown["totp"] == "stored" and env.hub.mfa_seed not in str(model.snapshot())
+    assert model.remove_totp_seed(), model.problem
+    assert "acme/totp_seed" not in _vault_keys(env)

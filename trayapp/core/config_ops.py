@@ -142,6 +142,36 @@ def profiles_without_secret(service: Service) -> frozenset[str]:
     return frozenset(p.name for p in config.profiles if hub_secret_key(p.name) not in stored)
 
 
+TOTP_TRADE_OFF = """\
+Store the seed of your virtual MFA device so aacli makes the codes itself.
+The trade-off: your second factor then lives on the same machine as the hub
+keys (protected by the OS keyring or the vault passphrase), so whoever gets
+into this account on this machine has both factors. aws-vault dropped such a
+feature for that reason; aacli keeps it opt-in. Use it only where that risk
+is acceptable (e.g. a disk-encrypted personal laptop)."""
+
+
+def _totp_key(profile_name: str) -> str:
+    from trayapp.core.secrets.base import TOTP_SEED, secret_key
+
+    return secret_key(profile_name, TOTP_SEED)
+
+
+def totp_seed_stored(service: Service, profile_name: str) -> bool:
+    return service.secrets().get(_totp_key(profile_name)) is not None
+
+
+def set_totp_seed(service: Service, profile_name: str, seed_text: str) -> None:
+    """Store a virtual MFA device's seed (base32 or an otpauth:// URI), checked first."""
+    from trayapp.core.codes.totp import normalise_seed
+
+    service.secrets().set(_totp_key(profile_name), normalise_seed(seed_text))
+
+
+def remove_totp_seed(service: Service, profile_name: str) -> None:
+    service.secrets().delete(_totp_key(profile_name))
+
+
 def set_mfa_session(service: Service, profile_name: str, seconds: int | None) -> Config:
     """Turn a profile's MFA session on (``seconds``) or off (None: its session is dropped)."""
     config = service.update_config(

@@ -101,6 +101,8 @@ class ProfileForm(Form):
         self.replacing_secret = not secret_stored  # a new profile types its secret
         self.secret = ""
         self.secret_touched = False
+        self.totp_stored = False  # a TOTP seed is in the store (never read back here)
+        self.totp_seed = ""  # a seed typed or pasted to store on Save (optional)
 
     @classmethod
     def for_profile(cls, profile: Profile, *, secret_stored: bool) -> ProfileForm:
@@ -122,6 +124,17 @@ class ProfileForm(Form):
         self.secret = value
         self.secret_touched = True
 
+    def totp_error(self) -> str:
+        if not self.totp_seed.strip():
+            return ""
+        from trayapp.core.codes.totp import normalise_seed
+
+        try:
+            normalise_seed(self.totp_seed)
+        except AacliError as exc:
+            return str(exc)
+        return ""
+
     def secret_error(self) -> str:
         if not self.replacing_secret:
             return ""
@@ -136,16 +149,20 @@ class ProfileForm(Form):
     def error(self, name: str) -> str:
         if name == "secret":
             return self.secret_error()
+        if name == "totp_seed":
+            return self.totp_error()
         return super().error(name)
 
     def message(self, name: str) -> str:
         if name == "secret":
             return self.secret_error() if self.secret_touched else ""
+        if name == "totp_seed":
+            return self.totp_error()
         return super().message(name)
 
     @property
     def valid(self) -> bool:
-        return super().valid and not self.secret_error()
+        return super().valid and not self.secret_error() and not self.totp_error()
 
     def new_secret(self) -> str | None:
         """The secret to store on Save (None: keep the stored one)."""
@@ -173,6 +190,9 @@ class ProfileForm(Form):
         )  # fmt: skip
         if self.message("secret"):
             data["messages"]["secret"] = self.message("secret")
+        if self.totp_error():
+            data["messages"]["totp_seed"] = self.totp_error()
+        data["totp"] = "typed" if self.totp_seed else "stored" if self.totp_stored else "none"
         return data
 
 

@@ -101,7 +101,10 @@ class SettingsModel:
         profile = next(p for p in config.profiles if p.name == path[0])
         if len(path) == 1:
             stored = self._guard(lambda: config_ops.hub_secret_stored(self.service, profile.name))
-            form: Form = ProfileForm.for_profile(profile, secret_stored=bool(stored))
+            profile_form = ProfileForm.for_profile(profile, secret_stored=bool(stored))
+            seed = self._guard(lambda: config_ops.totp_seed_stored(self.service, profile.name))
+            profile_form.totp_stored = bool(seed)
+            form: Form = profile_form
         else:
             account = next(a for a in profile.accounts if a.name == path[1])
             if len(path) == 2:
@@ -137,11 +140,13 @@ class SettingsModel:
             secret = form.new_secret()
             if editing is None:
                 config_ops.add_profile(service, profile, secret or "")
+                self._store_seed(profile.name, form)
                 self._begin(AccountForm(profile.name), None)
                 return (
                     f"Saved profile {profile.name}; its secret key is in {service.secrets().name}."
                 )
             config_ops.edit_profile(service, editing[0], profile, secret=secret)
+            self._store_seed(profile.name, form)
             self.edit((profile.name,))
             return f"Saved profile {profile.name}."
         if isinstance(form, AccountForm):
@@ -161,6 +166,23 @@ class SettingsModel:
             config_ops.edit_role(service, form.profile, form.account, editing[2], role)
         self.edit((form.profile, form.account, role.name))
         return f"Saved role {form.profile}/{form.account}/{role.name}; it is in the tray's menu."
+
+    def _store_seed(self, profile: str, form: ProfileForm) -> None:
+        if form.totp_seed.strip():
+            config_ops.set_totp_seed(self.service, profile, form.totp_seed)
+            form.totp_seed = ""
+
+    def remove_totp_seed(self) -> bool:
+        """Forget the edited profile's stored TOTP seed (after confirmation)."""
+        form = self.form
+        if not isinstance(form, ProfileForm) or self.editing is None:
+            return False
+        name = self.editing[0]
+        if self._guard(lambda: config_ops.remove_totp_seed(self.service, name)) is None:
+            return False
+        form.totp_stored = False
+        self.status = f"Forgot the TOTP seed of {name}; codes will be asked for again."
+        return True
 
     # Tree actions
 

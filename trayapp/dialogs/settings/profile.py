@@ -19,6 +19,11 @@ from trayapp.dialogs.settings.widgets import (
 if TYPE_CHECKING:
     from trayapp.dialogs.settings.window import SettingsWindow
 
+TOTP_HINT = (
+    "base32 or otpauth:// URI. aacli then makes the codes itself, but your second factor "
+    "lives on this machine beside the hub keys: only where that risk is acceptable "
+    "(e.g. a disk-encrypted personal laptop)."
+)
 MFA_SESSION_HINT = "optional, e.g. 12h: one code, then roles need none (AWS caps them at 1 h)"
 FIELDS = (
     ("name", "_Name", "a short name, e.g. acme"),
@@ -48,6 +53,7 @@ class ProfileView:
         self._secret_row(3)
         for row, (name, text, hint) in enumerate(FIELDS[2:], start=4):
             self.rows[name] = self._row(row, name, text, hint)
+        self._totp_row(8)
 
         checks = ttk.Frame(frame)
         checks.grid(row=30, column=0, columnspan=3, sticky="ew", pady=(12, 0))
@@ -117,6 +123,39 @@ class ProfileView:
             row=2 * row, column=0, sticky="w", padx=(0, 8), pady=(6, 0)
         )
 
+    def _totp_row(self, row: int) -> None:
+        """The optional TOTP seed: typed hidden, stored on Save, never shown again."""
+        var = tk.StringVar(self.frame, value=self.form.totp_seed)
+        holder = ttk.Frame(self.frame)
+        holder.grid(row=2 * row, column=1, sticky="ew", pady=(6, 0))
+        holder.columnconfigure(0, weight=1)
+        self.totp_entry = ttk.Entry(holder, textvariable=var, show=MASK)
+        self.totp_entry.grid(row=0, column=0, sticky="ew")
+        if self.form.totp_stored:
+            ttk.Label(holder, text="a seed is stored").grid(row=0, column=1, padx=(6, 0))
+            button(holder, "For_get", self.keys, self._forget_seed).grid(
+                row=0, column=2, padx=(6, 0)
+            )
+        label, index = self.keys.add("TOTP seed (opti_onal)", self.totp_entry.focus_set)
+        ttk.Label(self.frame, text=label + ":", underline=index).grid(
+            row=2 * row, column=0, sticky="w", padx=(0, 8), pady=(6, 0)
+        )
+        self.totp_message = ttk.Label(
+            self.frame, text=TOTP_HINT, style="Muted.TLabel", wraplength=MESSAGE_WIDTH
+        )
+        self.totp_message.grid(row=2 * row + 1, column=1, columnspan=2, sticky="w")
+
+        def changed(*_: object) -> None:
+            self.form.totp_seed = var.get()
+            self.window.refresh()
+
+        var.trace_add("write", changed)
+
+    def _forget_seed(self) -> None:
+        if self.window.confirm("Forget the stored TOTP seed? Codes will be asked for again."):
+            self.window.model.remove_totp_seed()
+            self.window.rebuild_form()
+
     def _secret_changed(self, value: str) -> None:
         self.form.set_secret(value)
         self.window.refresh()
@@ -149,6 +188,10 @@ class ProfileView:
             text=message
             or ("16-128 characters, shown only while typed" if self.secret_entry else ""),
             style="Error.TLabel" if message else "Muted.TLabel",
+        )
+        problem = form.totp_error()
+        self.totp_message.configure(
+            text=problem or TOTP_HINT, style="Error.TLabel" if problem else "Muted.TLabel"
         )
         self.check_button.state(["disabled"] if model.checking else ["!disabled"])
         self.check_label.configure(text=model.check_text())
