@@ -422,13 +422,7 @@ def link_aws(service: Service, args: argparse.Namespace) -> int:
     return 0
 
 
-TOTP_TRADE_OFF = """\
-Store the seed of your virtual MFA device so aacli makes the codes itself.
-The trade-off: your second factor then lives on the same machine as the hub
-keys (protected by the OS keyring or the vault passphrase), so whoever gets
-into this account on this machine has both factors. aws-vault dropped such a
-feature for that reason; aacli keeps it opt-in. Use it only where that risk
-is acceptable (e.g. a disk-encrypted personal laptop)."""
+TOTP_TRADE_OFF = config_ops.TOTP_TRADE_OFF  # the settings window says the same
 
 MFA_SESSION_HELP = """\
 With an MFA session, one code buys a GetSessionToken session (kept in the
