@@ -129,3 +129,61 @@ def test_first_run_from_the_tray_to_the_aws_cli(env, sandbox, tmp_path):
         assert ":assumed-role/DEVELOPER/" in json.loads(identity.stdout)["Arn"]
         assert "Traceback" not in tray.log(), tray.log()
         tray.stop()
+
+
+def test_a_profile_without_its_secret_leads_from_the_tray_to_the_window(env, sandbox, tmp_path):
+    """Issue 12: with a config whose hub secret is missing (as after an import), the tray's
+    role items say so and open the window on that profile instead of failing; Settings…
+    while it is open brings the same window forward (one window); once the secret is saved
+    the menu offers the role again, and the icon never turned to the error state."""
+    hub = sandbox.add_hub_user("no-secret-user")
+    env.vars["AWS_ENDPOINT_URL"] = sandbox.endpoint_url
+    env.home.mkdir(mode=0o700)
+    config = env.home / "config.toml"
+    config.write_text(
+        f'version = 1\n[settings]\nsecret_backend = "vault"\n'  # saving a key changes no config
+        f'[profiles.acme]\naccess_key_id = "{hub.access_key_id}"\n'
+        f'mfa_serial = "{hub.mfa_serial}"\n'
+        '[profiles.acme.accounts.dev]\nid = "111111111111"\nregion = "eu-west-1"\n'
+        '[profiles.acme.accounts.dev.roles.DEVELOPER]\nduration = "1h"\n'
+    )
+    config.chmod(0o600)
+    debug = tmp_path / "settings.json"
+    with desktop(tmp_path) as desk:
+        tray = start_tray(desk, env.environ(), tmp_path, AACLI_SETTINGS_DEBUG=str(debug))
+        role = _entry(tray.model(), "dev (111111111111)", "DEVELOPER")
+        assert role["label"] == "DEVELOPER \u2014 no secret key: set it up\u2026"
+        assert role["action"] == "settings" and role["target"] == "acme"
+        assert not find_window(desk.env(os.environ), "Settings")  # no welcome: a config exists
+        tray.open_menu()
+        tray.walk("dev (111111111111)", "DEVELOPER")
+        tray.activate()
+        window = SettingsDriver(desk.env(os.environ), debug)
+        shown = window.until("acme's form", lambda s: s["editing"] == ["acme"])
+        assert shown["form"]["secret"] == "empty"  # asked for, since none is stored
+
+        tray.open_menu()
+        tray.walk("Settings")
+        tray.activate()
+        time.sleep(2)
+        found = desk.xdotool("search", "--onlyvisible", "--name", "Settings$").split()
+        assert found == [window.window]  # the same window, raised; no second one
+
+        window.focus()
+        window.field("e", hub.secret_access_key)
+        window.key("Return")
+        window.answer_passphrase(PASSPHRASE, confirm=True)
+        window.until("saved", lambda s: "Saved profile acme" in s["status"])
+        role = wait_for(
+            "the role offered again",
+            lambda: (
+                (e := _entry(tray.model(), "dev (111111111111)", "DEVELOPER"))
+                and e["action"] == "auth"
+                and e
+            ),
+            timeout=15,
+        )
+        assert tray.model()["state"] == "idle"
+        window.key("Escape")
+        assert "Traceback" not in tray.log(), tray.log()
+        tray.stop()

@@ -599,6 +599,8 @@ class TrayApp:
             try:
                 self.check_files()
                 self.check_prompts()
+                if self.no_secret:  # until the settings window stored the missing keys
+                    self._find_missing_secrets()
                 self.remind_keys()
                 self.refresh()
             except Exception as exc:  # keep polling whatever happens
