@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from trayapp.core import config as cfg
+from trayapp.core.awsimport import ImportPlan
 from trayapp.core.errors import StsError, UsageError
 from trayapp.core.model import Account, Config, Profile, Role, Settings
 from trayapp.core.service import Removal, Service
@@ -349,6 +350,25 @@ def removal_question(config: Config, parts: list[str]) -> str:
         count = len(account.roles) if account else 0
         return f"Remove account {prefix} and its {count} role(s)?"
     return f"Remove role {prefix}?"
+
+
+# Import from ~/.aws/config (core/awsimport plans; this applies it)
+
+
+def apply_import(service: Service, plan: ImportPlan) -> Config:
+    """Store the plan's hub secrets and save its config, all or nothing (awsimport's rule);
+    "auto" is pinned to the backend the secrets went to."""
+    from trayapp.core.awsimport import apply_import as apply_plan
+
+    def save(change: Callable[[Config], Config]) -> object:
+        def pinned(current: Config) -> Config:
+            config = change(current)
+            return pin_backend(service, config) if plan.secrets else config
+
+        return service.update_config(pinned)
+
+    apply_plan(plan, service.secrets, save)
+    return service.config
 
 
 # App settings

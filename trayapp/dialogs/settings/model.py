@@ -287,16 +287,7 @@ class SettingsModel:
         return plan
 
     def apply_import(self, plan: ImportPlan) -> bool:
-        from trayapp.core.awsimport import apply_import
-
-        def save(change: Callable[[Config], Config]) -> object:
-            def pinned(current: Config) -> Config:
-                config = change(current)
-                return config_ops.pin_backend(self.service, config) if plan.secrets else config
-
-            return self.service.update_config(pinned)
-
-        if self._guard(lambda: apply_import(plan, self.service.secrets, save)) is None:
+        if self._guard(lambda: config_ops.apply_import(self.service, plan)) is None:
             return False
         self.status = (
             f"Imported {len(plan.added)} role(s) from {self.service.deps.aws.config_file}."
