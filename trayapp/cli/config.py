@@ -299,7 +299,7 @@ def codes(service: Service, args: argparse.Namespace) -> int:
 
 
 def import_aws(service: Service, args: argparse.Namespace) -> int:
-    from trayapp.core.awsimport import apply_import, plan_import
+    from trayapp.core.awsimport import plan_import
 
     plan = plan_import(service.config, service.deps.aws)  # every profile checked; none stored
     for note in plan.notes:
@@ -312,14 +312,7 @@ def import_aws(service: Service, args: argparse.Namespace) -> int:
             say("would add " + line)
         return 0
 
-    def save(change: Callable[[cfg.Config], cfg.Config]) -> object:
-        def pinned(current: cfg.Config) -> cfg.Config:
-            config = change(current)
-            return _pin_backend(service, config) if plan.secrets else config
-
-        return service.update_config(pinned)
-
-    apply_import(plan, service.secrets, save)  # all or nothing
+    config_ops.apply_import(service, plan)  # all or nothing
     for line in plan.added:
         say("added " + line)
     if plan.secrets:
