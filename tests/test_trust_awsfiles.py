@@ -207,7 +207,7 @@ def test_an_auth_killed_after_writing_is_undone_back_to_the_users_values(
             raise SystemExit("killed")  # as if killed: nothing after this runs
         return real_save(path, sessions, pending, *args, **kwargs)
 
-    monkeypatch.setattr("trayapp.core.service.save_ledger", dies_on_the_final_save)
+    monkeypatch.setattr("trayapp.core.session_files.save_ledger", dies_on_the_final_save)
     from trayapp.core.codes import FixedCode
 
     with pytest.raises(SystemExit):
@@ -420,8 +420,8 @@ def test_eight_workers_handing_default_around_with_the_tray_lose_nothing(env, sa
     import subprocess
     import sys
 
+    from trayapp.core.providers.hub_keys import hub_secret_key
     from trayapp.core.secrets.vault import ScryptParams, Vault
-    from trayapp.core.service import hub_secret_key
 
     workers = 8
     users = [sandbox.add_hub_user(f"hand{n}-{os.getpid()}") for n in range(workers)]

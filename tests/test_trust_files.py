@@ -99,7 +99,7 @@ def _mfa_index_writer(args: tuple[str, str, int]) -> None:
             pass
 
     service._secrets = NoSecrets()  # type: ignore[assignment]
-    cache = MfaSessionCache(service.provider_context())
+    cache = MfaSessionCache(service.context)
     for _ in range(5):
         cache.store(profile, creds)
 

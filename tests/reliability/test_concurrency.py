@@ -21,8 +21,8 @@ from reliability.conftest import (
     temp_and_lock_files,
 )
 from trayapp.core import inifile
+from trayapp.core.providers.hub_keys import hub_secret_key
 from trayapp.core.secrets.vault import ScryptParams, Vault
-from trayapp.core.service import hub_secret_key
 from trayapp.core.sessions import load_ledger_state
 
 HERE = Path(__file__).parent

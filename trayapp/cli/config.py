@@ -430,12 +430,12 @@ def totp(service: Service, args: argparse.Namespace) -> int:
     if profile is None:
         raise UsageError(f"no profile named '{args.name}'")
     if args.remove:
-        service.remove_totp_seed(profile)
+        service.profile_secrets.remove_totp_seed(profile)
         say(f"Forgot the TOTP seed of profile '{profile.name}'; codes will be asked for again.")
         return 0
     if args.check:
         typed = ask_hidden("A code from your authenticator app: ")
-        offset = service.check_totp_seed(profile, typed)
+        offset = service.profile_secrets.check_totp_seed(profile, typed)
         if offset is None:
             raise UsageError(
                 "that code does not match the stored seed (nor a clock off by up to 5 min); "
@@ -452,7 +452,7 @@ def totp(service: Service, args: argparse.Namespace) -> int:
     if interactive():
         say(TOTP_TRADE_OFF)
     seed_text = ask_hidden("Seed (base32) or otpauth:// URI: ")
-    service.set_totp_seed(profile, seed_text)
+    service.profile_secrets.set_totp_seed(profile, seed_text)
     say(f"Stored the TOTP seed of profile '{profile.name}' in {service.secrets().name}.")
     if not interactive():
         say(TOTP_TRADE_OFF)

@@ -8,9 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from trayapp.core import validate
 from trayapp.core.model import Config, Profile, Role
+
+if TYPE_CHECKING:
+    from trayapp.core.providers import ProviderContext
 
 
 @dataclass(frozen=True)
@@ -19,6 +23,16 @@ class SessionIdentity:
 
     session_name: str
     source_identity: str | None
+
+
+def os_user_name() -> str:
+    """The operating system's user name (the "os-user" session name)."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return "aacli"
 
 
 def wants_user_name(profile: Profile, role: Role) -> bool:
@@ -59,3 +73,17 @@ def with_user_name(config: Config, profile: Profile, user_name: str) -> Config:
     return replace_profile(
         config, replace(current, user_name=user_name, user_name_for=profile.access_key_id)
     )
+
+
+def read_user_name(
+    ctx: ProviderContext, profile: Profile, save: Callable[[Callable[[Config], Config]], Config]
+) -> str:
+    """The hub IAM user's name from GetCallerIdentity, kept in the config (``save``) for the
+    key it was read with: a rotated key reads it again."""
+    from trayapp.core.providers import HubKeys
+    from trayapp.core.sts import caller_user_name
+
+    client = ctx.sts_factory(HubKeys(ctx, profile).caller())
+    name = validate.session_name(caller_user_name(client))
+    save(lambda config: with_user_name(config, profile, name))
+    return name

@@ -404,6 +404,11 @@ def save_config(config: Config, path: Path) -> None:
     atomic_write(path, tomli_w.dumps(data))
 
 
+def with_secret_backend(config: Config, backend: str) -> Config:
+    """``config`` with ``backend`` as the secret store it names."""
+    return replace(config, settings=replace(config.settings, secret_backend=backend))
+
+
 @contextmanager
 def config_lock(path: Path) -> Iterator[None]:
     """Serialise every read-modify-write of the config (CLI, tray, settings window)."""
