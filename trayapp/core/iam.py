@@ -16,7 +16,7 @@ from trayapp.core.errors import (
     StsError,
     ThrottledError,
 )
-from trayapp.core.sts import MAX_ATTEMPTS, StsCaller, timeouts
+from trayapp.core.sts import StsCaller
 
 
 class IamError(StsError):
@@ -60,25 +60,9 @@ def make_iam_client(caller: StsCaller) -> Any:
 
     IAM is global: the region only picks the partition's endpoint.
     """
-    import botocore.config
+    from trayapp.core.sts import make_client
 
-    from trayapp.core.sts import _SESSION_LOCK, _botocore_session
-
-    connect_timeout, read_timeout = timeouts()
-    with _SESSION_LOCK:
-        return _botocore_session().create_client(
-            "iam",
-            region_name=caller.region,
-            endpoint_url=caller.endpoint_url,
-            aws_access_key_id=caller.access_key_id,
-            aws_secret_access_key=caller.secret_access_key,
-            aws_session_token=caller.session_token,
-            config=botocore.config.Config(
-                connect_timeout=connect_timeout,
-                read_timeout=read_timeout,
-                retries={"total_max_attempts": MAX_ATTEMPTS, "mode": "standard"},
-            ),
-        )
+    return make_client("iam", caller)
 
 
 def list_access_keys(client: Any, user_name: str, *, with_mfa: bool = False) -> list[AccessKey]:

@@ -81,14 +81,15 @@ def _botocore_session() -> Any:
     )
 
 
-def make_sts_client(caller: StsCaller) -> Any:
-    """A botocore STS client that reads nothing from the user's AWS files or AWS_PROFILE."""
+def make_client(service: str, caller: StsCaller) -> Any:
+    """A botocore client of ``service`` ("sts", "iam", …) that reads nothing from the user's
+    AWS files or AWS_PROFILE, with aacli's timeouts and bounded retries."""
     import botocore.config
 
     connect_timeout, read_timeout = timeouts()
     with _SESSION_LOCK:
         return _botocore_session().create_client(
-            "sts",
+            service,
             region_name=caller.region,
             endpoint_url=caller.endpoint_url,
             aws_access_key_id=caller.access_key_id,
@@ -100,6 +101,11 @@ def make_sts_client(caller: StsCaller) -> Any:
                 retries={"total_max_attempts": MAX_ATTEMPTS, "mode": "standard"},
             ),
         )
+
+
+def make_sts_client(caller: StsCaller) -> Any:
+    """A botocore STS client that reads nothing from the user's AWS files or AWS_PROFILE."""
+    return make_client("sts", caller)
 
 
 def assume_role(
