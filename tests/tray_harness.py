@@ -104,16 +104,33 @@ class Desktop:
     def notifications(self) -> str:
         return self.notifications_log.read_text(encoding="utf-8", errors="replace")
 
+    def notification_calls(self) -> list[dict[str, Any]]:
+        """What the notification daemon (started with ``desktop(..., daemon=True)``) was asked:
+        one dict per Notify / CloseNotification call, in order."""
+        path = self.notifications_log.with_name("notification-calls.jsonl")
+        if not path.exists():
+            return []
+        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
     def screenshot(self, name: str) -> Path:
         return screenshot(self.display, "root", ARTIFACTS / name)
 
 
 @contextlib.contextmanager
-def desktop(tmp: Path) -> Iterator[Desktop]:
+def desktop(tmp: Path, daemon: bool = False) -> Iterator[Desktop]:
+    """``daemon``: also a notification daemon that answers (each notification its own id)
+    and records every call (``Desktop.notification_calls``)."""
     require_tools("Xvfb", "xdotool", "trayer", "import", "dbus-daemon", "dbus-monitor")
     with xvfb_display() as display, session_bus() as bus:
         desk = Desktop(display, bus, tmp / "notifications.log")
         try:
+            if daemon:
+                calls = tmp / "notification-calls.jsonl"
+                desk.spawn(
+                    [sys.executable, str(Path(__file__)), "notification-daemon", str(calls)],
+                    desk.env(os.environ), stderr=subprocess.DEVNULL,
+                )  # fmt: skip
+                wait_for("the notification daemon", calls.exists, timeout=15, step=0.05)
             with desk.notifications_log.open("w") as out:
                 desk.spawn(
                     ["dbus-monitor", "--session", "interface='org.freedesktop.Notifications'"],
@@ -267,3 +284,61 @@ def rss_kib(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     raise AssertionError("no VmRSS")
+
+
+_NOTIFICATIONS_XML = """<node><interface name="org.freedesktop.Notifications">
+<method name="Notify"><arg type="s" direction="in"/><arg type="u" direction="in"/>
+<arg type="s" direction="in"/><arg type="s" direction="in"/><arg type="s" direction="in"/>
+<arg type="as" direction="in"/><arg type="a{sv}" direction="in"/><arg type="i" direction="in"/>
+<arg type="u" direction="out"/></method>
+<method name="CloseNotification"><arg type="u" direction="in"/></method>
+<method name="GetCapabilities"><arg type="as" direction="out"/></method>
+<method name="GetServerInformation"><arg type="s" direction="out"/><arg type="s" direction="out"/>
+<arg type="s" direction="out"/><arg type="s" direction="out"/></method>
+</interface></node>"""
+
+
+def serve_notifications(calls: Path) -> None:
+    """A notification daemon on the session bus that shows nothing and records every call
+    (a JSON line each); ``calls`` is created once the name is owned."""
+    import itertools
+
+    from gi.repository import Gio, GLib
+
+    node = Gio.DBusNodeInfo.new_for_xml(_NOTIFICATIONS_XML)
+    ids = itertools.count(1)
+
+    def record(entry: dict[str, Any]) -> None:
+        with calls.open("a", encoding="utf-8") as out:
+            out.write(json.dumps(entry) + "\n")
+
+    def called(_conn, _sender, _path, _iface, method, params, invocation):  # type: ignore[no-untyped-def]
+        args = params.unpack()
+        if method == "Notify":
+            nid = args[1] or next(ids)
+            record({"call": "Notify", "id": nid, "replaces_id": args[1], "summary": args[3],
+                    "body": args[4], "urgency": args[6].get("urgency"), "time": time.time()})  # fmt: skip
+            invocation.return_value(GLib.Variant("(u)", (nid,)))
+        elif method == "CloseNotification":
+            record({"call": "CloseNotification", "id": args[0], "time": time.time()})
+            invocation.return_value(None)
+        elif method == "GetCapabilities":
+            invocation.return_value(GLib.Variant("(as)", (["body"],)))
+        else:
+            invocation.return_value(GLib.Variant("(ssss)", ("fake", "aacli-tests", "1", "1.2")))
+
+    def bus_acquired(conn, _name):  # type: ignore[no-untyped-def]
+        conn.register_object("/org/freedesktop/Notifications", node.interfaces[0], called)
+
+    def name_acquired(_conn, _name):  # type: ignore[no-untyped-def]
+        calls.touch()
+
+    Gio.bus_own_name(
+        Gio.BusType.SESSION, "org.freedesktop.Notifications", Gio.BusNameOwnerFlags.NONE,
+        bus_acquired, name_acquired, None,
+    )  # fmt: skip
+    GLib.MainLoop().run()
+
+
+if __name__ == "__main__" and sys.argv[1:2] == ["notification-daemon"]:
+    serve_notifications(Path(sys.argv[2]))

@@ -58,6 +58,29 @@ def _appindicator_importable() -> bool:
     return False
 
 
+def status_notifier_watcher(timeout_ms: int = 1000) -> bool:
+    """Whether the session bus has a StatusNotifierWatcher (the panel side of appindicator);
+    a bounded call: an unreachable bus is a no."""
+    try:
+        from gi.repository import Gio, GLib
+
+        bus = Gio.bus_get_sync(Gio.BusType.SESSION, None)
+        answer = bus.call_sync(
+            "org.freedesktop.DBus",
+            "/org/freedesktop/DBus",
+            "org.freedesktop.DBus",
+            "NameHasOwner",
+            GLib.Variant("(s)", ("org.kde.StatusNotifierWatcher",)),
+            None,
+            Gio.DBusCallFlags.NONE,
+            timeout_ms,
+            None,
+        )
+    except Exception:  # no PyGObject, no bus: no watcher
+        return False
+    return bool(answer.unpack()[0])
+
+
 CHECKS: dict[str, Callable[[], bool]] = {
     "appindicator": _appindicator_importable,
     "gtk": _gtk_importable,
@@ -83,6 +106,11 @@ def choose_backend(
             f"use one of {', '.join(LINUX_BACKENDS)}"
         )
     for name in (forced,) if forced else LINUX_BACKENDS:
+        if not forced and name == "appindicator" and not status_notifier_watcher():
+            # Nothing on the bus shows indicators (trayer, stalonetray, a bare Xvfb): the
+            # library would fall back to a GtkStatusIcon of its own, printing a Gdk-CRITICAL
+            # at every start. The gtk backend is that status icon, done cleanly.
+            continue
         if CHECKS[name]():
             env["PYSTRAY_BACKEND"] = name
             return name

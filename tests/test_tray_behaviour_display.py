@@ -1,0 +1,160 @@
+"""Issue 12, "The tray's own behaviour", with the real icon: Xvfb + trayer + the gtk backend,
+a session bus with a notification daemon that records what it is asked, xdotool."""
+
+from __future__ import annotations
+
+import configparser
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from tray_harness import desktop, start_tray, wait_for
+
+pytestmark = [pytest.mark.display, pytest.mark.slow]
+
+
+def _sections(path):
+    parser = configparser.RawConfigParser()
+    parser.read(path)
+    return parser.sections()
+
+
+def _windows(desk, name):
+    found = subprocess.run(
+        ["xdotool", "search", "--onlyvisible", "--name", name],
+        env=desk.env({}), capture_output=True, text=True, timeout=10,
+    )  # fmt: skip
+    return found.stdout.split()
+
+
+def _sign_in(configured, *targets):
+    for n, target in enumerate(targets):
+        code = configured.code() if n == 0 else configured.next_code()
+        result = configured.aacli("auth", target, "--code", code)
+        assert result.returncode == 0, result.stderr
+
+
+def test_a_left_click_opens_the_menu_and_the_tooltip_lists_the_sessions(configured, tmp_path):
+    """Issue 12 item 6 (Icon): with the gtk backend a left click opens the menu; the tooltip
+    names each session and its time left; no Gdk-CRITICAL is printed (item 11)."""
+    _sign_in(configured, "dev/DEVELOPER")
+    with desktop(tmp_path) as desk:
+        tray = start_tray(desk, configured.environ(), tmp_path)
+        wait_for("the session in the menu", lambda: tray.model().get("state") == "active")
+        x, y = tray.icon_centre()
+        tray._before_menu = set(_windows(desk, ""))
+        desk.xdotool("mousemove", str(x), str(y))
+        desk.xdotool("click", "1")
+        wait_for("the menu to open on a left click", tray._popups, timeout=10, step=0.05)
+        tray.close_menu()
+        title = tray.model()["title"]
+        assert title.startswith("aacli: 1 active session\n"), title
+        assert "acme/dev/DEVELOPER \u2014 " in title and title.endswith(" min left")
+        tray.alive()
+        assert "CRITICAL" not in tray.log(), tray.log()
+
+
+def test_a_second_tray_does_not_start_a_second_icon(configured, tmp_path):
+    """Issue 12 item 8 (Lifecycle): a second start exits at once with a one-line message, and
+    trayer still holds one icon."""
+    with desktop(tmp_path) as desk:
+        tray = start_tray(desk, configured.environ(), tmp_path)
+        width = _trayer_width(desk)
+        env = desk.env(configured.environ())
+        env["AACLI_TRAY_BACKEND"] = "gtk"
+        second = subprocess.run(
+            [sys.executable, "-m", "trayapp.tray.main"],
+            env=env, capture_output=True, text=True, timeout=30,
+        )  # fmt: skip
+        assert second.returncode != 0
+        lines = second.stderr.strip().splitlines()
+        assert len(lines) == 1 and "already running" in lines[0], second.stderr
+        assert _trayer_width(desk) == width
+        tray.alive()
+
+
+def _trayer_width(desk):
+    window = _windows(desk, "")  # trayer's own window is found by its class
+    found = subprocess.run(
+        ["xdotool", "search", "--onlyvisible", "--class", "trayer"],
+        env=desk.env({}), capture_output=True, text=True, timeout=10,
+    )  # fmt: skip
+    assert window is not None
+    widths = []
+    for win in found.stdout.split():
+        geometry = desk.xdotool("getwindowgeometry", "--shell", win)
+        widths.append(int(dict(line.split("=", 1) for line in geometry.splitlines())["WIDTH"]))
+    return max(widths)
+
+
+def test_notifications_in_the_same_second_are_each_shown_and_quit_leaves_them(configured, tmp_path):
+    """Issue 12 item 7 (Notifications): two notices in the same second (Quit signing out of
+    two sessions) are two notifications, neither replacing the other, and Quit does not close
+    them; the Quit item says what it does (item 8)."""
+    _sign_in(configured, "dev/DEVELOPER", "prod/ReadOnly")
+    with desktop(tmp_path, daemon=True) as desk:
+        tray = start_tray(desk, configured.environ(), tmp_path)
+        wait_for("both sessions", lambda: tray.model().get("menu", [{}])[1] != "---")
+        quit_item = [e for e in tray.model()["menu"] if e != "---"][-1]
+        tray.open_menu()
+        tray.walk("Quit")
+        tray.activate()
+        tray.process.wait(timeout=10)
+        time.sleep(0.3)  # let the daemon write its last line
+        calls = desk.notification_calls()
+    notices = [c for c in calls if c["call"] == "Notify" and "signed out" in c["body"]]
+    assert len(notices) == 2, calls
+    assert notices[1]["time"] - notices[0]["time"] < 1
+    assert [c["replaces_id"] for c in notices] == [0, 0]
+    assert len({c["id"] for c in notices}) == 2
+    shown = {c["id"] for c in notices}
+    assert not [c for c in calls if c["call"] == "CloseNotification" and c["id"] in shown], calls
+    assert _sections(configured.credentials) == []
+    assert quit_item["label"] == "Quit and sign out of 2 sessions"
+
+
+def test_a_logout_closes_an_open_dialog_and_signs_out_by_the_quit_rule(configured, tmp_path):
+    """Issue 12 items 1 and 8: with the MFA dialog open, a logout (SIGTERM) ends the tray
+    within 2 s, the dialog goes with it, and the sessions are signed out as Quit says."""
+    _sign_in(configured, "prod/ReadOnly")
+    with desktop(tmp_path) as desk:
+        tray = start_tray(desk, configured.environ(), tmp_path)
+        tray.open_menu()
+        tray.walk("dev (111111111111)", "DEVELOPER")
+        tray.activate()
+        wait_for("the MFA dialog", lambda: _windows(desk, "MFA code"), timeout=30)
+        started = time.monotonic()
+        os.kill(tray.process.pid, signal.SIGTERM)
+        tray.process.wait(timeout=5)
+        assert time.monotonic() - started < 2, "the tray took too long to quit"
+        wait_for("the dialog to close", lambda: not _windows(desk, "MFA code"), timeout=3)
+        assert "prod-ReadOnly" not in _sections(configured.credentials)
+
+
+def test_the_tray_starts_without_a_gdk_critical(configured, tmp_path):
+    """Issue 12 item 11: no Gdk-CRITICAL at start. It came from appindicator with no
+    StatusNotifierWatcher on the bus (an XEmbed tray such as trayer): the library then falls
+    back to a status icon of its own; the gtk backend is now chosen there instead."""
+    from tray_harness import Tray
+
+    menu_file, log_file = tmp_path / "tray-menu.json", tmp_path / "tray.log"
+    with desktop(tmp_path) as desk:
+        env = desk.env(configured.environ())
+        env.pop("AACLI_TRAY_BACKEND", None)  # the tray chooses, as on a user's desktop
+        env["AACLI_TRAY_DEBUG_MENU"] = str(menu_file)
+        with log_file.open("w") as out:
+            process = desk.spawn(
+                [sys.executable, "-m", "trayapp.tray.main"], env,
+                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            )  # fmt: skip
+        tray = Tray(desk, process, menu_file, log_file)
+        wait_for("the tray's menu", lambda: process.poll() is not None or tray.model())
+        tray.alive()
+        tray.icon_centre()  # embedded in trayer: the status icon is shown
+        tray.open_menu()
+        tray.close_menu()
+        tray.alive()
+        assert "CRITICAL" not in tray.log(), tray.log()
