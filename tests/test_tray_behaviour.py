@@ -247,3 +247,54 @@ def test_quit_says_how_many_sessions_it_signs_out_of(configured):
     labels = [e.label for e in tray._snapshot()[0] if not e.separator]
     assert labels[-1] == f"Quit and sign out of {len(tray.sessions)} sessions"
     assert len(tray.sessions) == 2
+
+
+_BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig><type>session</type><listen>unix:tmpdir={tmp}</listen>
+<policy context="default"><allow send_destination="*" eavesdrop="true"/>
+<allow eavesdrop="true"/><allow own="*"/></policy><servicedir>{services}</servicedir></busconfig>
+"""
+
+
+def test_a_keyring_with_no_secret_service_daemon_is_not_called_usable(configured, tmp_path):
+    """Issue 12 item 4 (keyring "usable" but unreachable): a session bus on which the Secret
+    Service can be activated but no daemon comes up (a minimal desktop): `aacli crypto` says
+    the keyring does not answer, and with secret_backend = auto the key typed goes to the
+    vault instead of failing after every answer."""
+    import shutil
+    import subprocess
+    import sys
+
+    if shutil.which("dbus-run-session") is None:
+        from conftest import need_tool
+
+        need_tool("needs dbus-run-session (installed by .ci/run)")
+    services = tmp_path / "services"
+    services.mkdir()
+    (services / "org.freedesktop.secrets.service").write_text(
+        "[D-BUS Service]\nName=org.freedesktop.secrets\nExec=/bin/false\n"
+    )
+    bus_config = tmp_path / "bus.conf"
+    bus_config.write_text(_BUS_CONFIG.format(tmp=tmp_path, services=services))
+    config = configured.home / "config.toml"
+    config.write_text(config.read_text().replace('secret_backend = "vault"', ""))
+    (configured.home / "vault.bin").unlink()
+
+    def aacli(*args, input=""):
+        return subprocess.run(
+            ["dbus-run-session", f"--config-file={bus_config}", "--",
+             sys.executable, "-m", "trayapp.cli.main", *args],
+            input=input, capture_output=True, text=True, timeout=60,
+            env=configured.environ(), cwd=configured.root,
+        )  # fmt: skip
+
+    started = time.monotonic()
+    shown = aacli("crypto")
+    assert time.monotonic() - started < 20
+    assert shown.returncode == 0, shown.stderr
+    line = next(x for x in shown.stdout.splitlines() if x.strip().startswith("keyring"))
+    assert "not usable" in line and "does not answer" in line, shown.stdout
+    stored = aacli("config", "set-key", "acme", input=configured.hub.secret_access_key + "\n")
+    assert stored.returncode == 0, stored.stderr
+    assert (configured.home / "vault.bin").exists()

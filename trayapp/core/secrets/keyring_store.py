@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -236,6 +237,45 @@ class KeyringStore:
             raise SecretStoreError(f"The {self._label} could not {action} ({kind}).") from None
 
 
+PROBE_SECONDS = 3.0
+
+
+def unanswered(backend: KeyringBackend, seconds: float = PROBE_SECONDS) -> str | None:
+    """None when ``backend`` answers a real call within ``seconds``; else why not.
+
+    A session bus with no Secret Service daemon on it (i3, sway and other minimal desktops)
+    passes every look at the keyring library, then fails the first read. The call made here
+    reads the default collection's "locked" property: it never asks the user to unlock.
+    Backends other than the Secret Service answer their look truthfully and are not probed.
+    """
+    if type(backend).__module__ != "keyring.backends.SecretService":
+        return None
+    outcome: list[str | None] = []
+
+    def probe() -> None:
+        try:
+            import secretstorage
+
+            connection = secretstorage.dbus_init()
+            try:
+                secretstorage.get_default_collection(connection).is_locked()
+            finally:
+                connection.close()
+        except Exception as error:  # jeepney and secretstorage raise several kinds here
+            outcome.append(type(error).__name__)
+        else:
+            outcome.append(None)
+
+    thread = threading.Thread(target=probe, name="aacli-keyring-probe", daemon=True)
+    thread.start()
+    thread.join(seconds)
+    if not outcome:
+        return f"does not answer (no reply within {seconds:.0f} s)"
+    if outcome[0] is not None:
+        return f"does not answer: no Secret Service daemon on the session bus ({outcome[0]})"
+    return None
+
+
 class KeyringSecretBackend:
     """The OS keyring as a backend: preferred whenever it is a real OS store."""
 
@@ -251,6 +291,8 @@ class KeyringSecretBackend:
             backend, label = resolve_keyring()
         except Exception as error:  # a broken keyring install must not break `aacli crypto`
             backend, label = None, f"keyring cannot be loaded ({type(error).__name__})"
+        if backend is not None and (silent := unanswered(backend)) is not None:
+            backend, label = None, f"{label} {silent}"
         if backend is None:
             label = f"{label}; {_INSTALL_HINT}"
         return BackendStatus(self.backend, backend is not None, self.priority, label)
