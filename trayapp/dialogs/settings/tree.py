@@ -35,7 +35,7 @@ class TreeView:
         frame.grid(row=0, column=0, sticky="nsew", padx=(0, 16))
         frame.rowconfigure(0, weight=1)
         self.tree = ttk.Treeview(frame, show="tree", selectmode="browse", height=14)
-        self.tree.column("#0", width=int(self.tree.winfo_fpixels("225p")))
+        self.tree.column("#0", width=int(self.tree.winfo_fpixels("200p")))
         self.tree.grid(row=0, column=0, columnspan=4, sticky="nsew")
         self.tree.bind("<<TreeviewSelect>>", self._selected)
         self.tree.bind("<Delete>", lambda _e: self.remove())

@@ -111,11 +111,23 @@ class SettingsWindow:
         else:
             self.form_view = SimpleFormView(self.editor, self, form)  # type: ignore[arg-type]
         self.tree.fill(self.model.editing)
+        self._keep_on_screen()
         if self.form_view is not None:
             # After the notebook's own tab change, which would take the focus back.
             first = self.form_view.first
             self.root.after(30, lambda: first.focus_set() if first.winfo_exists() else None)
         self.refresh()
+
+    def _keep_on_screen(self) -> None:
+        """A form wider or taller than the last one must not push the window off the screen."""
+        root = self.root
+        root.update_idletasks()
+        width, height = root.winfo_reqwidth(), root.winfo_reqheight()
+        x, y = root.winfo_x(), root.winfo_y()
+        new_x = max(0, min(x, root.winfo_screenwidth() - width))
+        new_y = max(0, min(y, root.winfo_screenheight() - height))
+        if (new_x, new_y) != (x, y) and root.winfo_viewable():
+            root.geometry(f"+{new_x}+{new_y}")
 
     def cancel_form(self) -> None:
         self.model.form, self.model.editing = None, None
