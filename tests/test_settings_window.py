@@ -159,3 +159,28 @@ def test_200_percent_scaling_fits_a_hidpi_screen(configured, tmp_path):
     big = sizes["2.66"]
     assert big["WIDTH"] <= 2560 and big["HEIGHT"] <= 1600, big
     assert big["HEIGHT"] > 1.4 * sizes["1.33"]["HEIGHT"], sizes  # text doubles; padding not
+
+
+def test_check_runs_off_the_window_loop_with_a_busy_state(configured, display, tmp_path):
+    """Issue 12 Check: while a slow STS answers (3 s), the window says it is checking, the
+    button is disabled and typing still works; then the hub user's ARN is shown. Check of
+    a stored profile uses the stored secret without showing it."""
+    sandbox = configured.sandbox
+    env = _env(configured, display, tmp_path)
+    child, window = SettingsDriver.start(env, tmp_path / "s.json", "--profile=acme")
+    window.answer_passphrase(PASSPHRASE, confirm=False)
+    window.until("acme's form", lambda s: s["editing"] == ["acme"])
+    sandbox.faults.next("delay", seconds=3, action="GetCallerIdentity")
+    try:
+        window.key("alt+c")
+        started = time.monotonic()
+        window.until("the busy state", lambda s: s["check"].startswith("Checking"), timeout=2)
+        window.field("i", "12h")  # the window still takes keys meanwhile
+        busy = window.until("typing while busy", lambda s: s["form"]["values"]["mfa_session"])
+        assert busy["check"].startswith("Checking") and time.monotonic() - started < 3
+        done = window.until("the ARN", lambda s: configured.hub.user_arn in s["check"], 30)
+    finally:
+        sandbox.faults.clear()
+    assert configured.hub.secret_access_key not in str(done)
+    window.key("Escape")
+    assert child.wait(timeout=10) == 0

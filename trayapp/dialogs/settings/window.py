@@ -332,8 +332,8 @@ def run_window(profile: str | None = None, first_run: bool = False) -> int:
         window = SettingsWindow(
             root, model, raise_file=with_launch, debug_file=Path(debug) if debug else None
         )
-        if profile:
-            window.select((profile,))
+        if profile:  # once shown: opening it may ask for the vault's passphrase first
+            root.after(300, lambda: window.select((profile,)))
         elif first_run or model.first_run:
             window.show_page(window.welcome_page)
         if model.first_run:
