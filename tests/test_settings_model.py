@@ -4,9 +4,9 @@ import and the secret backend, against real files, the real vault and the sandbo
 from __future__ import annotations
 
 import itertools
-import tomllib
 
 import pytest
+import tomllib
 from conftest import PASSPHRASE
 
 from trayapp.core.paths import AppPaths, AwsPaths

@@ -208,17 +208,18 @@ class SettingsWindow:
         self.rebuild_form()
 
     def open_config_file(self) -> None:
-        import shutil
-        import sys
-
-        from trayapp.core import children
+        """The advanced way out: the config file in the desktop's editor (as before)."""
+        from trayapp.core.errors import AacliError
+        from trayapp.tray.app import open_in_editor
 
         path = self.model.service.deps.app.config_file
-        opener = "open" if sys.platform == "darwin" else "xdg-open"
-        if not path.exists() or shutil.which(opener) is None:
-            self.model.problem = f"Nothing to open: edit {path} with any text editor."
+        if not path.exists():
+            self.model.problem = f"There is no config file yet ({path}); save a profile first."
         else:
-            children.start([opener, str(path)])
+            try:
+                open_in_editor(path)  # through core/children, never waited for
+            except AacliError as exc:
+                self.model.problem = str(exc)
         self.refresh()
 
     def close(self) -> None:
