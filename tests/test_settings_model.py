@@ -336,3 +336,18 @@ def test_totp_seed_is_checked_stored_and_forgotten(model, env):
     assert shown["totp"] == "stored" and env.hub.mfa_seed not in str(model.snapshot())
     assert model.remove_totp_seed(), model.problem
     assert "acme/totp_seed" not in _vault_keys(env)
+
+
+def test_a_changed_form_is_known_so_closing_can_ask(model, env):
+    """Issue 12 keyboard: Esc on a form with unsaved typing asks first (the model knows
+    whether anything changed since the form opened); an untouched or saved form does not."""
+    _set_up(model, env)
+    form = model.edit(("acme", "dev"))
+    assert not form.changed
+    form.set("region", "eu-central-1")
+    assert form.changed
+    assert model.save(), model.problem
+    assert not model.form.changed
+    profile = model.new_profile()
+    profile.set_secret("typed-but-not-saved")
+    assert profile.changed

@@ -182,5 +182,8 @@ def test_check_runs_off_the_window_loop_with_a_busy_state(configured, display, t
     finally:
         sandbox.faults.clear()
     assert configured.hub.secret_access_key not in str(done)
-    window.key("Escape")
+    window.key("Escape")  # unsaved typing: the window asks first
+    time.sleep(0.8)
+    assert child.poll() is None  # still open, asking
+    window.key("Return")  # "Yes": close without saving
     assert child.wait(timeout=10) == 0

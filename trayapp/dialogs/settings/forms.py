@@ -40,6 +40,12 @@ class Form:
         self.values: dict[str, str] = dict.fromkeys(self.checks, "")
         self.values.update(values or {})
         self.touched: set[str] = {name for name, value in self.values.items() if value}
+        self._initial = dict(self.values)
+
+    @property
+    def changed(self) -> bool:
+        """Whether the user changed something since the form opened (Esc then asks)."""
+        return self.values != self._initial or bool(getattr(self, "secret", ""))
 
     def set(self, name: str, value: str) -> None:
         self.values[name] = value

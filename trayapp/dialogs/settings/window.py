@@ -223,6 +223,13 @@ class SettingsWindow:
         self.refresh()
 
     def close(self) -> None:
+        form = self.model.form
+        if (
+            form is not None
+            and form.changed
+            and not self.confirm("Close the window without saving your changes?")
+        ):
+            return
         self.root.destroy()
 
     # Keys
