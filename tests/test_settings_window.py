@@ -187,3 +187,40 @@ def test_check_runs_off_the_window_loop_with_a_busy_state(configured, display, t
     assert child.poll() is None  # still open, asking
     window.key("Return")  # "Yes": close without saving
     assert child.wait(timeout=10) == 0
+
+
+def test_import_from_the_welcome_page_shows_then_saves(env, sandbox, display, tmp_path):
+    """Issue 12 first run: "Import from ~/.aws/config…" on the welcome page shows what it
+    found and saves nothing until the user says yes; then the tree lists the roles."""
+    hub = sandbox.add_hub_user("import-window-user")
+    env.credentials.parent.mkdir(mode=0o700)
+    env.aws_config.write_text(
+        f"[profile hub]\nregion = us-east-1\nmfa_serial = {hub.mfa_serial}\n\n"
+        "[profile dev-Admin]\nrole_arn = arn:aws:iam::111111111111:role/Admin\n"
+        "source_profile = hub\nregion = eu-west-1\n"
+    )
+    env.credentials.write_text(
+        f"[hub]\naws_access_key_id = {hub.access_key_id}\n"
+        f"aws_secret_access_key = {hub.secret_access_key}\n"
+    )
+    run_env = display_env(display)
+    run_env.update(env.environ())
+    run_env.pop("AACLI_PASSPHRASE", None)
+    run_env["DISPLAY"] = display
+    child, window = SettingsDriver.start(run_env, tmp_path / "s.json")
+    window.until("the welcome page", lambda s: s["page"] == "Welcome")
+    window.key("alt+i")
+    time.sleep(1.0)  # the question, with what was found
+    assert not (env.home / "config.toml").exists()  # shown first, nothing saved yet
+    window.key("Return")  # Yes
+    window.answer_passphrase(PASSPHRASE, confirm=True)  # the hub secret goes to a new vault
+    shown = window.until(
+        "the imported role",
+        lambda s: (
+            ["hub", "dev", "Admin"] in s["tree"]
+            or [n["path"] for n in s["tree"]][-1:] == [["hub", "dev", "Admin"]]
+        ),
+    )
+    assert "Imported 1 role" in shown["status"]
+    window.key("Escape")
+    assert child.wait(timeout=10) == 0
