@@ -282,3 +282,31 @@ def test_a_config_folder_swapped_in_by_another_user_is_refused(
     os.chown(evil, attacker_uid, -1)
     result = configured.aacli("auth", "dev/DEVELOPER", "--code", "123456", AACLI_HOME=str(evil))
     assert_one_line_error(result, "belongs to another user")
+
+
+def test_login_entries_are_written_privately_whatever_the_umask(env: Env) -> None:
+    """Issue 11 item 15: the autostart entry and the menu launcher run at every login, so
+    under umask 000 neither they nor the folders aacli creates for them are writable by
+    others (another user could otherwise edit their Exec= line)."""
+    home = Path(env.vars["HOME"])
+    base = {k: v for k, v in env.environ().items() if not k.startswith("XDG_")}
+    for flags in (["--autostart", "on"], ["--install-launcher"]):
+        result = subprocess.run(
+            [sys.executable, "-m", "trayapp.cli.main", "tray", *flags],
+            capture_output=True,
+            text=True,
+            env=base,
+            timeout=60,
+            cwd=env.root,
+            preexec_fn=_umask_zero,
+        )
+        assert result.returncode == 0, result.stderr
+    entries = [
+        home / ".config/autostart/aacli.desktop",
+        home / ".local/share/applications/aacli.desktop",
+    ]
+    for entry in entries:
+        assert entry.exists(), entry
+        assert entry.stat().st_mode & 0o022 == 0, oct(entry.stat().st_mode)
+        for folder in (entry.parent, entry.parent.parent):
+            assert folder.stat().st_mode & 0o022 == 0, folder

@@ -168,6 +168,20 @@ def private_dir(folder: Path, *, what: str = "") -> Path:
     An existing folder must be the user's and writable by nobody else; folders above it that
     aacli did not create are left as they are.
     """
+    make_dirs(folder)
+    try:
+        st = folder.stat()
+    except OSError as exc:
+        raise UnsafeFileError(f"Cannot use the folder {folder}: {reason(exc)}.") from None
+    if not stat.S_ISDIR(st.st_mode):
+        raise UnsafeFileError(f"{folder} should be a folder, but is not.")
+    check_trusted(folder, st, what=what)
+    return folder
+
+
+def make_dirs(folder: Path) -> None:
+    """Create ``folder`` and each missing parent mode 0700 whatever the umask (an existing
+    one is left as it is: for folders that are not aacli's, such as ~/.config/autostart)."""
     missing: list[Path] = []
     probe = folder
     while not probe.exists():
@@ -179,20 +193,12 @@ def private_dir(folder: Path, *, what: str = "") -> Path:
         try:
             item.mkdir(mode=0o700)
         except FileExistsError:
-            pass  # made by a concurrent aacli a moment ago; checked below
+            pass  # made by a concurrent aacli a moment ago
         except OSError as exc:
             raise UnsafeFileError(f"Cannot create the folder {item}: {reason(exc)}.") from None
         else:
             with contextlib.suppress(OSError):
                 os.chmod(item, 0o700)  # mkdir's mode is cut by the umask, never widened
-    try:
-        st = folder.stat()
-    except OSError as exc:
-        raise UnsafeFileError(f"Cannot use the folder {folder}: {reason(exc)}.") from None
-    if not stat.S_ISDIR(st.st_mode):
-        raise UnsafeFileError(f"{folder} should be a folder, but is not.")
-    check_trusted(folder, st, what=what)
-    return folder
 
 
 def atomic_write(path: Path, data: str | bytes, *, mode: int = 0o600) -> None:

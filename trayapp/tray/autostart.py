@@ -169,11 +169,12 @@ def enable(entry: AutostartEntry) -> None:
     if entry.kind == "run-key":
         _set_run_value(entry.content)
         return
+    from trayapp.core import files
+
+    # Run at every login: nobody else may write it, whatever the umask.
     path = Path(entry.location)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(path.name + ".tmp")
-    temp.write_text(entry.content, encoding="utf-8")
-    temp.replace(path)
+    files.make_dirs(path.parent)
+    files.atomic_write(path, entry.content, mode=0o644)
 
 
 def disable(entry: AutostartEntry) -> bool:
