@@ -100,6 +100,23 @@ def edit_profile(
     return service.update_config(change)
 
 
+def set_hub_key(
+    service: Service, profile_name: str, secret: str, *, access_key_id: str | None = None
+) -> Config:
+    """Store a profile's hub secret key (a new one after rotation, or a missing one) and,
+    when given, its new access key id; "auto" is pinned to where the secret went."""
+    if cfg.find_profile(service.reload(), profile_name) is None:
+        raise UsageError(f"no profile named '{profile_name}'")
+    service.set_hub_secret(profile_name, secret)
+
+    def change(config: Config) -> Config:
+        if access_key_id is not None:
+            config = _changed_profile(config, profile_name, access_key_id=access_key_id)
+        return pin_backend(service, config)
+
+    return service.update_config(change)
+
+
 def _move_secrets(service: Service, old: str, new: str) -> None:
     store = service.secrets()
     prefix = f"{old}/"
