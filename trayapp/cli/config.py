@@ -192,15 +192,8 @@ def set_key(service: Service, args: argparse.Namespace) -> int:
 
         profile = replace(profile, access_key_id=validate.access_key_id(args.access_key_id))
     secret = ask_hidden(f"Secret access key for {profile.access_key_id}: ")
-    service.set_hub_secret(profile.name, secret)
     new_key = profile.access_key_id if args.access_key_id else None
-
-    def change(config: cfg.Config) -> cfg.Config:
-        if new_key is not None:
-            config = _changed_profile(config, profile.name, access_key_id=new_key)
-        return _pin_backend(service, config)
-
-    service.update_config(change)
+    config_ops.set_hub_key(service, profile.name, secret, access_key_id=new_key)
     say(f"Stored the secret key of profile '{profile.name}' in {service.secrets().name}.")
     return 0
 
