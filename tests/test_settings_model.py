@@ -351,3 +351,22 @@ def test_a_changed_form_is_known_so_closing_can_ask(model, env):
     profile = model.new_profile()
     profile.set_secret("typed-but-not-saved")
     assert profile.changed
+
+
+def test_check_says_how_to_find_the_mfa_arn_when_iam_cannot_list_it(env, sandbox, monkeypatch):
+    """Issue 12 Check: when iam:ListMFADevices cannot be used (here IAM does not answer),
+    Check still shows the user's ARN and says where to find the MFA device's ARN."""
+    from trayapp.core import config_ops, sts
+
+    monkeypatch.setenv(sts.TIMEOUT_ENV, "1")
+    hub = sandbox.add_hub_user(f"settings-noiam{next(_users)}")
+    result = config_ops.check_hub_keys(
+        hub.access_key_id,
+        hub.secret_access_key,
+        "us-east-1",
+        sts_factory=sts.make_sts_client,
+        endpoint_url=sandbox.endpoint_url,
+        iam_endpoint_url="http://127.0.0.1:9",  # nothing listens there
+    )
+    assert result.arn == hub.user_arn and result.mfa_devices == ()
+    assert "Security credentials" in result.note and "MFA" in result.note
