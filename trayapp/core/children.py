@@ -63,18 +63,35 @@ def run(
     env: Mapping[str, str] | None = None,
     cwd: str | Path | None = None,
 ) -> subprocess.CompletedProcess[bytes]:
-    """Run to completion, output captured; kills the child and raises
-    ``subprocess.TimeoutExpired`` after ``timeout`` seconds."""
-    return subprocess.run(
+    """Run to completion, output captured; after ``timeout`` seconds the child's whole
+    process group is killed (a wrapper script's own children too) and
+    ``subprocess.TimeoutExpired`` raised. ``env`` loses aacli's secrets like any other."""
+    child = subprocess.Popen(
         list(argv),
-        input=input,
-        stdin=None if input is not None else subprocess.DEVNULL,
-        capture_output=True,
-        env=child_env() if env is None else dict(env),
+        stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=child_env(base=env),
         cwd=fixed_cwd() if cwd is None else cwd,
-        timeout=timeout,
-        check=False,
+        start_new_session=True,
     )
+    try:
+        out, err = child.communicate(input, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill_group(child)
+        child.communicate()
+        raise
+    return subprocess.CompletedProcess(list(argv), child.returncode, out, err)
+
+
+def _kill_group(child: subprocess.Popen[bytes]) -> None:
+    try:
+        if hasattr(os, "killpg"):
+            os.killpg(child.pid, signal.SIGKILL)
+        else:  # Windows has no process groups of this kind
+            child.kill()
+    except OSError:
+        child.kill()
 
 
 def start(
@@ -91,7 +108,7 @@ def start(
         stdin=stdin,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        env=child_env() if env is None else dict(env),
+        env=child_env(base=env),
         cwd=fixed_cwd() if cwd is None else cwd,
         start_new_session=True,
     )
@@ -141,13 +158,7 @@ def run_watching_stderr(
     try:
         returncode = child.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
-        try:
-            if hasattr(os, "killpg"):
-                os.killpg(child.pid, signal.SIGKILL)
-            else:  # Windows has no process groups of this kind
-                child.kill()
-        except OSError:
-            child.kill()
+        _kill_group(child)
         child.wait()
         raise
     finally:
