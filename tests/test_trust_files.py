@@ -310,3 +310,28 @@ def test_login_entries_are_written_privately_whatever_the_umask(env: Env) -> Non
         assert entry.stat().st_mode & 0o022 == 0, oct(entry.stat().st_mode)
         for folder in (entry.parent, entry.parent.parent):
             assert folder.stat().st_mode & 0o022 == 0, folder
+
+
+def test_no_lock_waits_on_a_person_typing_the_vault_passphrase(configured: Env) -> None:
+    """Issue 11 item 4: while one aacli waits at "Vault passphrase:", the vault's lock is not
+    held, so another aacli (here: forgetting a TOTP seed) changes the vault at once."""
+    import pexpect
+
+    setting = pexpect.spawn(
+        sys.executable,
+        ["-m", "trayapp.cli.main", "config", "set-key", "acme"],
+        env={k: v for k, v in configured.environ().items() if k != "AACLI_PASSPHRASE"},
+        cwd=str(configured.root),
+        encoding="utf-8",
+        timeout=30,
+    )
+    try:
+        setting.expect("Secret access key")
+        setting.sendline(configured.hub.secret_access_key)
+        setting.expect("Vault passphrase")
+        started = time.monotonic()
+        other = configured.aacli("config", "totp", "acme", "--remove", timeout=60)
+        assert other.returncode == 0, other.stderr
+        assert time.monotonic() - started < 15
+    finally:
+        setting.terminate(force=True)

@@ -97,10 +97,11 @@ class MfaSessionCache:
         """Forget a profile's MFA session; True when there was one."""
         from trayapp.core.secrets.base import MFA_SESSION, secret_key
 
+        # The secret first, outside the index lock: a vault may ask for its passphrase.
+        self.ctx.secrets().delete(secret_key(profile_name, MFA_SESSION))
         with self._locked():
             index = self._index()
             had = index.pop(profile_name, None) is not None
-            self.ctx.secrets().delete(secret_key(profile_name, MFA_SESSION))
             if had:
                 self._save(index)
         return had

@@ -191,22 +191,35 @@ class Vault:
         check_key(key)
         if not isinstance(value, str):
             raise SecretStoreError(f"The value for {key} must be text.")
+        first = self._unlock_before_locking()
         with self._locked():
             sealed = self._load(must_exist=False)
             if sealed is not None:
                 stored = self._unseal(sealed)
                 keys = self._keys_to_write()
             else:
-                # The first secret creates the vault, under a passphrase asked for now.
-                typed = self._passphrase()
+                # The first secret creates the vault, under the passphrase asked for above.
+                typed = first if first is not None else self._passphrase()
                 phrase.check_new(typed)
                 stored, keys = {}, _new_keys(typed, self._scrypt)
                 self._keys = keys
             stored[key] = value
             self._write(stored, keys)
 
+    def _unlock_before_locking(self) -> str | None:
+        """Ask for the passphrase (and derive the keys) before the lock is taken, so that no
+        other aacli waits on a person typing; a new vault's passphrase when there is none yet."""
+        sealed = self._load(must_exist=False)
+        if sealed is not None:
+            self._unseal(sealed)
+            return None
+        typed = self._passphrase()
+        phrase.check_new(typed)
+        return typed
+
     def delete(self, key: str) -> None:
         check_key(key)
+        self._read()  # the passphrase, if it must be asked for, is asked before the lock
         with self._locked():
             stored = self._read()
             if key in stored:
