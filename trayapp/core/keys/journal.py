@@ -4,7 +4,6 @@ or undone by the next aacli. It holds key ids and the step, never a secret."""
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
@@ -77,13 +76,14 @@ def write_journal(state_dir: Path, journal: Journal) -> None:
 
 def clear_journal(state_dir: Path, profile: str) -> None:
     path = journal_file(state_dir, profile)
-    path.unlink(missing_ok=True)
-    # The removal must be on disk before anything that assumes it is (fsync of the folder).
-    fd = os.open(state_dir, os.O_RDONLY)
     try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+        path.unlink(missing_ok=True)
+    except OSError as exc:
+        raise JournalError(
+            f"Cannot remove the rotation journal {path}: {files.reason(exc)}."
+        ) from None
+    # The removal must be on disk before anything that assumes it is (fsync of the folder).
+    files.fsync_dir(state_dir)
 
 
 def journaled_profiles(state_dir: Path) -> list[str]:

@@ -175,9 +175,15 @@ def refresh_age(
             f"IAM lists no key {profile.access_key_id} for user {user}; store the current key "
             f"with 'aacli config set-key {name}'."
         )
-    config = deps.update_config(
-        _changing(name, lambda p: with_key(p, mine.access_key_id, mine.created))
-    )
+
+    def dated(p: Profile) -> Profile:
+        # Only the date, and only while the config still uses that key: a rotation that
+        # finished meanwhile must not be undone by a refresh that read the old key.
+        if p.access_key_id != mine.access_key_id:
+            return p
+        return with_key(p, mine.access_key_id, mine.created)
+
+    config = deps.update_config(_changing(name, dated))
     return key_age(_find(config, name), deps.clock())
 
 
