@@ -21,7 +21,7 @@ EXPIRES = "x_security_token_expires"
 CREDENTIAL_KEYS = (ACCESS_KEY_ID, SECRET_ACCESS_KEY, SESSION_TOKEN, EXPIRES)
 REGION = "region"
 # An edit of a big file holds the lock for a fraction of a second; with eight aacli processes
-# queueing on two cores a wait of over 10 s was measured (tests/reliability), so 30 s.
+# queueing on two cores (and the tray) waits of over 30 s were measured (tests/reliability): 120 s.
 LOCK_TIMEOUT = 120.0
 LOCK_BUSY = "Another aacli process is editing the AWS files; try again."
 T = TypeVar("T")
