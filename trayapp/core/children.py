@@ -169,3 +169,19 @@ def run_watching_stderr(
         b"".join(out).decode("utf-8", "replace"),
         b"".join(err).decode("utf-8", "replace"),
     )
+
+
+def process_alive(pid: int) -> bool:
+    """Whether a process ``pid`` exists (ours or not). Where that cannot be asked safely
+    (Windows: signal 0 is a console Ctrl-C there) it answers True, the cautious answer."""
+    if os.name != "posix":
+        return True
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (OSError, OverflowError):
+        return True  # e.g. another user's (EPERM): it exists
+    return True

@@ -252,27 +252,17 @@ def remove_stale_temps(folder: Path, name: str) -> None:
     pid only keeps it a while longer). One without a pid (an older aacli's) is removed when it
     is over a minute old, longer than any write aacli makes.
     """
+    from trayapp.core.children import process_alive
+
     now = time.time()
     for stale in folder.glob(f".{name}{TEMP_MARK}*"):
         pid_text, dash, _ = stale.name[len(f".{name}{TEMP_MARK}") :].partition("-")
         with contextlib.suppress(OSError):
             if pid_text.isdigit() and dash:
-                if not _alive(int(pid_text)):
+                if not process_alive(int(pid_text)):
                     stale.unlink()
             elif now - stale.lstat().st_mtime > _STALE_AFTER_SECONDS:
                 stale.unlink()
-
-
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OSError):
-        return True
-    return True
 
 
 def fsync_dir(folder: Path) -> None:

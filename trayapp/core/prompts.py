@@ -14,6 +14,8 @@ import os
 import time
 from pathlib import Path
 
+from trayapp.core.children import process_alive
+
 MAX_AGE = 120.0  # seconds: a prompt older than any wait for a touch is a leftover
 
 
@@ -54,7 +56,7 @@ def waiting(state_dir: Path, now: float | None = None) -> list[tuple[str, str]]:
     now = time.time() if now is None else now
     found = []
     for entry in entries:
-        if not entry.stem.isdigit() or not _alive(int(entry.stem)):
+        if not entry.stem.isdigit() or not process_alive(int(entry.stem)):
             continue
         try:
             if now - entry.lstat().st_mtime > MAX_AGE:
@@ -65,13 +67,3 @@ def waiting(state_dir: Path, now: float | None = None) -> list[tuple[str, str]]:
         if isinstance(data, dict) and isinstance(data.get("text"), str):
             found.append((data["text"], str(data.get("target", ""))))
     return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True
-    return True
