@@ -370,3 +370,39 @@ def test_check_says_how_to_find_the_mfa_arn_when_iam_cannot_list_it(env, sandbox
     )
     assert result.arn == hub.user_arn and result.mfa_devices == ()
     assert "Security credentials" in result.note and "MFA" in result.note
+
+
+def test_saving_a_form_keeps_what_changed_elsewhere_meanwhile(model, env):
+    """Issue 12/15: a profile form opened before a key rotation (or `config codes`) finished
+    elsewhere: saving an unrelated field keeps the new key id, its date and the code source,
+    never the copy the form was opened with."""
+    from dataclasses import replace
+    from datetime import datetime, timezone
+
+    from trayapp.core import config as cfg
+
+    _set_up(model, env)
+    form = model.edit(("acme",))
+    rotated_at = datetime(2026, 11, 30, 12, 0, tzinfo=timezone.utc)
+
+    def rotated(config):
+        current = cfg.find_profile(config, "acme")
+        return cfg.replace_profile(
+            config,
+            replace(
+                current,
+                access_key_id="AKIAROTATEDKEY000000",
+                key_created=rotated_at,
+                key_created_for="AKIAROTATEDKEY000000",
+                rotate_after=30,
+            ),
+        )
+
+    model.service.update_config(rotated)  # as `aacli rotate` in another process would
+    form.set("sts_region", "eu-central-1")
+    assert model.save(), model.problem
+    saved = _on_disk(env)["profiles"]["acme"]
+    assert saved["access_key_id"] == "AKIAROTATEDKEY000000"
+    assert saved["key_created_for"] == "AKIAROTATEDKEY000000"
+    assert saved["rotate_after"] == 30
+    assert saved["sts_region"] == "eu-central-1"

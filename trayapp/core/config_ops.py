@@ -66,10 +66,18 @@ def add_profile(service: Service, profile: Profile, secret: str) -> Config:
 
 
 def edit_profile(
-    service: Service, old_name: str, profile: Profile, *, secret: str | None = None
+    service: Service,
+    old_name: str,
+    profile: Profile,
+    *,
+    secret: str | None = None,
+    opened_with: Profile | None = None,
 ) -> Config:
-    """Change a profile's own fields (its accounts stay as they are on disk), rename it (its
-    secrets move with it), and store a new secret key when ``secret`` is given."""
+    """Change the fields a person edits (name, key id, MFA device, STS region, partition, MFA
+    session) of the profile as it is on disk now, rename it (its secrets move with it), and
+    store a new secret key when ``secret`` is given. ``opened_with``: the profile as the form
+    showed it; a key id left as it was there keeps whatever key the config has now (a
+    rotation may have replaced it meanwhile), as do its dates and everything else."""
     current = service.reload()
     if cfg.find_profile(current, old_name) is None:
         raise UsageError(f"no profile named '{old_name}' (it was removed meanwhile)")
@@ -86,12 +94,23 @@ def edit_profile(
         found = cfg.find_profile(config, old_name)
         if found is None:
             raise UsageError(f"no profile named '{old_name}' (it was removed meanwhile)")
-        key_changed = found.access_key_id != profile.access_key_id
+        if renamed and cfg.find_profile(config, profile.name) is not None:
+            raise UsageError(f"profile '{profile.name}' already exists")
+        typed_key = opened_with is None or profile.access_key_id != opened_with.access_key_id
+        key_id = profile.access_key_id if typed_key else found.access_key_id
+        key_changed = key_id != found.access_key_id
         new = replace(
-            profile,
-            accounts=found.accounts,
+            found,
+            name=profile.name,
+            access_key_id=key_id,
+            mfa_serial=profile.mfa_serial,
+            sts_region=profile.sts_region,
+            partition=profile.partition,
+            mfa_session_seconds=profile.mfa_session_seconds,
             user_name=None if key_changed else found.user_name,
             user_name_for=None if key_changed else found.user_name_for,
+            key_created=None if key_changed else found.key_created,
+            key_created_for=None if key_changed else found.key_created_for,
         )
         profiles = tuple(new if p.name == old_name else p for p in config.profiles)
         changed = replace(config, profiles=profiles)

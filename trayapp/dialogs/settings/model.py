@@ -145,7 +145,9 @@ class SettingsModel:
                 return (
                     f"Saved profile {profile.name}; its secret key is in {service.secrets().name}."
                 )
-            config_ops.edit_profile(service, editing[0], profile, secret=secret)
+            config_ops.edit_profile(
+                service, editing[0], profile, secret=secret, opened_with=form.existing
+            )
             self._store_seed(profile.name, form)
             self.edit((profile.name,))
             return f"Saved profile {profile.name}."
