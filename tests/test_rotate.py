@@ -311,3 +311,17 @@ def test_rotate_takes_its_code_from_the_profiles_mfa_command(configured, iam_mfa
     assert result.returncode == 0, result.stderr
     keys = env.sandbox.access_keys(env.hub)
     assert old not in keys and list(keys.values()) == ["Active"]
+
+
+def test_a_profile_with_a_rotation_on_record_is_not_removed(configured):
+    """Review: removing a profile whose rotation keeps an old key (or is unfinished) would
+    forget the journal that names the keys in IAM; it is refused until the rotation is done."""
+    env = configured
+    result = env.aacli("rotate", "acme", "--keep-old")
+    assert result.returncode == 0, result.stderr
+    config = (env.home / "config.toml").read_bytes()
+    assert_one_line_error(env.aacli("config", "remove", "acme"), "--delete-old")
+    assert (env.home / "config.toml").read_bytes() == config
+    assert env.aacli("rotate", "acme", "--delete-old").returncode == 0
+    removed = env.aacli("config", "remove", "acme")
+    assert removed.returncode == 0, removed.stderr

@@ -47,6 +47,18 @@ def _live_under(service: Service, prefix: str) -> list[str]:
     ]
 
 
+def _refuse_while_rotating(service: Service, profile: str, doing: str) -> None:
+    """A rotation journal names the profile's keys in IAM: finish it before the profile goes."""
+    from trayapp.core.keys.journal import journal_file
+
+    if journal_file(service.deps.app.state_dir, profile).exists():
+        raise UsageError(
+            f"profile {profile} has a hub-key rotation on record (unfinished, or an old key "
+            f"kept); finish it with 'aacli rotate {profile}' ('--delete-old' for a kept key) "
+            f"before {doing} the profile"
+        )
+
+
 def _refuse_rename_while_live(service: Service, prefix: str) -> None:
     live = _live_under(service, prefix)
     if live:
@@ -58,11 +70,18 @@ def _refuse_rename_while_live(service: Service, prefix: str) -> None:
 
 def add_profile(service: Service, profile: Profile, secret: str) -> Config:
     """A new hub profile with its secret key (stored first; the config names it after)."""
+    from trayapp.core.errors import AacliError
+
     cfg.add_profile(service.reload(), profile)  # refuses a taken name before storing anything
     service.set_hub_secret(profile.name, secret)
-    return service.update_config(
-        lambda config: pin_backend(service, cfg.add_profile(config, profile))
-    )
+    try:
+        return service.update_config(
+            lambda config: pin_backend(service, cfg.add_profile(config, profile))
+        )
+    except AacliError:
+        # No secret may outlive a profile that was never saved (a name taken meanwhile).
+        service.forget_profile_secrets(profile.name)
+        raise
 
 
 def edit_profile(
@@ -86,6 +105,7 @@ def edit_profile(
         if cfg.find_profile(current, profile.name) is not None:
             raise UsageError(f"profile '{profile.name}' already exists")
         _refuse_rename_while_live(service, old_name)
+        _refuse_while_rotating(service, old_name, "renaming")
         _move_secrets(service, old_name, profile.name)
     if secret is not None:
         service.set_hub_secret(profile.name, secret)
@@ -360,6 +380,7 @@ def remove(service: Service, parts: list[str]) -> Removed:
     are signed out, a profile's secrets deleted (first: if the store cannot be changed, the
     profile stays and the removal can be tried again), then the config saved."""
     cfg.remove_path(service.reload(), parts)  # refuses a path that names nothing, first
+    _refuse_while_rotating(service, parts[0], "removing")
     prefix = "/".join(parts)
     signed_out = []
     for target in _live_under(service, prefix):
