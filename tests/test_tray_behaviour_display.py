@@ -158,3 +158,136 @@ def test_the_tray_starts_without_a_gdk_critical(configured, tmp_path):
         tray.close_menu()
         tray.alive()
         assert "CRITICAL" not in tray.log(), tray.log()
+
+
+def _contrast(a, b):
+    def luminance(rgb):
+        parts = [c / 65535 for c in rgb]
+        parts = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in parts]
+        return 0.2126 * parts[0] + 0.7152 * parts[1] + 0.0722 * parts[2]
+
+    high, low = sorted((luminance(a), luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def test_dialog_text_has_at_least_4_5_to_1_contrast(monkeypatch):
+    """Issue 12 item 10 (Dialogs): the grey and red texts are readable: at least 4.5:1
+    against the dialog's own background, as Tk draws them."""
+    from xvfb import require_tools, xvfb_display
+
+    require_tools("Xvfb", "xdpyinfo")
+    with xvfb_display() as display:
+        monkeypatch.setenv("DISPLAY", display)
+        from trayapp.dialogs.common import make_root
+
+        root = make_root("aacli contrast")
+        try:
+            from tkinter import ttk
+
+            style = ttk.Style(root)
+            background = root.winfo_rgb(style.lookup("TFrame", "background"))
+            for name in ("Error.TLabel", "Muted.TLabel"):
+                foreground = root.winfo_rgb(style.lookup(name, "foreground"))
+                ratio = _contrast(foreground, background)
+                assert ratio >= 4.5, f"{name}: {ratio:.2f}:1"
+        finally:
+            root.destroy()
+
+
+def _focused_dialog(display, timeout=30):
+    from xvfb import display_env
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = subprocess.run(
+            ["xdotool", "search", "--onlyvisible", "--name", "aacli"],
+            env=display_env(display), capture_output=True, text=True,
+        )  # fmt: skip
+        focus = subprocess.run(
+            ["xdotool", "getwindowfocus"], env=display_env(display), capture_output=True,
+            text=True,
+        )  # fmt: skip
+        if focus.stdout.strip() and focus.stdout.strip() in found.stdout.split():
+            return focus.stdout.strip()
+        time.sleep(0.05)
+    raise AssertionError("no focused dialog")
+
+
+def _red_pixels(path):
+    from PIL import Image
+
+    data = Image.open(path).convert("RGB").tobytes()
+    pixels = (data[i : i + 3] for i in range(0, len(data), 3))
+    return sum(1 for r, g, b in pixels if r > 150 and g < 90 and b < 90)
+
+
+def test_a_wrong_vault_passphrase_asks_again_with_the_error(configured, monkeypatch, tmp_path):
+    """Issue 12 item 10: a wrong vault passphrase brings the dialog back with the error shown
+    (it closed and failed before); the right one then unlocks."""
+    import threading
+
+    from conftest import PASSPHRASE
+    from xvfb import require_tools, screenshot_when, xdotool, xvfb_display
+
+    from trayapp.core.paths import AppPaths
+    from trayapp.tray.main import tray_passphrase
+
+    require_tools("Xvfb", "xdpyinfo", "xdotool")
+    for name, value in configured.vars.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AACLI_PASSPHRASE")
+    with xvfb_display() as display:
+        monkeypatch.setenv("DISPLAY", display)
+        xdotool(display, "mousemove", "0", "0")
+        answers = []
+        asking = threading.Thread(
+            target=lambda: answers.append(tray_passphrase(AppPaths.from_env())), daemon=True
+        )
+        asking.start()
+        _focused_dialog(display)
+        xdotool(display, "type", "--delay", "20", "not-the-passphrase")
+        xdotool(display, "key", "Return")
+        screenshot_when(
+            display, "root", tmp_path / "passphrase-again.png",
+            lambda path: not asking.is_alive() or _red_pixels(path) > 100,
+            "the dialog asking again with the error in red", timeout=30,
+        )  # fmt: skip
+        assert asking.is_alive(), f"the wrong passphrase was taken: {answers}"
+        again = _focused_dialog(display)
+        name = xdotool(display, "getwindowname", again)
+        assert "passphrase" in name
+        xdotool(display, "type", "--delay", "20", PASSPHRASE)
+        xdotool(display, "key", "Return")
+        asking.join(30)
+    assert answers == [PASSPHRASE]
+
+
+def test_a_new_vault_passphrase_shows_and_keeps_the_8_character_minimum(tmp_path):
+    """Issue 12 item 10: the passphrase dialog for a new vault says the minimum and refuses a
+    shorter passphrase, asking again instead of answering with it."""
+    from xvfb import display_env, require_tools, screenshot_when, xdotool, xvfb_display
+
+    require_tools("Xvfb", "xdpyinfo", "xdotool")
+    with xvfb_display() as display:
+        xdotool(display, "mousemove", "0", "0")
+        child = subprocess.Popen(
+            [sys.executable, "-m", "trayapp.dialogs", "passphrase", "--purpose", "New vault",
+             "--confirm"],
+            env=display_env(display), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        _focused_dialog(display)
+        xdotool(display, "type", "--delay", "20", "short")
+        xdotool(display, "key", "Return")  # Return in the first field goes to the second
+        xdotool(display, "type", "--delay", "20", "short")
+        xdotool(display, "key", "Return")
+        screenshot_when(
+            display, "root", tmp_path / "passphrase-rule.png", lambda path: _red_pixels(path) > 100,
+            "the dialog refusing the short passphrase in red", timeout=15,
+        )  # fmt: skip
+        _focused_dialog(display)
+        xdotool(display, "type", "--delay", "20", "long-enough")
+        xdotool(display, "key", "Return")
+        xdotool(display, "type", "--delay", "20", "long-enough")
+        xdotool(display, "key", "Return")
+        out, _err = child.communicate(timeout=20)
+    assert (child.returncode, out) == (0, "long-enough\n")

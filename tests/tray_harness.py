@@ -84,6 +84,9 @@ class Desktop:
         env = dict(base)
         env.update(DISPLAY=self.display, DBUS_SESSION_BUS_ADDRESS=self.bus)
         env.pop("WAYLAND_DISPLAY", None)
+        # No accessibility bus runs on this private session bus: GTK would wait for one (up
+        # to its D-Bus timeout) at start and exit, and warn about it.
+        env.setdefault("NO_AT_BRIDGE", "1")
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
         return env
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import tkinter as tk
 from tkinter import ttk
 
+from trayapp.core.secrets.passphrase import PASSPHRASE_RULE, problem_with_new
 from trayapp.dialogs.common import PAD, bind_cancel, make_root, present
 
 TITLE = "aacli — passphrase"
@@ -42,13 +43,18 @@ class PassphraseDialog:
         self.first_entry = ttk.Entry(frame, textvariable=self.first, show=MASK)
         self.first_entry.grid(row=2, column=1, sticky="ew", padx=(8, 0), pady=(12, 0))
         self.second_entry: ttk.Entry | None = None
-        if confirm:
+        self.rule_label: ttk.Label | None = None
+        if confirm:  # a new passphrase: say the rule before it is typed
             ttk.Label(frame, text="Again:").grid(row=3, column=0, sticky="w", pady=(6, 0))
             self.second_entry = ttk.Entry(frame, textvariable=self.second, show=MASK)
             self.second_entry.grid(row=3, column=1, sticky="ew", padx=(8, 0), pady=(6, 0))
+            self.rule_label = ttk.Label(
+                frame, text=f"Use {PASSPHRASE_RULE}.", style="Muted.TLabel", wraplength=TEXT_WIDTH
+            )
+            self.rule_label.grid(row=5, column=0, columnspan=2, sticky="w", pady=(6, 0))
 
         buttons = ttk.Frame(frame)
-        buttons.grid(row=4, column=0, columnspan=2, sticky="e", pady=(14, 0))
+        buttons.grid(row=6, column=0, columnspan=2, sticky="e", pady=(14, 0))
         ttk.Button(buttons, text="Cancel", command=self.cancel).grid(row=0, column=0, padx=(0, 8))
         self.ok_button = ttk.Button(
             buttons, text="OK", command=self.submit, state="disabled", default="active"
@@ -78,8 +84,13 @@ class PassphraseDialog:
         if not self._filled():
             self.root.bell()
             return
-        if self.second_entry is not None and self.first.get() != self.second.get():
-            self.problem.set(MISMATCH)
+        problem = None
+        if self.second_entry is not None:
+            problem = problem_with_new(self.first.get())
+            if problem is None and self.first.get() != self.second.get():
+                problem = MISMATCH
+        if problem is not None:
+            self.problem.set(problem)
             self.problem_label.grid()
             self.first.set("")
             self.second.set("")

@@ -22,17 +22,41 @@ ALREADY_RUNNING = (
 )
 
 
+PASSPHRASE_TRIES = 5
+
+
 def tray_passphrase(app: AppPaths) -> str:
-    """The vault passphrase: AACLI_PASSPHRASE, else the Tk passphrase dialog."""
+    """The vault passphrase: AACLI_PASSPHRASE, else the Tk passphrase dialog, asked again
+    (with the reason in red) after a wrong one, up to PASSPHRASE_TRIES times."""
     from_env = os.environ.get("AACLI_PASSPHRASE")
     if from_env:
         return from_env
+    from trayapp.core.errors import VaultPassphraseError
+    from trayapp.core.secrets.passphrase import problem_with_new
+    from trayapp.core.secrets.vault import Vault
     from trayapp.dialogs.client import ask_passphrase
 
-    answer = ask_passphrase("unlock the aacli vault", confirm=not app.vault_file.exists())
-    if answer is None:
-        raise SecretStoreError("The vault stays locked: no passphrase was entered.")
-    return answer
+    new = not app.vault_file.exists()
+    error: str | None = None
+    for _ in range(PASSPHRASE_TRIES):
+        purpose = "Choose a passphrase for the new aacli vault" if new else "Unlock the aacli vault"
+        answer = ask_passphrase(purpose, confirm=new, error=error)
+        if answer is None:
+            raise SecretStoreError("The vault stays locked: no passphrase was entered.")
+        if new:
+            error = problem_with_new(answer)
+        else:
+            try:
+                Vault(app.vault_file, lambda typed=answer: typed).keys()  # typed: this answer
+            except VaultPassphraseError as exc:
+                error = f"{exc} Type it again."
+            else:
+                error = None
+        if error is None:
+            return answer
+    raise SecretStoreError(
+        f"The vault stays locked: the passphrase was wrong {PASSPHRASE_TRIES} times."
+    )
 
 
 def make_tray_service() -> Service:
@@ -77,11 +101,12 @@ def run_tray() -> int:
     """Run the tray until Quit. Raises TrayUnavailable (exit 2) when it cannot run here."""
     from trayapp.tray.backend import choose_backend
 
-    choose_backend()  # before pystray is imported: it reads PYSTRAY_BACKEND once
-    from trayapp.tray.app import TrayApp
-
-    debug = os.environ.get("AACLI_TRAY_DEBUG_MENU")
+    # The lock first: a second start says so in one line, before GTK prints anything.
     with tray_lock(AppPaths.from_env()):
+        choose_backend()  # before pystray is imported: it reads PYSTRAY_BACKEND once
+        from trayapp.tray.app import TrayApp
+
+        debug = os.environ.get("AACLI_TRAY_DEBUG_MENU")
         tray = TrayApp(
             make_tray_service(),
             code_source=TimedDialogCode,
