@@ -178,21 +178,13 @@ def user_name(deps: KeyDeps, caller: StsCaller) -> str:
 
 
 def hub_caller(deps: KeyDeps, profile: Profile) -> StsCaller:
-    secret = deps.secrets().get(hub_secret_name(profile.name))
-    if not secret:
-        raise SecretStoreError(
-            f"No secret key is stored for profile '{profile.name}'; "
-            f"store it with 'aacli config set-key {profile.name}'."
-        )
-    return StsCaller(
-        access_key_id=profile.access_key_id,
-        secret_access_key=secret,
-        region=profile.sts_region,
-        endpoint_url=deps.endpoint_url,
-    )
+    """The hub user's caller, the same as the providers use (core/providers/hub_keys)."""
+    from trayapp.core.providers.hub_keys import hub_caller as caller
+
+    return caller(profile, deps.secrets(), deps.endpoint_url)
 
 
 def hub_secret_name(name: str) -> str:
-    from trayapp.core.secrets.base import SECRET_ACCESS_KEY, secret_key
+    from trayapp.core.providers.hub_keys import hub_secret_key
 
-    return secret_key(name, SECRET_ACCESS_KEY)
+    return hub_secret_key(name)

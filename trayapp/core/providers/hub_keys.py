@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from trayapp.core.errors import SecretStoreError
 from trayapp.core.model import Profile
 from trayapp.core.providers.base import ProviderContext
 from trayapp.core.sts import StsCaller
+
+if TYPE_CHECKING:
+    from trayapp.core.secrets.base import SecretStore
 
 
 def hub_secret_key(profile: str) -> str:
@@ -15,6 +19,22 @@ def hub_secret_key(profile: str) -> str:
     from trayapp.core.secrets.base import SECRET_ACCESS_KEY, secret_key
 
     return secret_key(profile, SECRET_ACCESS_KEY)
+
+
+def hub_caller(profile: Profile, store: SecretStore, endpoint_url: str | None) -> StsCaller:
+    """An ``StsCaller`` signing as the profile's hub user, with the secret from ``store``."""
+    secret = store.get(hub_secret_key(profile.name))
+    if not secret:
+        raise SecretStoreError(
+            f"No secret key is stored for profile '{profile.name}'; "
+            f"store it with 'aacli config set-key {profile.name}'."
+        )
+    return StsCaller(
+        access_key_id=profile.access_key_id,
+        secret_access_key=secret,
+        region=profile.sts_region,
+        endpoint_url=endpoint_url,
+    )
 
 
 @dataclass(frozen=True)
@@ -26,15 +46,4 @@ class HubKeys:
     profile: Profile
 
     def caller(self) -> StsCaller:
-        secret = self.ctx.secrets().get(hub_secret_key(self.profile.name))
-        if not secret:
-            raise SecretStoreError(
-                f"No secret key is stored for profile '{self.profile.name}'; "
-                f"store it with 'aacli config set-key {self.profile.name}'."
-            )
-        return StsCaller(
-            access_key_id=self.profile.access_key_id,
-            secret_access_key=secret,
-            region=self.profile.sts_region,
-            endpoint_url=self.ctx.endpoint_url,
-        )
+        return hub_caller(self.profile, self.ctx.secrets(), self.ctx.endpoint_url)
