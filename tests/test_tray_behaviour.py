@@ -298,3 +298,34 @@ def test_a_keyring_with_no_secret_service_daemon_is_not_called_usable(configured
     stored = aacli("config", "set-key", "acme", input=configured.hub.secret_access_key + "\n")
     assert stored.returncode == 0, stored.stderr
     assert (configured.home / "vault.bin").exists()
+
+
+def test_one_vocabulary_full_targets_one_rounding_and_sign_out_is_unauth(configured):
+    """Issue 12 item 9 (Words): the tray names a target in full, as the CLI and the dialog do,
+    even with one profile; the CLI and the tray round the minutes left the same way (up);
+    `aacli unauth --help` says it is the tray's Sign out; notifications say "AWS profile"
+    for the ~/.aws section."""
+    from datetime import datetime, timedelta, timezone
+
+    from trayapp.cli.context import remaining
+    from trayapp.core.model import Session
+    from trayapp.tray.app import TrayApp
+    from trayapp.tray.menu import time_left
+
+    now = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    for seconds in (30, 59, 60, 61, 119, 3599, 3600, 7199):
+        session = Session(
+            target=TARGET, aws_profiles=("dev-DEVELOPER",), access_key_id="ASIA0000000000000001",
+            expiration=now + timedelta(seconds=seconds), issued_at=now, credentials_file="c",
+            config_file="k", region="eu-west-1",
+        )  # fmt: skip
+        assert remaining(seconds) == time_left(session, now), seconds
+
+    tray = TrayApp(_service(configured), code_source=lambda: FixedCode(configured.code()))
+    tray._handle(Action("auth", TARGET))
+    assert tray.notify.sent[-1][1].startswith(f"{TARGET} active until ")
+    assert "(AWS profile dev-DEVELOPER)" in tray.notify.sent[-1][1]
+    tray.sessions = tray.service.sessions()
+    assert tray._snapshot()[0][0].label.startswith(f"{TARGET} \u2014 ")
+    helped = configured.aacli("unauth", "--help")
+    assert "Sign out" in helped.stdout

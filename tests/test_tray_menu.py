@@ -113,7 +113,7 @@ def test_an_active_role_shows_minutes_left_a_check_and_its_own_submenu():
     other = entry(menu, "dev (", "ReadOnly")
     assert (other.label, other.checked, other.children) == ("ReadOnly", False, ())
     # Top level: an information line, Open console of that session, Sign out of all.
-    assert labels(menu)[0] == "dev/DEVELOPER \u2014 47 min"
+    assert labels(menu)[0] == "acme/dev/DEVELOPER \u2014 47 min"  # issue 12: the full target
     assert not menu[0].enabled
     assert find_action(menu, "Open console") == Action("console", "acme/dev/DEVELOPER")
     assert entry(menu, "Sign out of all").enabled
@@ -126,12 +126,15 @@ def test_several_sessions_make_open_console_a_submenu_newest_first():
         session("acme/prod/ReadOnly", 50, issued_minutes_ago=5),
     ]
     menu = build_menu(ONE, sessions, NOW)
-    assert labels(menu)[:2] == ["dev/DEVELOPER \u2014 30 min", "prod/ReadOnly \u2014 50 min"]
+    assert labels(menu)[:2] == [
+        "acme/dev/DEVELOPER \u2014 30 min",
+        "acme/prod/ReadOnly \u2014 50 min",
+    ]
     console = entry(menu, "Open console")
     assert console.action.kind == "none"
     assert [(c.label, c.action.target) for c in console.children] == [
-        ("prod/ReadOnly", "acme/prod/ReadOnly"),
-        ("dev/DEVELOPER", "acme/dev/DEVELOPER"),
+        ("acme/prod/ReadOnly", "acme/prod/ReadOnly"),
+        ("acme/dev/DEVELOPER", "acme/dev/DEVELOPER"),
     ]
 
 
@@ -250,7 +253,7 @@ def test_auth_sign_out_and_quit_entries_act_through_the_service(configured):
     tray = _tray(configured)
     tray.perform(find_action(tray._snapshot()[0], "dev (", "DEVELOPER"))
     assert "dev-DEVELOPER" in _sections(configured.credentials)
-    assert tray.notify.sent[-1][1].startswith("dev/DEVELOPER active until ")
+    assert tray.notify.sent[-1][1].startswith("acme/dev/DEVELOPER active until ")
     tray.sessions = tray.service.sessions()
     model = tray._snapshot()[0]
     assert find_action(model, "dev (", "DEVELOPER", "Sign out") == Action(
@@ -258,7 +261,7 @@ def test_auth_sign_out_and_quit_entries_act_through_the_service(configured):
     )
     tray.perform(find_action(model, "dev (", "DEVELOPER", "Sign out"))
     assert "dev-DEVELOPER" not in _sections(configured.credentials)
-    assert tray.notify.sent[-1][1] == "dev/DEVELOPER signed out; credentials removed"
+    assert tray.notify.sent[-1][1] == "acme/dev/DEVELOPER signed out; credentials removed"
 
     result = configured.aacli("auth", "prod/ReadOnly", "--code", configured.next_code())
     assert result.returncode == 0, result.stderr

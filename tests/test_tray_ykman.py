@@ -56,10 +56,10 @@ def test_tray_signs_in_with_a_yubikey_and_shows_touch_while_it_waits(configured,
 
         wait_for(
             "the touch prompt on top of the menu",
-            lambda: _top(tray.model()).startswith("Touch your YubiKey (dev/DEVELOPER)"),
+            lambda: _top(tray.model()).startswith("Touch your YubiKey (acme/dev/DEVELOPER)"),
             timeout=20,
         )
-        assert "Touch your YubiKey to sign in to dev/DEVELOPER" in desk.notifications()
+        assert "Touch your YubiKey to sign in to acme/dev/DEVELOPER" in desk.notifications()
         tray.open_menu()
         wait_for("the menu to show the prompt", lambda: tray._popups())
         shot = screenshot(desk.display, "root", screenshot_dir() / "tray-touch-yubikey.png")
@@ -90,7 +90,7 @@ def test_tray_signs_in_with_a_yubikey_and_shows_touch_while_it_waits(configured,
         try:
             wait_for(
                 "the SDK's touch prompt in the tray",
-                lambda: _top(tray.model()).startswith("Touch your YubiKey (prod/ReadOnly)"),
+                lambda: _top(tray.model()).startswith("Touch your YubiKey (acme/prod/ReadOnly)"),
                 timeout=30,
             )
             assert "an AWS tool is signing in" in desk.notifications()

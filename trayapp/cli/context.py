@@ -116,9 +116,7 @@ def local_time(moment: datetime) -> str:
 
 
 def remaining(seconds: int) -> str:
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes = seconds // 60
-    if minutes < 60:
-        return f"{minutes} min"
-    return f"{minutes // 60} h {minutes % 60:02d} min"
+    """The time left in the tray's words and rounding (minutes rounded up)."""
+    from trayapp.core.timeleft import time_left
+
+    return time_left(seconds)

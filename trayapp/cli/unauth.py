@@ -8,9 +8,10 @@ from trayapp.cli.context import pick, report_removals, say, start
 from trayapp.core.errors import UsageError
 
 DESCRIPTION = """\
-Remove the credentials aacli wrote for a role (or for all roles with --all).
-Only sections whose keys are still the ones aacli wrote are removed; every
-other line of your AWS files stays as it was."""
+Sign out: remove the credentials aacli wrote for a role (or for all roles with
+--all). This is what the tray's "Sign out" and "Sign out of all" do. Only
+sections whose keys are still the ones aacli wrote are removed; every other
+line of your AWS files stays as it was."""
 
 
 def register(parser: argparse.ArgumentParser) -> None:

@@ -158,7 +158,7 @@ class TrayApp:
         self.signing: str | None = None  # the target STS is working on (after the code)
         self.cancelled: set[str] = set()  # sign-ins the user cancelled while STS worked
         self.error_target = ""  # the target the last error was about ("" for none)
-        self.prompt: str | None = None  # "Touch your YubiKey (dev/DEVELOPER)" while ykman waits
+        self.prompt: str | None = None  # "Touch your YubiKey (acme/dev/DEVELOPER)" meanwhile
         self.outside_prompt: str | None = None  # the same, of another aacli (credential_process)
         self.action_error: str | None = None
         self.config_error: str | None = None
@@ -487,7 +487,7 @@ class TrayApp:
             label = short_label(removal.session.target, self.config)
             if removal.left_alone:
                 self.notify(
-                    f"{label}: left profile {', '.join(removal.left_alone)} alone: "
+                    f"{label}: left AWS profile {', '.join(removal.left_alone)} alone: "
                     "its keys were changed outside aacli"
                 )
             else:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import textwrap
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -10,6 +9,7 @@ from datetime import datetime, timedelta
 
 from trayapp.core.keys.age import KeyAge
 from trayapp.core.model import Account, Config, Profile, Session, Target
+from trayapp.core.timeleft import time_left as words_left
 
 # "renew_quiet" is the scheduler's keep-fresh renewal; no menu entry carries it.
 ACTION_KINDS = frozenset(
@@ -65,14 +65,8 @@ SEPARATOR = MenuEntry(separator=True)
 
 
 def time_left(session: Session, now: datetime) -> str:
-    """``47 min``, ``1 h 05 min``, ``<1 min``: minutes rounded up, so 0 only once expired."""
-    seconds = (session.expiration - now).total_seconds()
-    if seconds < 60:
-        return "<1 min"
-    minutes = math.ceil(seconds / 60)
-    if minutes < 60:
-        return f"{minutes} min"
-    return f"{minutes // 60} h {minutes % 60:02d} min"
+    """``47 min``, ``1 h 05 min``, ``<1 min``: the CLI's rounding (core/timeleft)."""
+    return words_left((session.expiration - now).total_seconds())
 
 
 def live_sessions(sessions: Iterable[Session], now: datetime) -> list[Session]:
@@ -81,9 +75,9 @@ def live_sessions(sessions: Iterable[Session], now: datetime) -> list[Session]:
 
 
 def short_label(target: str, config: Config) -> str:
-    """``dev/DEVELOPER`` when there is one profile, else the full ``acme/dev/DEVELOPER``."""
-    if len(config.profiles) == 1 and target.startswith(config.profiles[0].name + "/"):
-        return target.split("/", 1)[1]
+    """How the tray names a target: in full, ``acme/dev/DEVELOPER``, as the CLI, the dialogs
+    and the notifications do (it used to drop the profile when there was only one)."""
+    del config  # one vocabulary everywhere, whatever the config holds
     return target
 
 
