@@ -288,14 +288,25 @@ def test_rotation_drops_the_mfa_session_keeps_role_sessions_and_config_remove_fo
 
 def test_refresh_age_reads_the_create_date_from_iam(configured):
     """Issue 15: the key's age from iam:ListAccessKeys CreateDate, cached in the config (status
-    makes no IAM call: before the refresh it knows no age)."""
+    makes no IAM call: before the refresh it counts from the day aacli stored the key)."""
+    import boto3
+
     env = configured
-    assert "hub key of acme" not in env.aacli("status").stdout
+    iam = boto3.client(
+        "iam",
+        region_name="us-east-1",
+        endpoint_url=env.sandbox.endpoint_url,
+        aws_access_key_id=env.hub.access_key_id,
+        aws_secret_access_key=env.hub.secret_access_key,
+    )
+    listed = iam.list_access_keys(UserName=env.hub.user_name)["AccessKeyMetadata"]
+    made = next(k["CreateDate"] for k in listed if k["AccessKeyId"] == env.hub.access_key_id)
     result = env.aacli("rotate", "acme", "--refresh-age")
     assert result.returncode == 0, result.stderr
     assert "hub key of acme: 0 days old" in result.stderr
     profile = _config(env)
-    assert profile.key_created_for == env.hub.access_key_id and profile.key_created
+    assert profile.key_created_for == env.hub.access_key_id
+    assert profile.key_created == made.replace(microsecond=0)  # IAM's date, not the stored one
     assert "hub key of acme: 0 days old" in env.aacli("status").stdout
 
 
@@ -325,3 +336,10 @@ def test_a_profile_with_a_rotation_on_record_is_not_removed(configured):
     assert env.aacli("rotate", "acme", "--delete-old").returncode == 0
     removed = env.aacli("config", "remove", "acme")
     assert removed.returncode == 0, removed.stderr
+
+
+def test_a_stored_key_has_an_age_from_the_day_aacli_stored_it(configured):
+    """Issue 15: the key's age comes from IAM's CreateDate when read, else from the date aacli
+    stored the key: `config set-key` records it, so `status` shows an age at once."""
+    status = configured.aacli("status")
+    assert "hub key of acme: 0 days old" in status.stdout + status.stderr

@@ -93,13 +93,15 @@ def test_the_tray_start_finishes_an_interrupted_rotation(configured):
 
 
 def _make_old(configured, days: int) -> None:
-    created = (datetime.now(timezone.utc) - timedelta(days=days, minutes=5)).strftime(
-        "%Y-%m-%dT%H:%M:%SZ"
-    )
+    from trayapp.core import config as cfg
+    from trayapp.core.keys.age import with_key
+
+    created = datetime.now(timezone.utc) - timedelta(days=days, minutes=5)
     path = configured.home / "config.toml"
-    text = path.read_text()
-    lines = f'key_created = {created}\nkey_created_for = "{configured.hub.access_key_id}"\n'
-    path.write_text(text.replace('session_name = "tester"\n', f'session_name = "tester"\n{lines}'))
+    config = cfg.load_config(path)
+    profile = cfg.find_profile(config, "acme")
+    aged = with_key(profile, configured.hub.access_key_id, created)
+    cfg.save_config(cfg.replace_profile(config, aged), path)
 
 
 def _blue_pixels(path, box) -> int:

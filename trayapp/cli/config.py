@@ -319,7 +319,8 @@ def import_aws(service: Service, args: argparse.Namespace) -> int:
 def show(service: Service, args: argparse.Namespace) -> int:
     config = service.config
     if args.json:
-        print(json.dumps(cfg.config_to_data(config), indent=2))
+        # Dates (a hub key's) as ISO 8601 text, the way TOML has them.
+        print(json.dumps(cfg.config_to_data(config), indent=2, default=_iso))
         return 0
     print(f"# {service.deps.app.config_file}")
     if not config.profiles:
@@ -590,3 +591,11 @@ def menu(service: Service) -> int:
         service.config.profiles, [p.name for p in service.config.profiles], "Which profile?"
     )
     return set_key(service, ns(name=profile.name, access_key_id=None))
+
+
+def _iso(value: object) -> str:
+    from datetime import datetime
+
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")

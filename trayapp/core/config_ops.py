@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 from trayapp.core import config as cfg
@@ -75,8 +76,9 @@ def add_profile(service: Service, profile: Profile, secret: str) -> Config:
     cfg.add_profile(service.reload(), profile)  # refuses a taken name before storing anything
     service.set_hub_secret(profile.name, secret)
     try:
+        dated = _dated(profile, service.deps.clock())
         return service.update_config(
-            lambda config: pin_backend(service, cfg.add_profile(config, profile))
+            lambda config: pin_backend(service, cfg.add_profile(config, dated))
         )
     except AacliError:
         # No secret may outlive a profile that was never saved (a name taken meanwhile).
@@ -151,9 +153,22 @@ def set_hub_key(
     def change(config: Config) -> Config:
         if access_key_id is not None:
             config = _changed_profile(config, profile_name, access_key_id=access_key_id)
+        current = cfg.find_profile(config, profile_name)
+        if current is not None:
+            config = cfg.replace_profile(config, _dated(current, service.deps.clock()))
         return pin_backend(service, config)
 
     return service.update_config(change)
+
+
+def _dated(profile: Profile, now: datetime) -> Profile:
+    """``profile`` with ``now`` as its key's date unless a date of this key is known: the hub
+    key's age counts from when aacli stored it until IAM's CreateDate is read (rotate)."""
+    from trayapp.core.keys.age import with_key
+
+    if profile.key_created is not None and profile.key_created_for == profile.access_key_id:
+        return profile
+    return with_key(profile, profile.access_key_id, now)
 
 
 def _move_secrets(service: Service, old: str, new: str) -> None:
