@@ -65,19 +65,29 @@ def test_concurrent_config_edits_lose_nothing(configured: Env) -> None:
     assert leftovers == []
 
 
-def _mfa_index_writer(args: tuple[str, str, int]) -> None:
+def _mfa_index_writer(args: tuple[str, int]) -> None:
     from datetime import datetime, timedelta, timezone
 
     from trayapp.core.model import Credentials, Profile
-    from trayapp.core.paths import AppPaths, AwsPaths
-    from trayapp.core.providers import MfaSessionCache
-    from trayapp.core.service import Deps, Service
+    from trayapp.core.providers import MfaSessionCache, ProviderContext
 
-    home, aws, n = args
-    service = Service(
-        Deps(
-            app=AppPaths(Path(home), Path(home) / "state"),
-            aws=AwsPaths(Path(aws) / "credentials", Path(aws) / "config"),
+    class NoSecrets:  # the index is under test here, not the secret store
+        name = "nowhere"
+
+        def set(self, key: str, value: str) -> None:
+            pass
+
+        def delete(self, key: str) -> None:
+            pass
+
+    state, n = args
+    cache = MfaSessionCache(
+        ProviderContext(
+            clock=lambda: datetime.now(timezone.utc),
+            sts_factory=lambda caller: None,
+            endpoint_url=None,
+            secrets=lambda: NoSecrets(),  # type: ignore[arg-type,return-value]
+            state_dir=Path(state),
         )
     )
     profile = Profile(
@@ -88,18 +98,6 @@ def _mfa_index_writer(args: tuple[str, str, int]) -> None:
     creds = Credentials(
         "ASIAEXAMPLE", "secret", "token", datetime.now(timezone.utc) + timedelta(hours=1)
     )
-
-    class NoSecrets:
-        name = "nowhere"
-
-        def set(self, key: str, value: str) -> None:
-            pass
-
-        def delete(self, key: str) -> None:
-            pass
-
-    service._secrets = NoSecrets()  # type: ignore[assignment]
-    cache = MfaSessionCache(service.context)
     for _ in range(5):
         cache.store(profile, creds)
 
@@ -114,7 +112,7 @@ def test_concurrent_mfa_session_index_updates_lose_nothing(tmp_path: Path) -> No
 
     home, aws = tmp_path / "aacli", tmp_path / "aws"
     with multiprocessing.get_context("spawn").Pool(8) as pool:
-        pool.map(_mfa_index_writer, [(str(home), str(aws), n) for n in range(8)])
+        pool.map(_mfa_index_writer, [(str(home / "state"), n) for n in range(8)])
     service = Service(Deps(app=AppPaths(home, home / "state"), aws=AwsPaths(aws / "c", aws / "f")))
     assert sorted(service.mfa_sessions()) == [f"p{n}" for n in range(8)]
 
