@@ -10,7 +10,7 @@ from PIL import Image, ImageChops
 
 from trayapp.tray.icon import FILLS, STATES, draw_icon
 
-SIZES = (16, 22, 64)
+SIZES = (16, 22, 24, 32, 64)  # the panel sizes (issue 12) and a large one
 PANELS = {"dark": (32, 32, 32), "light": (240, 240, 240)}
 SHEET = screenshot_dir() / "icons.png"
 
@@ -90,14 +90,15 @@ def test_unknown_state_is_refused() -> None:
 def test_contact_sheet() -> None:
     """Issue 17 item 8: writes docs/screenshots/icons.png (every state and size on dark and
     light panels) and checks each icon is there."""
-    variants = [("idle", 0), ("active", 0), ("active", 3), ("active", 12), ("expiring", 0)]
-    variants.append(("error", 0))
+    # Issue 12: every state keeps the count; "busy" while signing in; an error is a mark.
+    variants = [("idle", 0, False), ("active", 3, False), ("active", 12, False)]
+    variants += [("expiring", 2, False), ("busy", 1, False), ("active", 2, True)]
     cell = 72
     sheet = Image.new("RGB", (cell * len(variants), cell * len(SIZES) * len(PANELS)))
     for row, (panel, size) in enumerate(itertools.product(PANELS.values(), SIZES)):
-        for column, (state, count) in enumerate(variants):
+        for column, (state, count, error) in enumerate(variants):
             tile = _on(panel, Image.new("RGBA", (cell, cell)))
-            icon = draw_icon(state, size, count)
+            icon = draw_icon(state, size, count, error=error)
             tile.paste(icon, ((cell - size) // 2, (cell - size) // 2), icon)
             sheet.paste(tile, (column * cell, row * cell))
     SHEET.parent.mkdir(parents=True, exist_ok=True)
@@ -107,7 +108,7 @@ def test_contact_sheet() -> None:
     saved = Image.open(SHEET).convert("RGB")
     assert saved.tobytes() == sheet.tobytes()
     for row, (panel, size) in enumerate(itertools.product(PANELS.values(), SIZES)):
-        for column, (state, _count) in enumerate(variants):
+        for column, (state, _count, _error) in enumerate(variants):
             cell_image = saved.crop(
                 (column * cell, row * cell, (column + 1) * cell, (row + 1) * cell)
             )

@@ -329,3 +329,18 @@ def test_one_vocabulary_full_targets_one_rounding_and_sign_out_is_unauth(configu
     assert tray._snapshot()[0][0].label.startswith(f"{TARGET} \u2014 ")
     helped = configured.aacli("unauth", "--help")
     assert "Sign out" in helped.stdout
+
+
+@pytest.mark.parametrize("size", [16, 22, 24, 32])
+def test_the_count_is_told_apart_at_panel_sizes_in_every_state(size):
+    """Issue 12 item 6 (Icon): at 16, 22, 24 and 32 px the badge tells 1 to 9 apart, in the
+    amber and busy icons too, and with the error mark (which no longer hides the count)."""
+    from trayapp.tray.icon import draw_icon
+
+    for state in ("active", "expiring", "busy"):
+        for error in (False, True):
+            drawn = {draw_icon(state, size, n, error=error).tobytes() for n in range(1, 10)}
+            assert len(drawn) == 9, (state, error)
+            plain = draw_icon(state, size, 0, error=error).tobytes()
+            assert plain not in drawn
+    assert draw_icon("active", size, 2, error=True) != draw_icon("active", size, 2)

@@ -291,3 +291,34 @@ def test_a_new_vault_passphrase_shows_and_keeps_the_8_character_minimum(tmp_path
         xdotool(display, "key", "Return")
         out, _err = child.communicate(timeout=20)
     assert (child.returncode, out) == (0, "long-enough\n")
+
+
+def test_screenshots_of_the_tray_menu_and_its_dialog(configured, tmp_path):
+    """Issue 12 item 11: the README's tray pictures come from the code as it is
+    (AACLI_UPDATE_SCREENSHOTS=1 writes them to docs/screenshots/): the menu three levels
+    deep with a session, and the MFA dialog a click on a role opens."""
+    from conftest import screenshot_dir
+    from PIL import Image
+    from xvfb import screenshot_when
+
+    _sign_in(configured, "dev/DEVELOPER")
+    folder = screenshot_dir()
+
+    def drawn(path):  # painted, not a blank or half-mapped window
+        return len(Image.open(path).convert("RGB").getcolors(maxcolors=100_000) or []) > 40
+
+    with desktop(tmp_path) as desk:
+        tray = start_tray(desk, configured.environ(), tmp_path)
+        wait_for("the session in the menu", lambda: tray.model().get("state") == "active")
+        tray.open_menu()
+        tray.walk("dev (111111111111)", "DEVELOPER \u2014", "Open console")
+        wait_for("three menu levels", lambda: len(tray._popups()) >= 3, timeout=10, step=0.05)
+        screenshot_when(desk.display, "root", folder / "tray-menu.png", drawn, "the menu")
+        tray.close_menu()
+        tray.open_menu()
+        tray.walk("dev (111111111111)", "ReadOnly")
+        tray.activate()
+        window = wait_for("the MFA dialog", lambda: _windows(desk, "MFA code"), timeout=30)[-1]
+        desk.xdotool("mousemove", "--window", window, "20", "20")
+        screenshot_when(desk.display, "root", folder / "tray-dialog.png", drawn, "the dialog")
+        tray.alive()
