@@ -322,3 +322,36 @@ def test_screenshots_of_the_tray_menu_and_its_dialog(configured, tmp_path):
         desk.xdotool("mousemove", "--window", window, "20", "20")
         screenshot_when(desk.display, "root", folder / "tray-dialog.png", drawn, "the dialog")
         tray.alive()
+
+
+def test_an_mfa_dialog_left_open_closes_after_its_timeout_with_an_error(monkeypatch, tmp_path):
+    """Issue 12 item 1: a dialog nobody answers closes by itself after its timeout (2 min in
+    the tray; 2 s here) and the tray is told in words, not a silent cancel."""
+    from xvfb import require_tools, xdotool, xvfb_display
+
+    from trayapp.core.codes import CodeRequest
+    from trayapp.core.errors import AacliError
+    from trayapp.tray.main import DIALOG_TIMEOUT, TimedDialogCode
+
+    assert DIALOG_TIMEOUT == 120
+    require_tools("Xvfb", "xdpyinfo", "xdotool")
+    monkeypatch.setenv("AACLI_HOME", str(tmp_path / "aacli"))
+    with xvfb_display() as display:
+        monkeypatch.setenv("DISPLAY", display)
+        xdotool(display, "mousemove", "0", "0")
+        request = CodeRequest(target="acme/dev/DEVELOPER", device="arn:aws:iam::1:mfa/a")
+        started = time.monotonic()
+        with pytest.raises(AacliError, match="open for a while with no answer"):
+            TimedDialogCode(timeout=2).get_code(request)
+        assert time.monotonic() - started < 6
+        assert not _windows_on(display, "MFA code")
+
+
+def _windows_on(display, name):
+    from xvfb import display_env
+
+    found = subprocess.run(
+        ["xdotool", "search", "--onlyvisible", "--name", name],
+        env=display_env(display), capture_output=True, text=True, timeout=10,
+    )  # fmt: skip
+    return found.stdout.split()
