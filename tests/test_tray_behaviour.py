@@ -295,6 +295,7 @@ def test_a_keyring_with_no_secret_service_daemon_is_not_called_usable(configured
     assert shown.returncode == 0, shown.stderr
     line = next(x for x in shown.stdout.splitlines() if x.strip().startswith("keyring"))
     assert "not usable" in line and "does not answer" in line, shown.stdout
+    assert "in use: vault (keyring not usable here)" in shown.stdout.splitlines()
     stored = aacli("config", "set-key", "acme", input=configured.hub.secret_access_key + "\n")
     assert stored.returncode == 0, stored.stderr
     assert (configured.home / "vault.bin").exists()

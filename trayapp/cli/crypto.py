@@ -41,10 +41,17 @@ def run(args: argparse.Namespace) -> int:
         return _change_passphrase(service)
     from trayapp.core.secrets import describe_backends
 
-    print(f"setting: secret_backend = {service.config.settings.secret_backend}")
-    for status in describe_backends(service.deps.app.vault_file):
+    setting = service.config.settings.secret_backend
+    print(f"setting: secret_backend = {setting}")
+    statuses = describe_backends(service.deps.app.vault_file)
+    for status in statuses:
         mark = "usable" if status.viable else "not usable"
         print(f"  {status.backend:8} {mark:10}  {status.detail}")
+    if setting == "auto":  # say which one "auto" means here, and why when it is not the best
+        chosen = next(s for s in statuses if s.viable)
+        passed = [s.backend for s in statuses if not s.viable and s.priority > chosen.priority]
+        why = f" ({', '.join(passed)} not usable here)" if passed else ""
+        print(f"in use: {chosen.backend}{why}")
     return 0
 
 
