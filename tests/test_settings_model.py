@@ -406,3 +406,25 @@ def test_saving_a_form_keeps_what_changed_elsewhere_meanwhile(model, env):
     assert saved["key_created_for"] == "AKIAROTATEDKEY000000"
     assert saved["rotate_after"] == 30
     assert saved["sts_region"] == "eu-central-1"
+
+
+def test_the_profile_page_shows_the_hub_keys_age(model, env):
+    """Issue 15: the settings window shows the hub key's age: from the day aacli stored it,
+    and "due" once it is older than the profile's rotate_after."""
+    from datetime import datetime, timedelta, timezone
+
+    from trayapp.core import config as cfg
+    from trayapp.core.keys.age import with_key
+
+    _set_up(model, env)
+    assert model.key_age(model.edit(("acme",))) == "0 days old (rotation due every 90 days)"
+    old = datetime.now(timezone.utc) - timedelta(days=97, minutes=5)
+
+    def aged(config):
+        profile = cfg.find_profile(config, "acme")
+        return cfg.replace_profile(config, with_key(profile, profile.access_key_id, old))
+
+    model.service.update_config(aged)
+    text = model.key_age(model.edit(("acme",)))
+    assert text.startswith("97 days old, due for rotation (every 90 days)"), text
+    assert model.key_age(model.new_profile()) == ""

@@ -85,6 +85,21 @@ class SettingsModel:
         """Where secrets live, for "stored in …" (never the secret itself)."""
         return config_ops.pin_backend(self.service, self.config).settings.secret_backend
 
+    def key_age(self, form: ProfileForm) -> str:
+        """The hub key's age for the profile page ("" for a new profile)."""
+        from trayapp.core.keys.age import key_age
+
+        if form.existing is None:
+            return ""
+        age = key_age(form.existing, self.service.deps.clock())
+        if age is None:
+            return "age not known yet (aacli rotate --refresh-age reads it from IAM)"
+        days = "1 day" if age.days == 1 else f"{age.days} days"
+        limit = form.existing.rotate_after
+        if age.due:
+            return f"{days} old, due for rotation (every {limit} days): tray menu → Rotate hub key…"
+        return f"{days} old" + (f" (rotation due every {limit} days)" if limit else "")
+
     # Choosing what to edit
 
     def new_profile(self) -> ProfileForm:

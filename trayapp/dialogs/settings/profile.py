@@ -54,6 +54,11 @@ class ProfileView:
         for row, (name, text, hint) in enumerate(FIELDS[2:], start=4):
             self.rows[name] = self._row(row, name, text, hint)
         self._totp_row(8)
+        age = window.model.key_age(form)
+        if age:
+            ttk.Label(frame, text="Hub key:").grid(row=20, column=0, sticky="w", pady=(6, 0))
+            self.age_label = ttk.Label(frame, text=age, wraplength=MESSAGE_WIDTH)
+            self.age_label.grid(row=20, column=1, columnspan=2, sticky="w", pady=(6, 0))
 
         checks = ttk.Frame(frame)
         checks.grid(row=30, column=0, columnspan=3, sticky="ew", pady=(12, 0))
