@@ -109,6 +109,7 @@ def test_notifications_in_the_same_second_are_each_shown_and_quit_leaves_them(co
     assert len(notices) == 2, calls
     assert notices[1]["time"] - notices[0]["time"] < 1
     assert [c["replaces_id"] for c in notices] == [0, 0]
+    assert [c["urgency"] for c in notices] == [2, 2]  # critical: kept until seen
     assert len({c["id"] for c in notices}) == 2
     shown = {c["id"] for c in notices}
     assert not [c for c in calls if c["call"] == "CloseNotification" and c["id"] in shown], calls

@@ -491,7 +491,7 @@ class TrayApp:
                     "its keys were changed outside aacli"
                 )
             else:
-                self.notify(f"{label} {what}")
+                self.notify(f"{label} {what}", important=True)
 
     # Scheduler callbacks (its own thread)
 
