@@ -509,3 +509,154 @@ def test_kill_during_change_passphrase_leaves_a_usable_vault(tmp_path: Path) -> 
     reopen(vault, current).set("acme/totp_seed", "JBSWY3DPEHPK3PXP")  # writable after kills
     assert [p.name for p in folder.iterdir() if files.TEMP_MARK in p.name] == []
     assert reopen(vault, current).get("acme/totp_seed") == "JBSWY3DPEHPK3PXP"
+
+
+# -- Issue 17 item 12 (mutation survivors): the cost bounds, re-keys and the NFD fallback -------
+
+LOG2_N, R, P = 10, 11, 12  # header offsets of the scrypt parameters
+
+
+def _params_of(path: Path) -> tuple[int, int, int]:
+    data = path.read_bytes()
+    return data[LOG2_N], data[R], data[P]
+
+
+def _with_params(data: bytes, log2_n: int, r: int, p: int) -> bytes:
+    body = bytearray(data[:-32])
+    body[LOG2_N], body[R], body[P] = log2_n, r, p
+    return with_checksum(bytes(body))
+
+
+def test_scrypt_cost_bounds_and_order() -> None:
+    """Issue 17 item 12: plausible() accepts up to 2x the default's memory and 8x its work and
+    scrypt's own limits, each bound exactly; weaker_than() is less memory or less work."""
+    assert (DEFAULT_SCRYPT.n, DEFAULT_SCRYPT.memory, DEFAULT_SCRYPT.work) == (2**17, 2**27, 2**20)
+    accepted = [(1, 1, 1), (1, 32, 1), (10, 8, 16), (15, 1, 1), (18, 8, 1), (16, 32, 1),
+                (17, 8, 8), (17, 8, 1), (18, 2, 4), (20, 2, 4)]  # fmt: skip
+    refused = [(0, 8, 1), (10, 0, 1), (10, 8, 0), (1, 33, 1), (1, 1, 17), (16, 1, 1),
+               (19, 8, 1), (17, 8, 9), (22, 1, 1), (17, 32, 1), (25, 1, 1)]  # fmt: skip
+    for log2_n, r, p in accepted:
+        assert ScryptParams(log2_n=log2_n, r=r, p=p).plausible(), (log2_n, r, p)
+    for log2_n, r, p in refused:
+        assert not ScryptParams(log2_n=log2_n, r=r, p=p).plausible(), (log2_n, r, p)
+    base = ScryptParams(log2_n=17, r=8, p=2)
+    assert not base.weaker_than(base)
+    assert ScryptParams(log2_n=16, r=8, p=2).weaker_than(base)  # less of both
+    assert ScryptParams(log2_n=17, r=8, p=1).weaker_than(base)  # less work only
+    assert ScryptParams(log2_n=17, r=4, p=8).weaker_than(base)  # less memory only
+    assert not ScryptParams(log2_n=17, r=16, p=2).weaker_than(base)
+    assert not ScryptParams(log2_n=17, r=8, p=3).weaker_than(base)
+
+
+def test_absurd_headers_refused_plausible_ones_tried(tmp_path: Path) -> None:
+    """Issue 17 item 12: a header beyond any bound is refused as damage before scrypt runs,
+    file unchanged; one just inside the bounds is tried (and here is a wrong passphrase)."""
+    vault = make_vault(tmp_path)
+    good = vault.path.read_bytes()
+    for log2_n, r, p in ((0, 8, 1), (10, 0, 1), (10, 8, 0), (1, 33, 1), (1, 1, 17), (16, 1, 1)):
+        vault.path.write_bytes(_with_params(good, log2_n, r, p))
+        tampered = vault.path.read_bytes()
+        with pytest.raises(VaultCorruptError) as caught:
+            reopen(vault).set("acme/totp_seed", "x")
+        assert str(caught.value) == (
+            f"The vault file {vault.path} is damaged or was tampered with (its key derivation "
+            f"settings (scrypt N=2^{log2_n}, r={r}, p={p}) are invalid or cost more than aacli "
+            "allows); it was not changed."
+        )
+        assert vault.path.read_bytes() == tampered
+    for log2_n, r, p in ((1, 32, 1), (10, 8, 16), (15, 1, 1), (1, 1, 1)):
+        vault.path.write_bytes(_with_params(good, log2_n, r, p))
+        with pytest.raises(VaultPassphraseError, match=r"^Wrong vault passphrase\.$"):
+            reopen(vault).get("acme/secret_access_key")
+
+
+def _kdf_salt(path: Path) -> bytes:
+    return path.read_bytes()[KDF_SALT]
+
+
+@pytest.mark.parametrize(
+    ("written", "floor"),
+    [
+        (ScryptParams(log2_n=1, r=1, p=1), FAST),  # weaker in both
+        (FAST, ScryptParams(log2_n=10, r=8, p=2)),  # less work only
+        (ScryptParams(log2_n=10, r=4, p=4), FAST),  # less memory, more work
+    ],
+    ids=["both", "work", "memory"],
+)
+def test_weak_vault_is_rekeyed_at_the_next_save(
+    tmp_path: Path, written: ScryptParams, floor: ScryptParams
+) -> None:
+    """Issue 17 item 12: a vault below the writer's cost opens unchanged and is re-keyed
+    (fresh salt, the writer's cost) at its next save, once; the object keeps working."""
+    path = tmp_path / "cfg" / "vault.bin"
+    Vault.create(path, PASS, scrypt=written).set("acme/secret_access_key", SECRET)
+    before = path.read_bytes()
+    vault = Vault(path, lambda: PASS, scrypt=floor)
+    assert vault.get("acme/secret_access_key") == SECRET
+    assert path.read_bytes() == before  # reading changes nothing
+    vault.set("acme/totp_seed", "JBSWY3DPEHPK3PXP")
+    assert _params_of(path) == (floor.log2_n, floor.r, floor.p)
+    rekeyed_salt = _kdf_salt(path)
+    assert rekeyed_salt != before[KDF_SALT]
+    assert vault.get("acme/totp_seed") == "JBSWY3DPEHPK3PXP"
+    vault.delete("acme/totp_seed")
+    assert _kdf_salt(path) == rekeyed_salt  # re-keyed once, not at every save
+    assert Vault(path, lambda: PASS, scrypt=floor).keys() == ["acme/secret_access_key"]
+
+
+def test_weak_vault_is_rekeyed_by_a_delete_too(tmp_path: Path) -> None:
+    """Issue 17 item 12: a delete is a save: it re-keys a weak vault as a set does."""
+    path = tmp_path / "cfg" / "vault.bin"
+    weak = Vault.create(path, PASS, scrypt=ScryptParams(log2_n=1, r=1, p=1))
+    weak.set("acme/secret_access_key", SECRET)
+    weak.set("acme/totp_seed", "JBSWY3DPEHPK3PXP")
+    vault = Vault(path, lambda: PASS, scrypt=FAST)
+    vault.delete("acme/totp_seed")
+    assert _params_of(path) == (FAST.log2_n, FAST.r, FAST.p)
+    assert reopen(vault).keys() == ["acme/secret_access_key"]
+
+
+@pytest.mark.parametrize(
+    "written", [FAST, ScryptParams(log2_n=11, r=8, p=1), ScryptParams(log2_n=10, r=16, p=1)]
+)
+def test_vault_at_or_above_the_cost_keeps_its_keys(tmp_path: Path, written: ScryptParams) -> None:
+    """Issue 17 item 12: a vault at or above the writer's cost keeps its cost and kdf salt."""
+    path = tmp_path / "cfg" / "vault.bin"
+    Vault.create(path, PASS, scrypt=written).set("acme/secret_access_key", SECRET)
+    salt = _kdf_salt(path)
+    vault = Vault(path, lambda: PASS, scrypt=FAST)
+    vault.set("acme/totp_seed", "JBSWY3DPEHPK3PXP")
+    assert _params_of(path) == (written.log2_n, written.r, written.p)
+    assert _kdf_salt(path) == salt
+
+
+def test_nfd_keyed_vault_opens_and_is_rekeyed_in_nfc(tmp_path: Path) -> None:
+    """Issue 17 item 12: a vault keyed with the NFD text as typed (older aacli) opens with
+    the NFC and the NFD form, and its next save keys it in NFC (cost and salt renewed)."""
+    import unicodedata
+
+    from trayapp.core.secrets import vault as vault_module
+
+    nfd = unicodedata.normalize("NFD", "Jürgen's ñandú passphrase")
+    nfc = unicodedata.normalize("NFC", nfd)
+    path = tmp_path / "cfg" / "vault.bin"
+    path.parent.mkdir(mode=0o700)
+    old_keys = vault_module._derive(nfd, os.urandom(16), FAST)
+    Vault(path, lambda: nfd, scrypt=FAST)._write({"acme/secret_access_key": SECRET}, old_keys)
+    assert Vault(path, lambda: nfd, scrypt=FAST).get("acme/secret_access_key") == SECRET
+    vault = Vault(path, lambda: nfc, scrypt=FAST)
+    assert vault.get("acme/secret_access_key") == SECRET
+    before = path.read_bytes()
+    vault.set("acme/totp_seed", "JBSWY3DPEHPK3PXP")
+    data = path.read_bytes()
+    assert data[KDF_SALT] != before[KDF_SALT]
+    assert vault_module._derive(nfc, data[KDF_SALT], FAST).verifier() == data[VERIFIER]
+    assert vault_module._derive(nfd, data[KDF_SALT], FAST).verifier() != data[VERIFIER]
+    assert Vault(path, lambda: nfd, scrypt=FAST).keys() == [
+        "acme/secret_access_key",
+        "acme/totp_seed",
+    ]
+    # An NFC-keyed vault opened with its NFC passphrase is not re-keyed.
+    salt = data[KDF_SALT]
+    Vault(path, lambda: nfc, scrypt=FAST).set("acme/mfa_serial", "arn:aws:iam::1:mfa/x")
+    assert path.read_bytes()[KDF_SALT] == salt
