@@ -209,9 +209,57 @@ def test_bare_config_menu_on_a_terminal(configured):
     child.expect(r"(\d)\) Show the configuration")
     child.sendline(child.match.group(1))
     child.expect("acme  key")
+    child.expect("What would you like to do\\?")  # the menu stays until the user leaves
+    child.expect(r"(\d)\) Done")
+    child.sendline(child.match.group(1))
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
+
+
+def test_config_menu_checks_each_answer_and_confirms_removals(configured):
+    """Issue 12 (aacli config on a terminal): each answer is checked as it is typed (asked
+    again, the others kept), the menu stays after each action, a removal asks first."""
+    config = configured.home / "config.toml"
+    child = _spawn(configured, "config")
+    child.expect(r"(\d)\) Add an account")
+    child.sendline(child.match.group(1))
+    child.expect("Account name")
+    child.sendline("qa")
+    child.expect("Account id")
+    child.sendline("12345")  # too short: said at once, asked again
+    child.expect("12 digits")
+    child.expect("Account id")
+    child.sendline("444444444444")
+    child.expect("Region")
+    child.sendline("moon-1")
+    child.expect("try again")
+    child.expect("Region")
+    child.sendline("eu-west-1")
+    child.expect("Added account 'qa'")
+    child.expect(r"(\d)\) Remove a profile, account or role")
+    child.sendline(child.match.group(1))
+    child.expect("PROFILE, PROFILE/ACCOUNT")
+    child.sendline("acme/nope")
+    child.expect("try again")
+    child.sendline("acme/qa")
+    child.expect(r"Remove account acme/qa and its 0 role\(s\)\? \[y/N\]")
+    child.sendline("n")
+    child.expect("Nothing was removed")
+    assert "[profiles.acme.accounts.qa]" in config.read_text()
+    child.expect(r"(\d)\) Remove a profile, account or role")
+    child.sendline(child.match.group(1))
+    child.expect("PROFILE, PROFILE/ACCOUNT")
+    child.sendline("acme/qa")
+    child.expect(r"\[y/N\]")
+    child.sendline("y")
+    child.expect("Removed acme/qa")
+    child.expect(r"(\d)\) Done")
+    child.sendline(child.match.group(1))
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert "accounts.qa" not in config.read_text()
 
 
 def test_ctrl_c_at_the_code_prompt_ends_cleanly(configured):

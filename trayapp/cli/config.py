@@ -7,10 +7,10 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from trayapp.cli.context import ask_hidden, ask_line, interactive, make_service, pick, say
+from trayapp.cli.context import ask_hidden, interactive, make_service, say
 from trayapp.core import config as cfg
 from trayapp.core import config_ops, validate
-from trayapp.core.errors import CodeCancelled, UsageError
+from trayapp.core.errors import UsageError
 from trayapp.core.model import Account, Profile, Role
 from trayapp.core.service import Service
 
@@ -143,6 +143,8 @@ def run(args: argparse.Namespace) -> int:
     if not args.action:
         if not interactive():
             raise UsageError("say what to do: aacli config ACTION (see aacli config --help)")
+        from trayapp.cli.config_menu import menu
+
         return menu(service)
     handler: Callable[[Service, argparse.Namespace], int] = ACTIONS[args.action]
     return handler(service, args)
@@ -520,77 +522,6 @@ ACTIONS: dict[str, Callable[[Service, argparse.Namespace], int]] = {
     "rotate-after": rotate_after,
     "path": path,
 }
-
-
-def _ask(prompt: str, default: str | None = None) -> str:
-    suffix = f" [{default}]" if default else ""
-    try:
-        answer = ask_line(f"{prompt}{suffix}: ").strip()
-    except (EOFError, KeyboardInterrupt):
-        raise CodeCancelled("Cancelled.") from None
-    return answer or (default or "")
-
-
-def menu(service: Service) -> int:
-    """The interactive menu of the old tool, over the same actions."""
-    choices = [
-        "Add a profile (hub user)",
-        "Add an account",
-        "Add a role",
-        "Import from ~/.aws/config",
-        "Show the configuration",
-        "Remove a profile, account or role",
-        "Store a new secret key",
-    ]
-    choice = pick(list(range(len(choices))), choices, "What would you like to do?")
-    ns = argparse.Namespace
-    if choice == 0:
-        return add_profile(
-            service,
-            ns(
-                name=_ask("Profile name", "default"),
-                access_key_id=_ask("Access key id"),
-                mfa_serial=_ask("MFA device ARN or serial"),
-                sts_region=_ask("STS region", "us-east-1"),
-                partition=_ask("Partition", "aws"),
-                session_name=None,
-            ),
-        )
-    if choice == 1:
-        profile = pick(
-            service.config.profiles, [p.name for p in service.config.profiles], "Which profile?"
-        )
-        return add_account(
-            service,
-            ns(
-                profile=profile.name,
-                name=_ask("Account name"),
-                account_id=_ask("Account id"),
-                region=_ask("Region", "us-east-1"),
-            ),
-        )
-    if choice == 2:
-        pairs = [(p.name, a.name) for p in service.config.profiles for a in p.accounts]
-        profile_name, account_name = pick(pairs, [f"{p}/{a}" for p, a in pairs], "Which account?")
-        return add_role(
-            service,
-            ns(
-                account=f"{profile_name}/{account_name}",
-                role=_ask("Role name"),
-                duration=_ask("Duration", "1h"),
-                aws_profile=None,
-            ),
-        )
-    if choice == 3:
-        return import_aws(service, ns(dry_run=False))
-    if choice == 4:
-        return show(service, ns(json=False))
-    if choice == 5:
-        return remove(service, ns(path=_ask("PROFILE, PROFILE/ACCOUNT or PROFILE/ACCOUNT/ROLE")))
-    profile = pick(
-        service.config.profiles, [p.name for p in service.config.profiles], "Which profile?"
-    )
-    return set_key(service, ns(name=profile.name, access_key_id=None))
 
 
 def _iso(value: object) -> str:
