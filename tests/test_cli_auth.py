@@ -229,7 +229,7 @@ def test_expired_credentials_are_removed_by_any_command(configured, short_lived)
     time.sleep(4.5)
     result = configured.aacli("status")
     assert "No active sessions" in result.stdout
-    assert "expired" in result.stderr and "left profile 'prod-ReadOnly' alone" in result.stderr
+    assert "expired" in result.stderr and "left AWS profile 'prod-ReadOnly' alone" in result.stderr
     assert _section(configured.credentials, "dev-DEVELOPER") is None
     assert (
         _section(configured.credentials, "prod-ReadOnly")["aws_access_key_id"]
@@ -264,6 +264,6 @@ def test_unauth_leaves_a_section_without_our_key_id_alone(configured):
     result = configured.aacli("unauth", "dev/DEVELOPER")
     assert "Traceback" not in result.stderr, result.stderr
     assert configured.credentials.read_bytes() == theirs
-    assert "left profile 'dev-DEVELOPER' alone" in result.stderr
+    assert "left AWS profile 'dev-DEVELOPER' alone" in result.stderr
     assert configured.aacli("sweep").returncode == 0
     assert configured.credentials.read_bytes() == theirs

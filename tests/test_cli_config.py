@@ -197,7 +197,7 @@ def test_bare_auth_on_a_terminal_offers_a_numbered_list_and_a_hidden_prompt(conf
     child.sendline("000000")  # wrong: AWS says so and the prompt comes back
     child.expect("rejected the MFA code")
     child.sendline(configured.code())
-    child.expect("credentials written to profile 'dev-ReadOnly'")
+    child.expect("credentials written to AWS profile 'dev-ReadOnly'")
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0

@@ -169,7 +169,7 @@ def test_default_taken_over_by_the_user_still_gets_its_region_back(configured) -
     configured.credentials.write_text(theirs)
     result = configured.aacli("unauth", "--all")
     _ok(result)
-    assert "left profile 'default' alone" in result.stderr
+    assert "left AWS profile 'default' alone" in result.stderr
     assert configured.credentials.read_text() == theirs
     assert configured.aws_config.read_bytes() == CONFIG.encode()
 

@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     left = int((session.expiration - service.deps.clock()).total_seconds())
     profiles = " and ".join(f"'{p}'" for p in session.aws_profiles)
     say(
-        f"{target.label}: credentials written to profile {profiles} in "
+        f"{target.label}: credentials written to AWS profile {profiles} in "
         f"{session.credentials_file}; valid until {local_time(session.expiration)} "
         f"({remaining(left)})."
     )

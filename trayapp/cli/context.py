@@ -80,10 +80,10 @@ def report_removals(removals: Sequence[Removal], expired: bool = False) -> None:
     for removal in removals:
         what = "expired; removed" if expired else "signed out; removed"
         if removal.removed:
-            say(f"{removal.session.target}: {what} profile {', '.join(removal.removed)}")
+            say(f"{removal.session.target}: {what} AWS profile {', '.join(removal.removed)}")
         for name in removal.left_alone:
             say(
-                f"{removal.session.target}: left profile '{name}' alone: its keys were "
+                f"{removal.session.target}: left AWS profile '{name}' alone: its keys were "
                 "changed outside aacli"
             )
 
