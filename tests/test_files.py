@@ -344,7 +344,7 @@ def test_atomic_write_unresolvable_path(tmp_path: Path) -> None:
     """Issue 17 item 12: a path that cannot be resolved (a symlink loop) is refused."""
     loop = tmp_path / "loop"
     loop.symlink_to(loop)
-    assert refusal(files.atomic_write, loop, "x").startswith(f"Cannot write {loop}: ")
+    assert refusal(files.atomic_write, loop, "x") == f"Cannot write {loop}: RuntimeError."
 
 
 def test_atomic_write_stale_temp_rules(tmp_path: Path) -> None:
@@ -362,6 +362,7 @@ def test_atomic_write_stale_temp_rules(tmp_path: Path) -> None:
         "no_pid_59s": f".config{mark}{DEAD_PID}",  # digits but no dash: no pid
         "no_pid_61s": f".config{mark}old",
         "word_dash": f".config{mark}abc-def",
+        "dead_dashes": f".config{mark}{DEAD_PID}-a-b",
     }
     for key, name in names.items():
         (tmp_path / name).write_bytes(b"")
@@ -369,8 +370,11 @@ def test_atomic_write_stale_temp_rules(tmp_path: Path) -> None:
     os.utime(tmp_path / names["no_pid_61s"], (now - 61, now - 61))
     os.utime(tmp_path / names["word_dash"], (now - 30, now - 30))
     os.utime(tmp_path / names["dead"], (now + 3600, now + 3600))  # age does not matter
+    folder_temp = tmp_path / f".config{mark}{DEAD_PID}-dir"
+    folder_temp.mkdir()  # cannot be unlinked: skipped, the write goes on
     files.atomic_write(path, "x")
-    left = {p.name for p in tmp_path.iterdir()}
+    left = {p.name for p in tmp_path.iterdir()} - {folder_temp.name}
+    assert path.read_bytes() == b"x"
     assert left == {"config"} | {
         names[k] for k in ("live", "mine", "other_file", "no_pid_fresh", "no_pid_59s", "word_dash")
     }
@@ -434,3 +438,47 @@ def test_reason_names_the_error() -> None:
     assert files.reason(OSError(2, "No such file or directory")) == "No such file or directory"
     assert files.reason(OSError()) == "OSError"
     assert files.reason(RuntimeError("x")) == "RuntimeError"
+
+
+def test_default_labels_and_trusted_text(tmp_path: Path) -> None:
+    """Issue 17 item 12: without `what` a message starts with the path; read_text checks
+    owner and mode only when asked (trusted=True), with its label."""
+    path = tmp_path / "f"
+    path.write_text("a = 1\n")
+    os.chmod(path, 0o666)
+    unsafe = f"is writable by other users (mode 0666), so aacli will not trust it; fix it with: chmod 600 {path}"
+    assert refusal(files.check_trusted_path, path) == f"{path} {unsafe}"
+    assert files.read_text(path) == "a = 1\n"
+    assert refusal(files.read_text, path, trusted=True, what="config") == f"config {path} {unsafe}"
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    os.chmod(shared, 0o777)
+    assert refusal(files.private_dir, shared).startswith(f"{shared} is writable by other users")
+
+
+@pytest.mark.skipif(not Path("/dev/loop0").is_block_device(), reason="needs a block device")
+def test_read_bytes_refuses_a_block_device() -> None:
+    """Issue 17 item 12: a block device is refused as a device."""
+    assert refusal(files.read_bytes, Path("/dev/loop0")) == (
+        "/dev/loop0 is a device, not a regular file; aacli reads only regular files there. "
+        "Nothing was changed."
+    )
+
+
+def test_atomic_write_failure_when_the_temp_is_already_gone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 17 item 12: a failed rename whose temp file is already gone (removed by someone
+    else) is still one line, old file kept."""
+    path = tmp_path / "config"
+    path.write_bytes(b"old")
+
+    def vanish_and_fail(src, dst) -> None:
+        os.unlink(src)
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(os, "replace", vanish_and_fail)
+    assert refusal(files.atomic_write, path, "new") == (
+        f"Cannot write {path}: Input/output error. The file was left unchanged."
+    )
+    assert path.read_bytes() == b"old"

@@ -534,7 +534,7 @@ def test_scrypt_cost_bounds_and_order() -> None:
     accepted = [(1, 1, 1), (1, 32, 1), (10, 8, 16), (15, 1, 1), (18, 8, 1), (16, 32, 1),
                 (17, 8, 8), (17, 8, 1), (18, 2, 4), (20, 2, 4)]  # fmt: skip
     refused = [(0, 8, 1), (10, 0, 1), (10, 8, 0), (1, 33, 1), (1, 1, 17), (16, 1, 1),
-               (19, 8, 1), (17, 8, 9), (22, 1, 1), (17, 32, 1), (25, 1, 1)]  # fmt: skip
+               (19, 8, 1), (17, 8, 9), (22, 1, 1), (17, 32, 1), (25, 1, 1), (20, 3, 1)]  # fmt: skip
     for log2_n, r, p in accepted:
         assert ScryptParams(log2_n=log2_n, r=r, p=p).plausible(), (log2_n, r, p)
     for log2_n, r, p in refused:
@@ -660,3 +660,153 @@ def test_nfd_keyed_vault_opens_and_is_rekeyed_in_nfc(tmp_path: Path) -> None:
     salt = data[KDF_SALT]
     Vault(path, lambda: nfc, scrypt=FAST).set("acme/mfa_serial", "arn:aws:iam::1:mfa/x")
     assert path.read_bytes()[KDF_SALT] == salt
+
+
+def _seal(vault: Vault, plaintext: bytes, passphrase: str = PASS) -> None:
+    """A vault file whose (authentic) plaintext is ``plaintext``: what only a bug could write."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    from trayapp.core.secrets import vault as vault_module
+
+    keys = vault_module._derive(passphrase, os.urandom(16), FAST)
+    save_salt, nonce = os.urandom(16), os.urandom(12)
+    header = vault_module._HEADER.pack(
+        vault_module.MAGIC, 1, 1, FAST.log2_n, FAST.r, FAST.p, keys.kdf_salt, save_salt,
+        nonce, keys.verifier(), len(plaintext) + 16,
+    )  # fmt: skip
+    body = header + AESGCM(keys.file_key(save_salt)).encrypt(nonce, plaintext, header)
+    vault.path.write_bytes(with_checksum(body))
+
+
+def _damage_message(vault: Vault, reason: str) -> str:
+    return f"The vault file {vault.path} is damaged or was tampered with ({reason}); it was not changed."
+
+
+@pytest.mark.parametrize("plaintext", [b"not json", b'["a"]', b'{"a": 1}', b'{"a": "\xff"}'])
+def test_authentic_but_invalid_contents_are_damage(tmp_path: Path, plaintext: bytes) -> None:
+    """Issue 17 item 12: contents that decrypt but are not a JSON object of text are damage."""
+    vault = make_vault(tmp_path)
+    _seal(vault, plaintext)
+    with pytest.raises(VaultCorruptError) as caught:
+        reopen(vault).get("a")
+    assert str(caught.value) == _damage_message(vault, "its contents are not valid")
+
+
+def test_length_edges_are_named(tmp_path: Path) -> None:
+    """Issue 17 item 12: the shortest possible file, a shorter one, and a header saying the
+    ciphertext is only a tag, are each named for what they are."""
+    vault = make_vault(tmp_path)
+    good = vault.path.read_bytes()
+    for size, reason in (
+        (HEADER_SIZE + 16 + 32, "its length does not match its header: truncated or extended"),
+        (HEADER_SIZE + 27, "it is too short: truncated"),
+    ):
+        vault.path.write_bytes(good[:size])
+        with pytest.raises(VaultCorruptError) as caught:
+            reopen(vault).get("a")
+        assert str(caught.value) == _damage_message(vault, reason)
+    header = bytearray(good[:HEADER_SIZE])
+    header[89:93] = (16).to_bytes(4, "big")
+    vault.path.write_bytes(with_checksum(bytes(header) + good[HEADER_SIZE : HEADER_SIZE + 16]))
+    with pytest.raises(VaultCorruptError) as caught:
+        reopen(vault).get("a")
+    assert str(caught.value) == _damage_message(vault, "authentication failed")
+
+
+def test_verifier_changed_under_open_vault_is_wrong_passphrase(tmp_path: Path) -> None:
+    """Issue 17 item 12: an open vault whose file's verifier changed (same salt and cost)
+    reports a wrong passphrase, in those words."""
+    vault = reopen(make_vault(tmp_path))
+    assert vault.get("acme/secret_access_key") == SECRET
+    data = vault.path.read_bytes()
+    vault.path.write_bytes(with_checksum(flip(data[:-32], VERIFIER.start)))
+    with pytest.raises(VaultPassphraseError) as caught:
+        vault.get("acme/secret_access_key")
+    assert str(caught.value) == "Wrong vault passphrase."
+
+
+def test_passphrase_asked_once_when_the_first_secret_creates_the_vault(tmp_path: Path) -> None:
+    """Issue 17 item 12: the first set asks once, and the new vault's keys are kept."""
+    asked: list[int] = []
+
+    def ask() -> str:
+        asked.append(1)
+        return PASS
+
+    vault = Vault(tmp_path / "cfg" / "vault.bin", ask, scrypt=FAST)
+    vault.set("acme/secret_access_key", SECRET)
+    assert vault.get("acme/secret_access_key") == SECRET
+    vault.set("acme/totp_seed", "JBSWY3DPEHPK3PXP")
+    assert len(asked) == 1
+    assert repr(vault) == f"Vault({str(vault.path)!r})"
+    with pytest.raises(SecretStoreError) as caught:
+        vault.set("acme/totp_seed", 5)  # type: ignore[arg-type]
+    assert str(caught.value) == "The value for acme/totp_seed must be text."
+
+
+def test_create_writes_at_its_cost_and_keeps_its_passphrase(tmp_path: Path) -> None:
+    """Issue 17 item 12: create writes at the cost given; when another process re-keys the
+    vault (same passphrase, new salt) the created object asks its passphrase again."""
+    path = tmp_path / "cfg" / "vault.bin"
+    created = Vault.create(path, PASS, scrypt=ScryptParams(log2_n=9, r=8, p=1))
+    assert _params_of(path) == (9, 8, 1)
+    Vault(path, lambda: PASS, scrypt=FAST).change_passphrase(PASS, PASS)
+    assert created.keys() == []
+
+
+def test_change_passphrase_keeps_the_new_one_and_needs_a_vault(tmp_path: Path) -> None:
+    """Issue 17 item 12: after a change the object uses the new passphrase when it must ask
+    again; changing a vault that does not exist says so."""
+    vault = make_vault(tmp_path)
+    vault.change_passphrase(PASS, OTHER)
+    Vault(vault.path, lambda: OTHER, scrypt=FAST).change_passphrase(OTHER, OTHER)
+    assert vault.get("acme/secret_access_key") == SECRET
+    missing = Vault(tmp_path / "none" / "vault.bin", lambda: PASS, scrypt=FAST)
+    with pytest.raises(SecretStoreError) as caught:
+        missing.change_passphrase(PASS, OTHER)
+    assert str(caught.value) == (
+        f"There is no vault at {missing.path} yet; it is created when the first secret is "
+        "stored (aacli config add-profile)."
+    )
+
+
+def test_refusals_name_the_vault_file_and_folder(tmp_path: Path) -> None:
+    """Issue 17 item 12: an unsafe vault file or folder, or a vault path that cannot be
+    resolved, is refused in a sentence naming it."""
+    vault = make_vault(tmp_path)
+    os.chmod(vault.path, 0o666)
+    with pytest.raises(SecretStoreError) as caught:
+        reopen(vault).get("a")
+    assert str(caught.value).startswith(f"The vault file {vault.path} is writable by other users")
+    os.chmod(vault.path, 0o600)
+    os.chmod(vault.path.parent, 0o777)
+    with pytest.raises(SecretStoreError) as caught:
+        reopen(vault).get("a")
+    assert str(caught.value).startswith(
+        f"The folder holding the vault {vault.path.parent} is writable by other users"
+    )
+    os.chmod(vault.path.parent, 0o700)
+    loop = vault.path.parent / "loop.bin"
+    loop.symlink_to(loop)
+    with pytest.raises(SecretStoreError) as caught:
+        Vault(loop, lambda: PASS, scrypt=FAST).get("a")
+    assert str(caught.value) == f"Cannot read the vault file {loop}: RuntimeError."
+
+
+def test_a_failed_save_is_one_line_and_changes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 17 item 12: when the file cannot be replaced the save fails with files' sentence."""
+    vault = make_vault(tmp_path)
+    before = vault.path.read_bytes()
+
+    def fail(src, dst) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", fail)
+    with pytest.raises(SecretStoreError) as caught:
+        vault.set("acme/totp_seed", "x")
+    assert str(caught.value) == (
+        f"Cannot write {vault.path}: No space left on device. The file was left unchanged."
+    )
+    assert vault.path.read_bytes() == before
