@@ -476,3 +476,30 @@ def test_the_keyring_index_loses_no_key_under_concurrent_writers(tmp_path) -> No
             check=True,
         )
         assert sorted(json.loads(found.stdout)) == expected
+
+
+def test_reset_refuses_while_the_tray_runs(configured) -> None:
+    """Review of issue 11: a running tray could sign in again between reset's sign-out and
+    its deletes, leaving live keys no ledger knows; reset says to Quit the tray first and
+    changes nothing."""
+    import subprocess
+    import sys
+
+    lock = configured.home / "state" / "tray.lock"
+    lock.parent.mkdir(mode=0o700, exist_ok=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from filelock import FileLock; "
+         "l = FileLock(sys.argv[1]); l.acquire(); print('held', flush=True); time.sleep(60)",
+         str(lock)],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        before = sorted(p.name for p in configured.home.rglob("*"))
+        result = configured.aacli("reset", "--yes")
+        assert_one_line_error(result, "tray is running", "Quit")
+        assert sorted(p.name for p in configured.home.rglob("*")) == before
+    finally:
+        holder.kill()
+        holder.wait()
+    assert configured.aacli("reset", "--yes").returncode == 0

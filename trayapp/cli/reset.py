@@ -7,10 +7,14 @@ import contextlib
 import os
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from trayapp.cli.context import ask_line, interactive, make_service, report_removals, say
 from trayapp.core.errors import AacliError, CodeCancelled, UsageError
 from trayapp.core.paths import AppPaths
+
+if TYPE_CHECKING:
+    from trayapp.core.service import Service
 
 DESCRIPTION = """\
 Sign out of every session (removing the credentials aacli wrote), then delete
@@ -42,6 +46,20 @@ def run(args: argparse.Namespace) -> int:
         if answer.strip().lower() not in ("y", "yes"):
             say("Nothing was deleted.")
             return 1
+    from trayapp.core.files import file_lock
+
+    # A running tray would sign in again behind reset's back: it must be quit first (its lock
+    # is held while reset runs, so none can start meanwhile).
+    with file_lock(
+        app.tray_lock_file,
+        timeout=0,
+        busy="The aacli tray is running; Quit it from its menu first, then reset.",
+    ):
+        return _reset(service)
+
+
+def _reset(service: Service) -> int:
+    app = service.deps.app
     report_removals(service.unauth_all())
     failed = False
     try:

@@ -41,6 +41,11 @@ class AppPaths:
     def lock_file(self) -> Path:
         return self.state_dir / "aws-files.lock"
 
+    @property
+    def tray_lock_file(self) -> Path:
+        """Held by the running tray (one per user); ``reset`` takes it too."""
+        return self.state_dir / "tray.lock"
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> AppPaths:
         """``AACLI_HOME`` puts everything under one folder; else the platform dirs."""

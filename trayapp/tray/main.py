@@ -94,7 +94,7 @@ def tray_lock(app: AppPaths) -> AbstractContextManager[None]:
     """One tray per user: a lock in aacli's private state folder, held until the tray exits."""
     from trayapp.core.files import file_lock
 
-    return file_lock(app.state_dir / "tray.lock", timeout=0, busy=ALREADY_RUNNING)
+    return file_lock(app.tray_lock_file, timeout=0, busy=ALREADY_RUNNING)
 
 
 def run_tray() -> int:
