@@ -810,3 +810,48 @@ def test_a_failed_save_is_one_line_and_changes_nothing(
         f"Cannot write {vault.path}: No space left on device. The file was left unchanged."
     )
     assert vault.path.read_bytes() == before
+
+
+def test_remove_deletes_the_vault_its_target_lock_and_temps(tmp_path: Path) -> None:
+    """Issue 17 item 12: remove (aacli reset) deletes the vault, a symlinked vault's target,
+    the lock and the temp files, leaves other files, and the object forgets its keys."""
+    real_folder = tmp_path / "synced"
+    real_folder.mkdir(mode=0o700)
+    real = real_folder / "real.bin"
+    config = tmp_path / "cfg"
+    config.mkdir(mode=0o700)
+    link = config / "vault.bin"
+    link.symlink_to(real)
+    vault = Vault(link, lambda: PASS, scrypt=FAST)
+    vault.set("acme/secret_access_key", SECRET)
+    for folder, name in ((config, "vault.bin"), (real_folder, "real.bin")):
+        (folder / f".{name}{files.TEMP_MARK}1-x").write_bytes(b"half")
+        (folder / f"{name}.keep").write_bytes(b"other")
+    assert (config / "vault.bin.lock").exists()
+    vault.remove()
+    assert sorted(p.name for p in config.iterdir()) == ["vault.bin.keep"]
+    assert sorted(p.name for p in real_folder.iterdir()) == ["real.bin.keep"]
+    assert vault.keys() == []  # nothing left, nothing cached
+    vault.remove()  # twice is fine
+
+
+def test_vault_backend_status_and_open(tmp_path: Path) -> None:
+    """Issue 17 item 12: the vault backend is always usable, priority 1, and says whether
+    the vault exists yet; open gives a vault at its path with its passphrase."""
+    from trayapp.core.secrets.base import BackendStatus
+    from trayapp.core.secrets.vault import VaultSecretBackend
+
+    path = tmp_path / "cfg" / "vault.bin"
+    backend = VaultSecretBackend(path, lambda: PASS)
+    assert backend.backend == "vault"
+    assert backend.status() == BackendStatus(
+        "vault", viable=True, priority=1, detail=f"vault ({path}), not created yet"
+    )
+    opened = backend.open()
+    assert isinstance(opened, Vault)
+    assert opened.path == path
+    assert opened.name == f"vault ({path})"
+    assert not opened.exists
+    assert Vault.create(path, PASS, scrypt=FAST).exists
+    assert backend.status().detail == f"vault ({path})"
+    assert backend.open().keys() == []  # opened with the backend's passphrase
