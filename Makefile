@@ -46,7 +46,7 @@ bench: system-deps $(BIN)/aacli
 MUTATE_MODULES ?= trayapp/core/inifile.py trayapp/core/credfile.py trayapp/core/codes/guard.py \
 	trayapp/core/secrets/vault.py trayapp/core/files.py trayapp/core/children.py
 MUTATE_TESTS ?= tests/test_inifile.py tests/test_credfile.py tests/test_code_guard.py \
-	tests/test_vault.py tests/test_children.py
+	tests/test_vault.py tests/test_files.py tests/test_children.py
 MUTATE_SECONDS ?= 5400
 MUTATE_DIR := build/mutate
 
