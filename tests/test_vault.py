@@ -733,11 +733,23 @@ def test_passphrase_asked_once_when_the_first_secret_creates_the_vault(tmp_path:
         asked.append(1)
         return PASS
 
-    vault = Vault(tmp_path / "cfg" / "vault.bin", ask, scrypt=FAST)
+    path = tmp_path / "cfg" / "vault.bin"
+    vault = Vault(path, ask, scrypt=FAST)
     vault.set("acme/secret_access_key", SECRET)
     assert vault.get("acme/secret_access_key") == SECRET
     vault.set("acme/totp_seed", "JBSWY3DPEHPK3PXP")
     assert len(asked) == 1
+    # Never asked while the vault's lock is held: no other aacli waits on a person typing.
+    lock_free: list[bool] = []
+
+    def ask_and_check_lock() -> str:
+        with files.file_lock(path.with_name("vault.bin.lock"), timeout=0.05, busy="held"):
+            lock_free.append(True)
+        return PASS
+
+    Vault(path, ask_and_check_lock, scrypt=FAST).set("acme/mfa_serial", "x")
+    Vault(tmp_path / "new" / "vault.bin", ask_and_check_lock, scrypt=FAST).set("a/b", "c")
+    assert lock_free == [True, True]
     assert repr(vault) == f"Vault({str(vault.path)!r})"
     with pytest.raises(SecretStoreError) as caught:
         vault.set("acme/totp_seed", 5)  # type: ignore[arg-type]
@@ -752,6 +764,8 @@ def test_create_writes_at_its_cost_and_keeps_its_passphrase(tmp_path: Path) -> N
     assert _params_of(path) == (9, 8, 1)
     Vault(path, lambda: PASS, scrypt=FAST).change_passphrase(PASS, PASS)
     assert created.keys() == []
+    created.set("acme/secret_access_key", SECRET)  # N=2^10 is above its cost: not re-keyed
+    assert _params_of(path) == (FAST.log2_n, FAST.r, FAST.p)
 
 
 def test_change_passphrase_keeps_the_new_one_and_needs_a_vault(tmp_path: Path) -> None:
@@ -832,7 +846,12 @@ def test_remove_deletes_the_vault_its_target_lock_and_temps(tmp_path: Path) -> N
     assert sorted(p.name for p in config.iterdir()) == ["vault.bin.keep"]
     assert sorted(p.name for p in real_folder.iterdir()) == ["real.bin.keep"]
     assert vault.keys() == []  # nothing left, nothing cached
+    (config / ".vault.bin.dir").mkdir()  # a folder where a temp file would be: skipped
     vault.remove()  # twice is fine
+    Vault.create(link, OTHER, scrypt=FAST)  # a new vault: the old object asks again
+    assert Vault(link, lambda: OTHER, scrypt=FAST).keys() == []
+    vault._passphrase = lambda: OTHER
+    assert vault.keys() == []
 
 
 def test_vault_backend_status_and_open(tmp_path: Path) -> None:
@@ -855,3 +874,21 @@ def test_vault_backend_status_and_open(tmp_path: Path) -> None:
     assert Vault.create(path, PASS, scrypt=FAST).exists
     assert backend.status().detail == f"vault ({path})"
     assert backend.open().keys() == []  # opened with the backend's passphrase
+
+
+def test_vault_removed_while_the_passphrase_was_typed_is_created_anew(tmp_path: Path) -> None:
+    """Issue 17 item 12: if the vault disappears (aacli reset elsewhere) while the passphrase
+    is typed, the set asks for a new vault's passphrase and creates it with that one secret."""
+    vault = make_vault(tmp_path)
+    asked: list[int] = []
+
+    def ask_then_vanish() -> str:
+        asked.append(1)
+        if len(asked) == 1:
+            vault.path.unlink()
+            return PASS  # the old vault's, typed while it was removed
+        return OTHER
+
+    Vault(vault.path, ask_then_vanish, scrypt=FAST).set("acme/totp_seed", "JBSWY3DPEHPK3PXP")
+    assert len(asked) == 2
+    assert reopen(vault, OTHER).keys() == ["acme/totp_seed"]
