@@ -482,3 +482,12 @@ def test_atomic_write_failure_when_the_temp_is_already_gone(
         f"Cannot write {path}: Input/output error. The file was left unchanged."
     )
     assert path.read_bytes() == b"old"
+
+
+@pytest.mark.skipif(not Path("/proc/self/mem").exists(), reason="needs Linux /proc")
+def test_read_bytes_read_error_is_one_line() -> None:
+    """Issue 17 item 12: a regular file whose read fails (/proc/self/mem at offset 0 gives
+    EIO) is refused with the system's reason, not a traceback."""
+    assert refusal(files.read_bytes, Path("/proc/self/mem"), what="config") == (
+        "Cannot read config /proc/self/mem: Input/output error."
+    )
