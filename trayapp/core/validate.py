@@ -187,8 +187,7 @@ def external_id(value: str) -> str:
     """An sts:ExternalId: 2-1224 characters of letters, digits and +=,.@:/_-."""
     if not _EXTERNAL_ID.fullmatch(value):
         raise UsageError(
-            f"external id {_short(value)} must be 2-1224 letters, digits and +=,.@:/_- "
-            "(AWS's rule)"
+            f"external id {_short(value)} must be 2-1224 letters, digits and +=,.@:/_- (AWS's rule)"
         )
     return value
 
