@@ -172,6 +172,9 @@ def test_keep_fresh_renews_through_the_command_without_asking(configured, sandbo
         app = TrayApp(service, code_source=no_dialog, poll_seconds=0.5)
         worker = threading.Thread(target=app._work, daemon=True)
         worker.start()
+        # Sign-ins (a keep-fresh renewal too) run on their own worker, as in the tray.
+        signer = threading.Thread(target=app._work_sign_ins, daemon=True)
+        signer.start()
         app.scheduler.start()
         try:
             deadline = time.monotonic() + 60  # the code of the first sign-in is not reused
@@ -180,7 +183,9 @@ def test_keep_fresh_renews_through_the_command_without_asking(configured, sandbo
         finally:
             app.scheduler.stop()
             app.actions.put(None)
+            app.sign_ins.put(None)
             worker.join(timeout=10)
+            signer.join(timeout=10)
     finally:
         sandbox.credential_lifetime = None
     assert _key_id(configured) not in (None, first_key)

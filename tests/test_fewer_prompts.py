@@ -202,6 +202,9 @@ def test_keep_fresh_renews_before_expiry_and_the_aws_cli_keeps_working(configure
         app = TrayApp(service, code_source=no_dialog, poll_seconds=0.5)
         worker = threading.Thread(target=app._work, daemon=True)
         worker.start()
+        # Sign-ins (a keep-fresh renewal too) run on their own worker, as in the tray.
+        signer = threading.Thread(target=app._work_sign_ins, daemon=True)
+        signer.start()
         app.scheduler.start()
         try:
             deadline = time.monotonic() + 20
@@ -211,7 +214,9 @@ def test_keep_fresh_renews_before_expiry_and_the_aws_cli_keeps_working(configure
         finally:
             app.scheduler.stop()
             app.actions.put(None)
+            app.sign_ins.put(None)
             worker.join(timeout=10)
+            signer.join(timeout=10)
         renewed = _key_id(configured, "dev-ReadOnly")
         assert renewed and renewed != first_key
         assert ":assumed-role/ReadOnly/" in identity()
