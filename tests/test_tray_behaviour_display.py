@@ -171,28 +171,37 @@ def _contrast(a, b):
     return (high + 0.05) / (low + 0.05)
 
 
-def test_dialog_text_has_at_least_4_5_to_1_contrast(monkeypatch):
+def test_dialog_text_has_at_least_4_5_to_1_contrast(tmp_path):
     """Issue 12 item 10 (Dialogs): the grey and red texts are readable: at least 4.5:1
-    against the dialog's own background, as Tk draws them."""
-    from xvfb import require_tools, xvfb_display
+    against the dialog's own background, as Tk draws them (in a child process, as the
+    dialogs run: GDK in this test process may still hold an earlier test's dead display)."""
+    from xvfb import display_env, require_tools, xvfb_display
 
     require_tools("Xvfb", "xdpyinfo")
+    probe = (
+        "from tkinter import ttk\n"
+        "from trayapp.dialogs.common import make_root\n"
+        "root = make_root('aacli contrast')\n"
+        "style = ttk.Style(root)\n"
+        "print(root.winfo_rgb(style.lookup('TFrame', 'background')))\n"
+        "for name in ('Error.TLabel', 'Muted.TLabel'):\n"
+        "    print(name, root.winfo_rgb(style.lookup(name, 'foreground')))\n"
+        "root.destroy()\n"
+    )
     with xvfb_display() as display:
-        monkeypatch.setenv("DISPLAY", display)
-        from trayapp.dialogs.common import make_root
-
-        root = make_root("aacli contrast")
-        try:
-            from tkinter import ttk
-
-            style = ttk.Style(root)
-            background = root.winfo_rgb(style.lookup("TFrame", "background"))
-            for name in ("Error.TLabel", "Muted.TLabel"):
-                foreground = root.winfo_rgb(style.lookup(name, "foreground"))
-                ratio = _contrast(foreground, background)
-                assert ratio >= 4.5, f"{name}: {ratio:.2f}:1"
-        finally:
-            root.destroy()
+        out = subprocess.run(
+            [sys.executable, "-c", probe], env=display_env(display), capture_output=True,
+            text=True, timeout=60, cwd=tmp_path,
+        )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    background = tuple(int(v) for v in lines[0].strip("()").split(","))
+    for line in lines[1:]:
+        name, _, rgb = line.partition(" ")
+        foreground = tuple(int(v) for v in rgb.strip("()").split(","))
+        ratio = _contrast(foreground, background)
+        assert ratio >= 4.5, f"{name}: {ratio:.2f}:1"
+    assert len(lines) == 3
 
 
 def _focused_dialog(display, timeout=30):
