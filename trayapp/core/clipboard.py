@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import hmac
-import os
 import shutil
 import subprocess
 import sys
@@ -118,7 +117,8 @@ class SecretClipboard:
         tools: Sequence[Tool] | None = None,
         on_cleared: Callable[[str], None] | None = None,
     ) -> None:
-        self._env = dict(os.environ if env is None else env)
+        # Built once, without aacli's secrets: none is kept here or handed to a tool.
+        self._env = children.child_env(base=env)
         self._tools = list(tools) if tools is not None else None
         self.clear_after = clear_after
         self._on_cleared = on_cleared
@@ -194,7 +194,7 @@ class SecretClipboard:
         self.clear_if_ours()
 
     def _child_env(self) -> dict[str, str]:
-        return children.child_env(base=self._env)
+        return dict(self._env)
 
     def _supports(self, tool: Tool) -> bool:
         if tool.sensitive_flag is None:
