@@ -115,6 +115,20 @@ class Service:
     ) -> Session:
         """Get the role's credentials from its provider (asking ``source`` for a code when
         one is needed), write them, record the session."""
+        creds = self.fetch_credentials(target, source, duration_seconds=duration_seconds, hint=hint)
+        with self.files.locked():
+            return self.files.record(target, creds, also_default)
+
+    def fetch_credentials(
+        self,
+        target: Target,
+        source: CodeSource,
+        *,
+        duration_seconds: int | None = None,
+        hint: Callable[[], str] | None = None,
+    ) -> Credentials:
+        """The role's credentials from its provider chain, written nowhere (no AWS file, no
+        ledger entry): what the local credential server (core/server) hands out."""
         from trayapp.core import validate
         from trayapp.core.providers import provider_for
 
@@ -127,9 +141,7 @@ class Service:
             session_name=identity.session_name,
             source_identity=identity.source_identity,
         )
-        creds = provider.retrieve(source, hint)
-        with self.files.locked():
-            return self.files.record(target, creds, also_default)
+        return provider.retrieve(source, hint)
 
     def session_identity(self, target: Target) -> SessionIdentity:
         """The RoleSessionName and SourceIdentity of ``target``'s sessions (core/audit)."""
