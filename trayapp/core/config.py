@@ -18,6 +18,7 @@ from trayapp.core.model import (
     DEFAULT_ROTATE_AFTER,
     Account,
     Config,
+    IdentityCenter,
     Profile,
     Role,
     Settings,
@@ -97,6 +98,8 @@ def _parse_settings(data: Mapping[str, Any], path: Path) -> Settings:
 def _parse_profile(name: str, data: Mapping[str, Any], path: Path) -> Profile:
     key = f"profiles.{name}"
     _check(lambda: validate.name(name, "profile name"), key, path)
+    if "sso_start_url" in data or "sso_region" in data:
+        return _parse_identity_center(name, data, key, path)
     _only_keys(
         data,
         (
@@ -129,6 +132,8 @@ def _parse_profile(name: str, data: Mapping[str, Any], path: Path) -> Profile:
     ids = [a.account_id for a in accounts]
     for dup in {i for i in ids if ids.count(i) > 1}:
         raise ConfigError(f"{path}: {key}.accounts: account id {dup} is listed twice")
+    for account in accounts:
+        _check_no_sso_keys(account, key, path)
     mfa_session = data.get("mfa_session")
     if mfa_session is not None:
         if not isinstance(mfa_session, int | str) or isinstance(mfa_session, bool):
@@ -165,6 +170,123 @@ def _parse_profile(name: str, data: Mapping[str, Any], path: Path) -> Profile:
         **_parse_codes(data, key, path),
         **_parse_user_name(data, key, path),
     )
+
+
+# What only an IAM-user hub has: its key, its MFA device and what hangs on them.
+HUB_KEY_SETTINGS = (
+    "access_key_id",
+    "mfa_serial",
+    "sts_region",
+    "mfa_session",
+    "rotate_after",
+    "key_created",
+    "key_created_for",
+    "codes",
+    "ykman_account",
+    "ykman_serial",
+    "mfa_process",
+    "user_name",
+    "user_name_for",
+)
+SSO_KEYS = ("sso_start_url", "sso_region", "sso_scopes", "partition", "session_name", "accounts")
+DEFAULT_SSO_SCOPES = ("sso:account:access",)
+# GetRoleCredentials takes only the account and the permission set: nothing else is sent.
+PERMISSION_SET_REFUSES = ("duration", "external_id", "source_identity", "tags")
+
+
+def _parse_identity_center(name: str, data: Mapping[str, Any], key: str, path: Path) -> Profile:
+    """An Identity Center hub: it signs in at its start URL; no hub key, no MFA device."""
+    for setting in data:
+        if setting in HUB_KEY_SETTINGS:
+            raise ConfigError(
+                f"{path}: {key}.{setting}: an Identity Center hub has no hub key or MFA device "
+                f"(it signs in at sso_start_url); remove {setting}"
+            )
+    _only_keys(data, SSO_KEYS, key, path)
+    start_url = _check(
+        lambda: validate.sso_start_url(_required(data, "sso_start_url", key, path)),
+        f"{key}.sso_start_url",
+        path,
+    )
+    region = _check(
+        lambda: validate.region(_required(data, "sso_region", key, path)),
+        f"{key}.sso_region",
+        path,
+    )
+    scopes = data.get("sso_scopes", list(DEFAULT_SSO_SCOPES))
+    if (
+        not isinstance(scopes, list)
+        or not scopes
+        or not all(isinstance(s, str) and s and s.isprintable() and " " not in s for s in scopes)
+    ):
+        raise ConfigError(f"{path}: {key}.sso_scopes: must be a list of OAuth scopes")
+    session_name = data.get("session_name")
+    if session_name is not None and not isinstance(session_name, str):
+        raise ConfigError(f"{path}: {key}.session_name: must be a string")
+    accounts = tuple(
+        _parse_account(acc, _as_table(body, f"{key}.accounts.{acc}", path), key, path)
+        for acc, body in _table(data, "accounts", f"{key}.accounts", path).items()
+    )
+    ids = [a.account_id for a in accounts]
+    for dup in {i for i in ids if ids.count(i) > 1}:
+        raise ConfigError(f"{path}: {key}.accounts: account id {dup} is listed twice")
+    for account in accounts:
+        _check_chains(account, data, key, path)
+    return Profile(
+        name=name,
+        access_key_id="",
+        mfa_serial="",
+        partition=_check(
+            lambda: validate.partition(_typed(data, "partition", str, key, path, "aws")),
+            f"{key}.partition",
+            path,
+        ),
+        session_name=session_name,
+        accounts=accounts,
+        identity_center=IdentityCenter(start_url=start_url, region=region, scopes=tuple(scopes)),
+    )
+
+
+def _check_chains(account: Account, data: Mapping[str, Any], key: str, path: Path) -> None:
+    """A permission set takes no AssumeRole options; a ``via`` names a permission set of the
+    same account (a role without ``via``)."""
+    where = f"{key}.accounts.{account.name}"
+    permission_sets = [r.name for r in account.roles if r.via is None]
+    for role in account.roles:
+        role_key = f"{where}.roles.{role.name}"
+        if role.via is None:
+            body = data["accounts"][account.name]["roles"][role.name]
+            for option in PERMISSION_SET_REFUSES:
+                if option in body:
+                    raise ConfigError(
+                        f"{path}: {role_key}.{option}: a permission set takes no {option} "
+                        "(Identity Center sets its session); only a role with via does"
+                    )
+        elif role.via not in permission_sets:
+            known = ", ".join(permission_sets) or "none yet"
+            raise ConfigError(
+                f"{path}: {role_key}.via: {role.via!r} is no permission set of account "
+                f"'{account.name}' (its permission sets: {known})"
+            )
+        elif role.synced:
+            raise ConfigError(
+                f"{path}: {role_key}.synced: a role with via is added by hand, never synced"
+            )
+
+
+def _check_no_sso_keys(account: Account, key: str, path: Path) -> None:
+    """``via`` and ``synced`` belong to Identity Center hubs only."""
+    for role in account.roles:
+        role_key = f"{key}.accounts.{account.name}.roles.{role.name}"
+        if role.via is not None:
+            raise ConfigError(
+                f"{path}: {role_key}.via: only a role of an Identity Center hub is chained "
+                "from a permission set; this hub signs in with its IAM user's key"
+            )
+        if role.synced:
+            raise ConfigError(
+                f"{path}: {role_key}.synced: only an Identity Center hub's roles are synced"
+            )
 
 
 CODE_SOURCES = ("ask", "ykman", "process")
@@ -262,7 +384,9 @@ def _parse_account(name: str, data: Mapping[str, Any], parent: str, path: Path) 
 def _parse_role(name: str, data: Mapping[str, Any], parent: str, path: Path) -> Role:
     key = f"{parent}.roles.{name}"
     _check(lambda: validate.role_name(name), key, path)
-    _only_keys(data, ("duration", "aws_profile", "keep_fresh", *AUDIT_KEYS), key, path)
+    _only_keys(
+        data, ("duration", "aws_profile", "keep_fresh", "via", "synced", *AUDIT_KEYS), key, path
+    )
     raw_duration = data.get("duration", DEFAULT_ROLE_DURATION)
     if not isinstance(raw_duration, int | str) or isinstance(raw_duration, bool):
         raise ConfigError(f"{path}: {key}.duration: must be seconds or a string like '2h'")
@@ -276,8 +400,19 @@ def _parse_role(name: str, data: Mapping[str, Any], parent: str, path: Path) -> 
         duration_seconds=_check(lambda: validate.duration(raw_duration), f"{key}.duration", path),
         aws_profile=aws_profile,
         keep_fresh=_typed(data, "keep_fresh", bool, key, path, False),
+        via=_parse_via(data, key, path),
+        synced=_typed(data, "synced", bool, key, path, False),
         **_parse_audit(data, key, path),
     )
+
+
+def _parse_via(data: Mapping[str, Any], key: str, path: Path) -> str | None:
+    via = data.get("via")
+    if via is None:
+        return None
+    if not isinstance(via, str):
+        raise ConfigError(f"{path}: {key}.via: must be the name of a permission set")
+    return _check(lambda: validate.role_name(via), f"{key}.via", path)
 
 
 AUDIT_KEYS = ("external_id", "source_identity", "tags", "transitive_tag_keys")
@@ -339,58 +474,75 @@ def config_to_data(config: Config) -> dict[str, Any]:
         }
     profiles: dict[str, Any] = {}
     for profile in config.profiles:
-        body: dict[str, Any] = {
-            "access_key_id": profile.access_key_id,
-            "mfa_serial": profile.mfa_serial,
+        body = _hub_data(profile)
+        body["accounts"] = {
+            account.name: _account_data(account, profile.is_identity_center)
+            for account in profile.accounts
         }
-        if profile.sts_region != "us-east-1":
-            body["sts_region"] = profile.sts_region
+        profiles[profile.name] = body
+    data["profiles"] = profiles
+    return data
+
+
+def _hub_data(profile: Profile) -> dict[str, Any]:
+    """A profile's own settings: its Identity Center sign-in, or its IAM user's key and MFA."""
+    sso = profile.identity_center
+    if sso is not None:
+        body: dict[str, Any] = {"sso_start_url": sso.start_url, "sso_region": sso.region}
+        if sso.scopes != DEFAULT_SSO_SCOPES:
+            body["sso_scopes"] = list(sso.scopes)
         if profile.partition != "aws":
             body["partition"] = profile.partition
         if profile.session_name:
             body["session_name"] = profile.session_name
-        if profile.mfa_session_seconds:
-            body["mfa_session"] = profile.mfa_session_seconds
-        if profile.rotate_after != DEFAULT_ROTATE_AFTER:
-            body["rotate_after"] = profile.rotate_after
-        if profile.key_created and profile.key_created_for:
-            body["key_created"] = profile.key_created
-            body["key_created_for"] = profile.key_created_for
-        if profile.user_name and profile.user_name_for:
-            body["user_name"] = profile.user_name
-            body["user_name_for"] = profile.user_name_for
-        if profile.codes != "ask":
-            body["codes"] = profile.codes
-        for name in ("ykman_account", "ykman_serial", "mfa_process"):
-            if getattr(profile, name) is not None:
-                body[name] = getattr(profile, name)
-        accounts: dict[str, Any] = {}
-        for account in profile.accounts:
-            roles: dict[str, Any] = {}
-            for role in account.roles:
-                role_body: dict[str, Any] = {"duration": role.duration_seconds}
-                if role.aws_profile:
-                    role_body["aws_profile"] = role.aws_profile
-                if role.keep_fresh:
-                    role_body["keep_fresh"] = True
-                if role.external_id:
-                    role_body["external_id"] = role.external_id
-                if role.source_identity:
-                    role_body["source_identity"] = role.source_identity
-                if role.tags:
-                    role_body["tags"] = dict(role.tags)
-                if role.transitive_tag_keys:
-                    role_body["transitive_tag_keys"] = list(role.transitive_tag_keys)
-                roles[role.name] = role_body
-            accounts[account.name] = {
-                "id": account.account_id,
-                "region": account.region,
-                "roles": roles,
-            }
-        body["accounts"] = accounts
-        profiles[profile.name] = body
-    data["profiles"] = profiles
-    return data
+        return body
+    body = {"access_key_id": profile.access_key_id, "mfa_serial": profile.mfa_serial}
+    if profile.sts_region != "us-east-1":
+        body["sts_region"] = profile.sts_region
+    if profile.partition != "aws":
+        body["partition"] = profile.partition
+    if profile.session_name:
+        body["session_name"] = profile.session_name
+    if profile.mfa_session_seconds:
+        body["mfa_session"] = profile.mfa_session_seconds
+    if profile.rotate_after != DEFAULT_ROTATE_AFTER:
+        body["rotate_after"] = profile.rotate_after
+    if profile.key_created and profile.key_created_for:
+        body["key_created"] = profile.key_created
+        body["key_created_for"] = profile.key_created_for
+    if profile.user_name and profile.user_name_for:
+        body["user_name"] = profile.user_name
+        body["user_name_for"] = profile.user_name_for
+    if profile.codes != "ask":
+        body["codes"] = profile.codes
+    for name in ("ykman_account", "ykman_serial", "mfa_process"):
+        if getattr(profile, name) is not None:
+            body[name] = getattr(profile, name)
+    return body
+
+
+def _account_data(account: Account, identity_center: bool) -> dict[str, Any]:
+    roles: dict[str, Any] = {}
+    for role in account.roles:
+        role_body: dict[str, Any] = {"duration": role.duration_seconds}
+        if identity_center and role.via is None:
+            role_body = {"synced": True} if role.synced else {}  # a permission set: no duration
+        elif role.via:
+            role_body["via"] = role.via
+        if role.aws_profile:
+            role_body["aws_profile"] = role.aws_profile
+        if role.keep_fresh:
+            role_body["keep_fresh"] = True
+        if role.external_id:
+            role_body["external_id"] = role.external_id
+        if role.source_identity:
+            role_body["source_identity"] = role.source_identity
+        if role.tags:
+            role_body["tags"] = dict(role.tags)
+        if role.transitive_tag_keys:
+            role_body["transitive_tag_keys"] = list(role.transitive_tag_keys)
+        roles[role.name] = role_body
+    return {"id": account.account_id, "region": account.region, "roles": roles}
 
 
 def save_config(config: Config, path: Path) -> None:

@@ -1,4 +1,4 @@
-"""The plain data of aacli: profiles, accounts, roles, targets, credentials, sessions."""
+"""The plain data of aacli: hubs (profiles), accounts, roles, targets, credentials, sessions."""
 
 from __future__ import annotations
 
@@ -23,6 +23,9 @@ class Role:
     source_identity: str | None = None  # "auto": the hub IAM user's name; or a fixed value
     tags: tuple[tuple[str, str], ...] = ()  # session tags (key, value)
     transitive_tag_keys: tuple[str, ...] = ()  # tags that carry on through role chaining
+    # Identity Center hubs only:
+    via: str | None = None  # the permission set (same account) whose credentials assume it
+    synced: bool = False  # came from `aacli config sync`: only such roles may be pruned
 
 
 @dataclass(frozen=True)
@@ -36,8 +39,18 @@ class Account:
 
 
 @dataclass(frozen=True)
+class IdentityCenter:
+    """An IAM Identity Center instance a hub signs in to (its AWS CLI sso-session)."""
+
+    start_url: str
+    region: str
+    scopes: tuple[str, ...] = ("sso:account:access",)
+
+
+@dataclass(frozen=True)
 class Profile:
-    """One hub identity. Its secret key lives in the secret store, never here."""
+    """One hub identity: an IAM user (its secret key lives in the secret store, never here),
+    or an Identity Center sign-in (``identity_center`` set; no key, no MFA device)."""
 
     name: str
     access_key_id: str
@@ -58,6 +71,11 @@ class Profile:
     rotate_after: int = DEFAULT_ROTATE_AFTER  # days before the hub key is due; 0: never remind
     key_created: datetime | None = None  # when the hub key was made (IAM's CreateDate) ...
     key_created_for: str | None = None  # ... for this key id: a date of another key is stale
+    identity_center: IdentityCenter | None = None  # set: access_key_id == mfa_serial == ""
+
+    @property
+    def is_identity_center(self) -> bool:
+        return self.identity_center is not None
 
 
 @dataclass(frozen=True)

@@ -281,3 +281,33 @@ def mfa_process(value: str) -> list[str]:
     if not argv:
         raise UsageError("the MFA command line is empty")
     return argv
+
+
+def sso_start_url(value: str) -> str:
+    """An Identity Center start URL: https (or http://127.0.0.1 for the local sandbox)."""
+    from urllib.parse import urlsplit
+
+    value = value.strip()
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a port that is no number
+    except ValueError:
+        parts = None
+    ok = (
+        parts is not None
+        and len(value) <= 512
+        and value.isascii()
+        and value.isprintable()
+        and " " not in value
+        and parts.hostname
+        and not parts.username
+        and not parts.password
+        and not parts.fragment
+        and (parts.scheme == "https" or (parts.scheme == "http" and parts.hostname == "127.0.0.1"))
+    )
+    if not ok:
+        raise UsageError(
+            f"start URL {_short(value)} must be an https:// address like "
+            "'https://corp.awsapps.com/start' (http only for 127.0.0.1)"
+        )
+    return value
