@@ -91,3 +91,11 @@ class UnsafeFileError(CredFileError):
 
 class ConsoleError(AacliError):
     """Console sign-in through the federation endpoint failed."""
+
+
+class SignInError(AacliError):
+    """An Identity Center sign-in (or its token refresh) failed or was refused."""
+
+
+class SignInNeeded(AacliError):
+    """An Identity Center hub has no live sign-in; the message says how to sign in."""

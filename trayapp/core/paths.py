@@ -69,6 +69,11 @@ class AwsPaths:
     credentials_file: Path
     config_file: Path
 
+    @property
+    def sso_cache_dir(self) -> Path:
+        """The AWS CLI's Identity Center token cache: always ~/.aws/sso/cache (no override)."""
+        return Path("~/.aws/sso/cache").expanduser()
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> AwsPaths:
         env = os.environ if env is None else env

@@ -39,12 +39,22 @@ class StsCaller:
 
 
 StsClientFactory = Callable[[StsCaller], Any]
+UNSIGNED_SERVICES = frozenset({"sso", "sso-oidc"})
 
 
 def endpoint_from_env(env: Mapping[str, str] | None = None) -> str | None:
     """The STS endpoint override, as the SDKs read it (``AWS_ENDPOINT_URL[_STS]``)."""
     env = os.environ if env is None else env
     return env.get("AWS_ENDPOINT_URL_STS") or env.get("AWS_ENDPOINT_URL") or None
+
+
+def sso_endpoint_from_env(env: Mapping[str, str] | None = None) -> str | None:
+    """The Identity Center endpoint override (sso-oidc and the portal; tests: the sandbox)."""
+    env = os.environ if env is None else env
+    for name in ("AWS_ENDPOINT_URL_SSO_OIDC", "AWS_ENDPOINT_URL_SSO", "AWS_ENDPOINT_URL"):
+        if env.get(name):
+            return env[name]
+    return None
 
 
 def timeouts(env: Mapping[str, str] | None = None) -> tuple[float, float]:
@@ -84,21 +94,27 @@ def _botocore_session() -> Any:
 def make_client(service: str, caller: StsCaller) -> Any:
     """A botocore client of ``service`` ("sts", "iam", …) that reads nothing from the user's
     AWS files or AWS_PROFILE, with aacli's timeouts and bounded retries."""
+    import botocore
     import botocore.config
 
     connect_timeout, read_timeout = timeouts()
+    # Identity Center's sso-oidc and portal ("sso") calls are not signed: a bearer token or
+    # nothing at all authorizes them, so they get no keys (the caller's are empty).
+    unsigned = service in UNSIGNED_SERVICES
+    extra: dict[str, Any] = {"signature_version": botocore.UNSIGNED} if unsigned else {}
     with _SESSION_LOCK:
         return _botocore_session().create_client(
             service,
             region_name=caller.region,
             endpoint_url=caller.endpoint_url,
-            aws_access_key_id=caller.access_key_id,
-            aws_secret_access_key=caller.secret_access_key,
-            aws_session_token=caller.session_token,
+            aws_access_key_id=None if unsigned else caller.access_key_id,
+            aws_secret_access_key=None if unsigned else caller.secret_access_key,
+            aws_session_token=None if unsigned else caller.session_token,
             config=botocore.config.Config(
                 connect_timeout=connect_timeout,
                 read_timeout=read_timeout,
                 retries={"total_max_attempts": MAX_ATTEMPTS, "mode": "standard"},
+                **extra,
             ),
         )
 
