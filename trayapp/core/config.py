@@ -79,7 +79,12 @@ def parse_config(data: Mapping[str, Any], path: Path) -> Config:
 
 
 def _parse_settings(data: Mapping[str, Any], path: Path) -> Settings:
-    _only_keys(data, ("secret_backend", "unauth_on_quit", "warn_minutes"), "settings", path)
+    _only_keys(
+        data,
+        ("secret_backend", "unauth_on_quit", "warn_minutes", "serve_credentials", "server_port"),
+        "settings",
+        path,
+    )
     backend = _typed(data, "secret_backend", str, "settings", path, "auto")
     if backend not in SECRET_BACKENDS:
         raise ConfigError(
@@ -88,10 +93,15 @@ def _parse_settings(data: Mapping[str, Any], path: Path) -> Settings:
     warn = _typed(data, "warn_minutes", int, "settings", path, 5)
     if not 0 <= warn <= 60:
         raise ConfigError(f"{path}: settings.warn_minutes: must be 0 to 60")
+    port = _typed(data, "server_port", int, "settings", path, 0)
+    if not 0 <= port <= 65535:
+        raise ConfigError(f"{path}: settings.server_port: must be 0 (any free port) to 65535")
     return Settings(
         secret_backend=backend,
         unauth_on_quit=_typed(data, "unauth_on_quit", bool, "settings", path, True),
         warn_minutes=warn,
+        serve_credentials=_typed(data, "serve_credentials", bool, "settings", path, False),
+        server_port=port,
     )
 
 
@@ -472,6 +482,10 @@ def config_to_data(config: Config) -> dict[str, Any]:
             "unauth_on_quit": config.settings.unauth_on_quit,
             "warn_minutes": config.settings.warn_minutes,
         }
+        if config.settings.serve_credentials:
+            data["settings"]["serve_credentials"] = True
+        if config.settings.server_port:
+            data["settings"]["server_port"] = config.settings.server_port
     profiles: dict[str, Any] = {}
     for profile in config.profiles:
         body = _hub_data(profile)

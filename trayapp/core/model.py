@@ -85,6 +85,8 @@ class Settings:
     secret_backend: str = "auto"  # "auto" | "keyring" | "vault"
     unauth_on_quit: bool = True
     warn_minutes: int = 5
+    serve_credentials: bool = False  # the tray runs the local credential server (core/server)
+    server_port: int = 0  # its port on 127.0.0.1; 0: a free one, kept for the tray's run
 
 
 @dataclass(frozen=True)

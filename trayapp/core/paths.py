@@ -46,6 +46,11 @@ class AppPaths:
         """Held by the running tray (one per user); ``reset`` takes it too."""
         return self.state_dir / "tray.lock"
 
+    @property
+    def tray_socket_file(self) -> Path:
+        """The running tray's Unix socket (core/tray_socket): credentials, server variables."""
+        return self.state_dir / "tray.sock"
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> AppPaths:
         """``AACLI_HOME`` puts everything under one folder; else the platform dirs."""
