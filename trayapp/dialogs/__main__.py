@@ -34,6 +34,11 @@ def build_parser() -> argparse.ArgumentParser:
     passphrase.add_argument("--confirm", action="store_true", help="ask twice; both must match")
     passphrase.add_argument("--error", help="why the previous passphrase failed, shown in red")
 
+    commands.add_parser(
+        "device-code",
+        help="show an Identity Center sign-in code (its details as JSON on stdin) until closed",
+    )
+
     settings = commands.add_parser(
         "settings", help="the settings and first-run window (raises the open one if any)"
     )
@@ -57,6 +62,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             from trayapp.dialogs.settings.window import run_window
 
             return run_window(args.profile, first_run=args.first_run)
+        if args.dialog == "device-code":
+            from trayapp.dialogs import device_code
+
+            try:
+                details = device_code.CodeDetails.read(sys.stdin)
+            except ValueError as exc:
+                print(f"aacli: cannot show the device-code dialog: {exc}", file=sys.stderr)
+                return EXIT_NO_DISPLAY
+            return EXIT_CANCELLED if device_code.show(details) else EXIT_OK
         if args.dialog == "mfa":
             from trayapp.dialogs import mfa
 

@@ -21,8 +21,9 @@ from trayapp.core.codes import CodeRequest, CodeSource, LazyCode
 from trayapp.core.errors import AacliError, CodeCancelled, ConfigError, UsageError
 from trayapp.core.model import Config, Session, Target
 from trayapp.core.service import Removal, Service
-from trayapp.tray import notify
+from trayapp.tray import identity_center, notify
 from trayapp.tray.backend import left_click_opens_menu, on_logout, set_tooltip
+from trayapp.tray.identity_center import HubSignIns
 from trayapp.tray.menu import (
     Action,
     MenuEntry,
@@ -39,7 +40,8 @@ log = logging.getLogger(__name__)
 
 POLL_SECONDS = 2.0
 ICON_SIZE = 32  # drawn near the panel's size: GTK's downscaling blurs the badge
-BUSY_KINDS = ("auth", "renew", "rotate")  # these ask for a code: one click at a time
+# These ask for a code or a sign-in: one click at a time.
+BUSY_KINDS = ("auth", "renew", "rotate", *identity_center.SIGN_IN_KINDS)
 # These may wait for an MFA dialog: they run on their own worker, so that Sign out, Open
 # console, Quit and Dismiss never wait behind an open dialog.
 SIGN_IN_KINDS = (*BUSY_KINDS, "renew_quiet")
@@ -154,6 +156,14 @@ class TrayApp:
         self.icon: Any = None
         self.actions: queue.Queue[Action | None] = queue.Queue()
         self.sign_ins: queue.Queue[Action | None] = queue.Queue()  # may wait for a dialog
+        from trayapp.tray.serving import TrayServing
+
+        self.serving = TrayServing(  # the tray socket, and the credential server when on
+            service,
+            source_for=self._source_for,
+            to_sign_in_worker=lambda: self.sign_ins.put(Action("serve_code")),
+            notify=self.notify,
+        )
         self.busy: set[str] = set()
         self.signing: str | None = None  # the target STS is working on (after the code)
         self.cancelled: set[str] = set()  # sign-ins the user cancelled while STS worked
@@ -173,6 +183,16 @@ class TrayApp:
         self._mtimes = self._file_stamps()
         self._load_config()
         self.sessions = service.sessions()
+        self.hubs = HubSignIns(  # Identity Center hubs: sign-in, its expiry, their accounts
+            service,
+            config=lambda: self.config,
+            notify=self.notify,
+            enqueue=self.enqueue,
+            changed=self.refresh,
+            clock=clock,
+            state_dir=service.deps.app.state_dir,
+        )
+        self.hubs.read_expiries()
         self.scheduler = Scheduler(
             service,
             on_warning=self._warned,
@@ -181,6 +201,7 @@ class TrayApp:
             warn_minutes=lambda: self.config.settings.warn_minutes,
             clock=clock,
             wake=self.wake,
+            watchers=(self.hubs.tick,),
         )
 
     # Running
@@ -211,6 +232,7 @@ class TrayApp:
             log.debug("tray loop ended with %s", type(exc).__name__)
         self.stopping.set()
         self.scheduler.stop()
+        self.serving.stop()
         self.clipboard.clear_if_ours()
         return 0
 
@@ -225,6 +247,7 @@ class TrayApp:
         for name, body in threads:
             threading.Thread(target=body, name=name, daemon=True).start()
         self.scheduler.start()
+        self.serving.start(self.config.settings)
         self._welcome()
 
     def _warm(self) -> None:
@@ -257,9 +280,11 @@ class TrayApp:
 
     def stop(self) -> None:
         self.stopping.set()
+        self.serving.stop()
         self.clipboard.clear_if_ours()
         self.actions.put(None)
         self.sign_ins.put(None)
+        self.hubs.close_window()
         self.scheduler.stop()
         if self.icon is not None:
             self.icon.stop()
@@ -296,7 +321,7 @@ class TrayApp:
             log.debug("details", exc_info=True)  # only with --debug
             self._failed(exc, action.target)
         else:
-            if action.kind not in ("dismiss", "cancel"):
+            if action.kind not in ("dismiss", "cancel", "serve_code"):
                 self.action_error = None
         finally:
             with self._lock:
@@ -315,6 +340,8 @@ class TrayApp:
             target = self._target(action.target)
             if self._needs_secret(target):
                 return
+            if target.profile.is_identity_center:  # its hub signs in first when it is not
+                self.hubs.ensure_signed_in(target.profile, self._signing_in(target.label))
             session = self._sign_in(target, self._source_for(target))
             if session is not None:
                 self.notify(notify.activated(short_label(target.label, self.config), session))
@@ -329,6 +356,15 @@ class TrayApp:
             session = self._sign_in(target, source)
             if session is not None:
                 self.notify(notify.renewed(short_label(target.label, self.config), session))
+        elif kind in identity_center.SIGN_IN_KINDS:
+            code = kind == identity_center.SIGN_IN_CODE
+            stopped = self._signing_in(action.target)
+            self.hubs.sign_in(action.target, device_code=code, cancelled=stopped)
+        elif kind == identity_center.SYNC:
+            self.hubs.sync(action.target)
+            self._load_config()
+        elif kind == identity_center.SIGN_OUT:
+            self.hubs.sign_out(action.target)
         elif kind == "cancel":
             with self._lock:
                 self.cancelled.add(action.target)
@@ -340,6 +376,10 @@ class TrayApp:
             self._open_console(self._target(action.target))
         elif kind == "copy_env":
             self._copy_env(self._target(action.target))
+        elif kind == "copy_server_env":
+            self.notify(self.serving.copy_env(self._target(action.target), self.clipboard))
+        elif kind == "serve_code":  # the credential server needs a code: the dialog, here
+            self.serving.run_asked()
         elif kind == "unauth":
             removal = self.service.unauth(self._target(action.target))
             self.clipboard.clear_if_ours(action.target)
@@ -368,6 +408,13 @@ class TrayApp:
         self.service.unauth(target)
         self.notify(f"Sign-in to {target.label} cancelled; its credentials were removed.")
         return None
+
+    def _signing_in(self, label: str) -> Callable[[], bool]:
+        """Show "Signing in to …" with Cancel; whether Cancel (or Quit) was chosen since."""
+        with self._lock:
+            self.signing = label
+        self.refresh()
+        return lambda: label in self.cancelled or self.stopping.is_set()
 
     def _asking(self, label: str, asking: bool) -> None:
         with self._lock:
@@ -475,7 +522,7 @@ class TrayApp:
         from trayapp.core.config_ops import hub_secret_stored
 
         name = target.profile.name
-        if hub_secret_stored(self.service, name):
+        if target.profile.is_identity_center or hub_secret_stored(self.service, name):
             return False
         self.no_secret = self.no_secret | {name}
         self.notify(f"No secret key is stored for {name}; type it in the settings window.")
@@ -516,6 +563,8 @@ class TrayApp:
         the dialog (shown only if a code is needed)."""
         from trayapp.core.codes.configured import configured_source
 
+        if target.profile.is_identity_center:
+            return LazyCode(self.code_source)  # its roles never ask for a code
         label = short_label(target.label, self.config)
         configured = configured_source(
             target.profile,
@@ -580,6 +629,7 @@ class TrayApp:
             return False
         self.config = config
         self.config_error = None
+        self.serving.apply(config.settings)  # "Serve credentials to programs" on or off
         self._find_missing_secrets()
         self._forget_stale_error()
         return True
@@ -598,6 +648,8 @@ class TrayApp:
         while not self.stopping.wait(self.poll_seconds):
             try:
                 self.check_files()
+                if self.hubs.read_expiries():  # an `aacli login` or `logout` meanwhile
+                    self.wake.set()
                 self.check_prompts()
                 if self.no_secret:  # until the settings window stored the missing keys
                     self._find_missing_secrets()
@@ -665,7 +717,9 @@ class TrayApp:
             signing=signing,
             last_error=self.action_error,
             quit_signs_out=self.quit_signs_out(now),
+            sign_ins=self.hubs.expiries,
         )
+        model = self.serving.decorate(model)  # "Copy server env" while serving
         state = icon_state(self.sessions, now, self.config.settings.warn_minutes)
         if signing:
             state = ("busy", state[1])

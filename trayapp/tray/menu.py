@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -27,6 +27,13 @@ ACTION_KINDS = frozenset(
         "cancel",
         "dismiss",
         "none",
+        "copy_server_env",  # tray/serving.py: the credential server's two variables
+        "serve_code",  # tray/serving.py: a code the credential server needs (sign-in worker)
+        # An Identity Center hub's (tray/identity_center.py)
+        "sso_sign_in",
+        "sso_sign_in_code",
+        "sso_sync",
+        "sso_sign_out",
     }
 )
 DASH = "\u2014"
@@ -94,13 +101,15 @@ def build_menu(
     signing: str | None = None,
     last_error: str | None = None,
     quit_signs_out: int = 0,
+    sign_ins: Mapping[str, datetime | None] | None = None,
 ) -> tuple[MenuEntry, ...]:
     """The whole tray menu. ``busy``: target labels being worked on; ``error``: shown on top;
     ``signing``: the target STS is signing in to (with Cancel); ``last_error``: the last
     action's error, with its full text and Dismiss; ``quit_signs_out``: the sessions Quit ends;
     ``due_keys``: hub keys older than their profile's ``rotate_after``, reminded on top;
     ``prompt``: what the user must do right now (touch the YubiKey), above everything;
-    ``no_secret``: profiles whose hub secret key is missing (their roles lead to Settings)."""
+    ``no_secret``: profiles whose hub secret key is missing (their roles lead to Settings);
+    ``sign_ins``: Identity Center hub name -> its sign-in's expiry (None: not signed in)."""
     live = live_sessions(sessions, now)
     by_target = {s.target: s for s in live}
     entries: list[MenuEntry] = []
@@ -144,13 +153,17 @@ def build_menu(
 
     if not config.profiles:
         entries.append(MenuEntry("No roles configured yet (see Settings\u2026)", enabled=False))
+    elif len(config.profiles) == 1 and config.profiles[0].is_identity_center:
+        entries += _hub(config, config.profiles[0], by_target, now, busy, sign_ins)
     elif len(config.profiles) == 1:
         entries += _accounts(config.profiles[0], by_target, now, busy, no_secret)
     else:
         entries += [
             MenuEntry(
                 p.name,
-                children=(
+                children=_hub(config, p, by_target, now, busy, sign_ins)
+                if p.is_identity_center
+                else (
                     *(_accounts(p, by_target, now, busy, no_secret) or _EMPTY),
                     SEPARATOR,
                     _rotate(p),
@@ -163,7 +176,7 @@ def build_menu(
     entries.append(_open_console(live, config))
     entries.append(MenuEntry("Sign out of all", Action("unauth_all"), enabled=bool(live)))
     entries.append(SEPARATOR)
-    if len(config.profiles) == 1:
+    if len(config.profiles) == 1 and not config.profiles[0].is_identity_center:
         entries.append(_rotate(config.profiles[0]))
     entries += [
         MenuEntry("Settings\u2026", Action("settings")),
@@ -189,6 +202,23 @@ NO_SECRET = "no secret key: set it up\u2026"
 
 def _rotate(profile: Profile) -> MenuEntry:
     return MenuEntry("Rotate hub key\u2026", Action("rotate", profile.name))
+
+
+def _hub(
+    config: Config,
+    profile: Profile,
+    by_target: dict[str, Session],
+    now: datetime,
+    busy: frozenset[str],
+    sign_ins: Mapping[str, datetime | None] | None,
+) -> tuple[MenuEntry, ...]:
+    """An Identity Center hub: its sign-in lines, then its accounts (tray/identity_center)."""
+    from trayapp.tray.identity_center import hub_entries
+
+    expires_at = (sign_ins or {}).get(profile.name)
+    warn = config.settings.warn_minutes
+    lines = hub_entries(profile, expires_at, now, warn_minutes=warn, busy=busy)
+    return (*lines, SEPARATOR, *(_accounts(profile, by_target, now, busy) or _EMPTY))
 
 
 def _accounts(

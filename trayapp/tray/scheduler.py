@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 
 from trayapp.core.clock import Clock, system_clock
@@ -40,7 +40,8 @@ class Scheduler:
     """Sleeps until the next deadline (at most ``max_sleep``), comparing with ``clock``.
 
     Set ``wake`` to make it look again at once (after an authentication, a
-    ledger change, a settings change).
+    ledger change, a settings change). Each of ``watchers`` (an Identity Center hub's sign-in
+    expiry) is called with now at each look and returns its own next deadline, or None.
     """
 
     def __init__(
@@ -54,6 +55,7 @@ class Scheduler:
         clock: Clock = system_clock,
         wake: threading.Event | None = None,
         max_sleep: float = MAX_SLEEP,
+        watchers: Sequence[Callable[[datetime], datetime | None]] = (),
     ) -> None:
         self.service = service
         self.on_warning = on_warning
@@ -63,6 +65,7 @@ class Scheduler:
         self.clock = clock
         self.wake = wake or threading.Event()
         self.max_sleep = max_sleep
+        self.watchers = tuple(watchers)
         self.warned: set[tuple[str, str]] = set()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -85,6 +88,10 @@ class Scheduler:
                 self.on_warning(session, now)
         self.warned &= {_key(s) for s in sessions}
         deadline = next_deadline(sessions, now, warn, self.warned)
+        for watcher in self.watchers:
+            theirs = watcher(now)
+            if theirs is not None and (deadline is None or theirs < deadline):
+                deadline = theirs
         if deadline is None:
             return self.max_sleep
         return min(self.max_sleep, max(MIN_SLEEP, (deadline - now).total_seconds()))
