@@ -58,10 +58,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: cannot serve on port {args.port}: {exc.strerror or exc}", file=sys.stderr)
         return 1
     try:
-        hub = sandbox.hub
+        hub, ic = sandbox.hub, sandbox.identity_center
         lines = [
             f"endpoint:       {sandbox.endpoint_url}",
             f"federation URL: {sandbox.federation_url}",
+            f"IC start URL:   {ic.start_url} (region {ic.region}, user {ic.default_user})",
             f"hub user:       {hub.user_arn}",
             f"access key id:  {hub.access_key_id}",
             f"MFA serial:     {hub.mfa_serial}",

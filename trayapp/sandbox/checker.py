@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import hmac
 import io
 import logging
@@ -24,7 +25,7 @@ from trayapp.sandbox.issued import (
     IssuedCredentials,
     IssuedLedger,
 )
-from trayapp.sandbox.provision import HubUser
+from trayapp.sandbox.provision import PARTITION, PERMISSION_SET_ORIGIN, HubUser
 from trayapp.sandbox.totp import MfaDevices
 from trayapp.sandbox.trust import RoleSessionAudit, allows, trust_policy_of
 
@@ -117,6 +118,11 @@ class Caller:
     @property
     def temporary(self) -> bool:
         return self.issued is not None
+
+    @property
+    def permission_set(self) -> bool:
+        """A session that began at Identity Center (GetRoleCredentials, maybe chained on)."""
+        return self.user.user_name.startswith(PERMISSION_SET_ORIGIN)
 
     @property
     def mfa_session(self) -> bool:
@@ -260,6 +266,8 @@ class StsChecker:
         return self._app(environ, start_response)
 
     def _caller(self, key_id: str, issued: IssuedCredentials | None) -> Caller:
+        if issued is not None and issued.user_name.startswith(PERMISSION_SET_ORIGIN):
+            return _permission_set_caller(issued)
         if issued is not None:
             origin = next(
                 (u for u in tuple(self._users_by_key.values()) if u.user_name == issued.user_name),
@@ -419,7 +427,7 @@ class StsChecker:
         if duration > max_duration:
             raise validation_error(ROLE_MAX_EXCEEDED)
         mfa = self._check_mfa(params, caller) or caller.mfa_session
-        if not mfa:
+        if not mfa and not caller.permission_set:  # hub users need MFA whatever the trust says
             raise not_authorized
         self._check_trust(params, caller, match.group(1), match.group(2), mfa)
 
@@ -438,7 +446,14 @@ class StsChecker:
         """The role's trust policy, as AWS evaluates it: its conditions on the external id,
         session name and source identity, and sts:TagSession / sts:SetSourceIdentity."""
         policy = trust_policy_of(account_id, role_name)
+        if policy is not None and caller.permission_set:
+            policy = _trusting(policy, caller.issued)
         if policy is None:
+            if caller.permission_set:
+                raise access_denied(
+                    f"User: {caller.arn} is not authorized to perform: sts:AssumeRole "
+                    f"on resource: {params.get('RoleArn', '')}"
+                )
             return
         context = {
             "sts:externalid": params.get("ExternalId"),
@@ -499,6 +514,70 @@ class StsChecker:
             )
         )
         return body
+
+
+def _permission_set_caller(issued: IssuedCredentials) -> Caller:
+    """Identity Center's sessions have no hub user: they act in their own account, with no MFA
+    device (their user signed in at Identity Center)."""
+    user = HubUser(
+        user_name=issued.user_name,
+        user_arn=issued.arn,
+        account_id=issued.account_id,
+        access_key_id="",
+        secret_access_key="",
+        mfa_serial="",
+        mfa_seed="",
+    )
+    return Caller(user, issued)
+
+
+def _trusting(policy: dict[str, Any], issued: IssuedCredentials | None) -> dict[str, Any]:
+    """Only the statements of a trust policy whose principal is this session's role: its account
+    (with an ``aws:PrincipalArn`` condition matching the role, if any) or the role itself."""
+    arn = issued.arn if issued else ""
+    account, _, rest = arn.removeprefix(f"arn:{PARTITION}:sts::").partition(":")
+    role_arn = _role_arn(account, rest.split("/")[1] if rest.count("/") >= 2 else "")
+    statements = policy.get("Statement", [])
+    if isinstance(statements, dict):
+        statements = [statements]
+    kept = [
+        statement
+        for statement in statements
+        if role_arn and _principal_is(statement, account, role_arn)
+    ]
+    return {**policy, "Statement": kept}
+
+
+def _principal_is(statement: dict[str, Any], account: str, role_arn: str) -> bool:
+    principal = statement.get("Principal", {})
+    names = principal.get("AWS", []) if isinstance(principal, dict) else [principal]
+    names = [names] if isinstance(names, str) else list(names)
+    if not any(
+        n in ("*", account, f"arn:{PARTITION}:iam::{account}:root", role_arn) for n in names
+    ):
+        return False
+    for operator, tests in statement.get("Condition", {}).items():
+        for key, expected in tests.items():
+            if key.lower() != "aws:principalarn":
+                continue
+            wanted = [expected] if isinstance(expected, str) else list(expected)
+            if operator in ("ArnEquals", "StringEquals") and role_arn not in wanted:
+                return False
+            if operator in ("ArnLike", "StringLike") and not any(
+                fnmatch.fnmatchcase(role_arn, w) for w in wanted
+            ):
+                return False
+    return True
+
+
+def _role_arn(account_id: str, role_name: str) -> str:
+    """The role's ARN with its path, from moto's IAM (in this process); "" when unknown."""
+    from moto.iam.models import iam_backends
+
+    try:
+        return str(iam_backends[account_id][PARTITION].get_role(role_name).arn)
+    except Exception:  # no such role
+        return ""
 
 
 def _session_tags(params: dict[str, str]) -> tuple[tuple[str, str], ...]:

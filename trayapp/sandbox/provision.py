@@ -20,6 +20,11 @@ SPOKE_ACCOUNTS: dict[str, str] = {
     "prod": "333333333333",
 }
 SPOKE_ROLES: dict[str, int] = {"DEVELOPER": 43200, "ReadOnly": 3600}
+# Identity Center's roles in each account: AWSReservedSSO_<permission set>_<16 hex>, on this path.
+PERMISSION_SET_ROLE_PREFIX = "AWSReservedSSO_"
+PERMISSION_SET_ROLE_PATH = "/aws-reserved/sso.amazonaws.com/"
+# The ledger's user_name of sessions that began at Identity Center (IAM user names have no ":").
+PERMISSION_SET_ORIGIN = "identity-center:"
 
 
 @dataclass(frozen=True)
@@ -62,6 +67,29 @@ def trust_policy(hub_account_id: str) -> str:
             ],
         }
     )
+
+
+def permission_set_statement(account_id: str) -> dict[str, Any]:
+    """Trust the account's own Identity Center roles (any permission set), with no MFA
+    condition: the sign-in at Identity Center was the user's authentication."""
+    return {
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:{PARTITION}:iam::{account_id}:root"},
+        "Action": ["sts:AssumeRole", "sts:SetSourceIdentity", "sts:TagSession"],
+        "Condition": {
+            "ArnLike": {
+                "aws:PrincipalArn": f"arn:{PARTITION}:iam::{account_id}:role"
+                f"{PERMISSION_SET_ROLE_PATH}*/{PERMISSION_SET_ROLE_PREFIX}*"
+            }
+        },
+    }
+
+
+def spoke_trust_policy(hub_account_id: str, account_id: str) -> str:
+    """A spoke role's trust: the hub's users with MFA, and the account's permission sets."""
+    policy = json.loads(trust_policy(hub_account_id))
+    policy["Statement"].append(permission_set_statement(account_id))
+    return json.dumps(policy)
 
 
 def audited_trust_policy(
@@ -181,9 +209,10 @@ def create_hub_user(
 
 
 def create_spoke_roles(endpoint_url: str, hub_account_id: str) -> None:
-    """Every spoke role, trusting the hub; roles an earlier sandbox left are brought up to date."""
-    policy = trust_policy(hub_account_id)
+    """Every spoke role, trusting the hub (and the account's permission sets); roles an earlier
+    sandbox left are brought up to date."""
     for account_id in SPOKE_ACCOUNTS.values():
+        policy = spoke_trust_policy(hub_account_id, account_id)
         iam = _iam(endpoint_url, account_id)
         for role_name, max_duration in SPOKE_ROLES.items():
             try:
@@ -195,3 +224,29 @@ def create_spoke_roles(endpoint_url: str, hub_account_id: str) -> None:
             except iam.exceptions.EntityAlreadyExistsException:
                 iam.update_assume_role_policy(RoleName=role_name, PolicyDocument=policy)
                 iam.update_role(RoleName=role_name, MaxSessionDuration=max_duration)
+
+
+def create_permission_set_role(
+    endpoint_url: str, account_id: str, permission_set: str, region: str
+) -> str:
+    """The role Identity Center makes in an account for a permission set; returns its ARN."""
+    iam = _iam(endpoint_url, account_id)
+    provider = f"arn:{PARTITION}:iam::{account_id}:saml-provider/AWSSSO_{secrets.token_hex(8)}"
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Federated": provider + "_DO_NOT_DELETE"},
+                "Action": ["sts:AssumeRoleWithSAML", "sts:TagSession"],
+                "Condition": {"StringEquals": {"SAML:aud": "https://signin.aws.amazon.com/saml"}},
+            }
+        ],
+    }
+    role = iam.create_role(
+        RoleName=f"{PERMISSION_SET_ROLE_PREFIX}{permission_set}_{secrets.token_hex(8)}",
+        Path=f"{PERMISSION_SET_ROLE_PATH}{region}/",
+        AssumeRolePolicyDocument=json.dumps(policy),
+        MaxSessionDuration=43200,
+    )["Role"]
+    return str(role["Arn"])

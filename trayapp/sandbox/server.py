@@ -15,6 +15,7 @@ from trayapp.core.clock import system_clock
 from trayapp.sandbox.checker import CheckerSettings, StartResponse, StsChecker, StsRequest
 from trayapp.sandbox.faults import Faults, action_of
 from trayapp.sandbox.federation import ConsoleSignin, FederationApp
+from trayapp.sandbox.identity_center import BEARER_TOKEN, BEARER_TOKEN_HEADER, IdentityCenter
 from trayapp.sandbox.isolated import moto_ignores_user_service_models
 from trayapp.sandbox.issued import IssuedCredentials, IssuedLedger
 from trayapp.sandbox.provision import (
@@ -56,6 +57,14 @@ class _QuietHandler(WSGIRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         pass
 
+    def make_environ(self) -> dict[str, Any]:
+        # werkzeug drops headers whose name has "_"; the portal's bearer token is one of them.
+        environ: dict[str, Any] = super().make_environ()
+        token = self.headers.get(BEARER_TOKEN_HEADER)
+        if token is not None:
+            environ[BEARER_TOKEN] = token
+        return environ
+
 
 class Sandbox:
     """A local AWS on 127.0.0.1: hub user with MFA, spoke accounts and roles, federation sign-in."""
@@ -87,6 +96,12 @@ class Sandbox:
             ledger=self._ledger,
             settings=self._settings,
             clock=system_clock,
+        )
+        self._identity_center = IdentityCenter(
+            ledger=self._ledger,
+            settings=self._settings,
+            clock=system_clock,
+            endpoint_url=lambda: self.endpoint_url,
         )
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
@@ -162,6 +177,7 @@ class Sandbox:
         try:
             self._hub = self._provision_hub()
             create_spoke_roles(self.endpoint_url, self._hub_account)
+            self._identity_center.provision()
         except BaseException:
             self.stop()
             raise
@@ -199,6 +215,8 @@ class Sandbox:
     def _route(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         if environ.get("PATH_INFO", "").rstrip("/") == FEDERATION_PATH:
             return self._federation(environ, start_response)
+        if self._identity_center.handles(environ):
+            return self._identity_center(environ, start_response)
         return self._checker(environ, start_response)
 
     def _provision_hub(self) -> HubUser:
@@ -221,6 +239,11 @@ class Sandbox:
     @property
     def federation_url(self) -> str:
         return self.endpoint_url + FEDERATION_PATH
+
+    @property
+    def identity_center(self) -> IdentityCenter:
+        """The IAM Identity Center stand-in (sso-oidc and portal APIs, sign-in pages)."""
+        return self._identity_center
 
     @property
     def hub(self) -> HubUser:
