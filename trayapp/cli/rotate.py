@@ -73,16 +73,13 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _profile(service: Service, name: str | None) -> Profile:
-    from trayapp.core.config import find_profile
+    from trayapp.core.config import iam_user_hub
 
     config = service.config
     if name is None:
-        profiles = list(config.profiles)
+        profiles = [p for p in config.profiles if not p.is_identity_center]
         return pick(profiles, [p.name for p in profiles], "Which profile's hub key?")
-    profile = find_profile(config, name)
-    if profile is None:
-        raise UsageError(f"no profile named '{name}'")
-    return profile
+    return iam_user_hub(config, name, "so nothing to rotate")
 
 
 def _code_source(service: Service, profile: Profile, code: str | None) -> tuple[CodeSource, bool]:

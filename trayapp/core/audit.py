@@ -14,6 +14,7 @@ from trayapp.core import validate
 from trayapp.core.model import Config, Profile, Role
 
 if TYPE_CHECKING:
+    from trayapp.core.model import Target
     from trayapp.core.providers import ProviderContext
 
 
@@ -36,7 +37,11 @@ def os_user_name() -> str:
 
 
 def wants_user_name(profile: Profile, role: Role) -> bool:
-    """Whether the session name or the source identity is the hub user's name ("auto")."""
+    """Whether the session name or the source identity is the hub user's name ("auto").
+
+    An Identity Center hub has no IAM user: its "auto" session name is the OS user's."""
+    if profile.is_identity_center:
+        return False
     return profile.session_name in (None, "auto") or role.source_identity == "auto"
 
 
@@ -61,6 +66,24 @@ def session_identity(
         name = setting
     source = user if role.source_identity == "auto" else role.source_identity
     return SessionIdentity(validate.session_name(name), source)
+
+
+def target_identity(
+    ctx: ProviderContext,
+    target: Target,
+    *,
+    os_user: str,
+    save: Callable[[Callable[[Config], Config]], Config],
+) -> SessionIdentity:
+    """The session name and source identity of ``target``'s sessions; the hub user's name is
+    read (and kept in the config through ``save``) only when needed and not known yet."""
+    profile = target.profile
+    return session_identity(
+        profile,
+        target.role,
+        os_user=os_user,
+        user_name=lambda: known_user_name(profile) or read_user_name(ctx, profile, save),
+    )
 
 
 def with_user_name(config: Config, profile: Profile, user_name: str) -> Config:

@@ -151,6 +151,11 @@ def _merge_one(
     note = None
     hub_secret = None
     current = find_profile(config, hub.name)
+    if current is not None and current.is_identity_center:
+        raise _Skip(
+            f"profile {hub.name} is an Identity Center hub, which has no hub key; "
+            "rename one of the two"
+        )
     if current is None:
         if secret:
             hub_secret = (

@@ -282,6 +282,11 @@ def _check_chains(account: Account, data: Mapping[str, Any], key: str, path: Pat
             raise ConfigError(
                 f"{path}: {role_key}.synced: a role with via is added by hand, never synced"
             )
+        elif role.source_identity == "auto":
+            raise ConfigError(
+                f"{path}: {role_key}.source_identity: 'auto' is a hub IAM user's name and an "
+                "Identity Center hub has none; give a fixed value"
+            )
 
 
 def _check_no_sso_keys(account: Account, key: str, path: Path) -> None:
@@ -689,6 +694,17 @@ def remove_path(config: Config, parts: list[str]) -> Config:
 
 def find_profile(config: Config, name: str) -> Profile | None:
     return next((p for p in config.profiles if p.name == name), None)
+
+
+def iam_user_hub(config: Config, name: str, then: str = "") -> Profile:
+    """Profile ``name``, which must be an IAM-user hub (``then``: what that means here)."""
+    profile = _must(find_profile(config, name), f"no profile named '{name}'")
+    if profile.is_identity_center:
+        raise UsageError(
+            f"'{name}' is an Identity Center hub: an Identity Center hub has no hub key"
+            f"{', ' + then if then else ''} (it signs in with 'aacli login {name}')"
+        )
+    return profile
 
 
 def _must(value: T | None, message: str) -> T:

@@ -22,12 +22,12 @@ from trayapp.core.providers.base import ProviderContext
 from trayapp.core.providers.cached_session import MfaSessionCache
 from trayapp.core.session_files import Removal as Removal  # re-exported
 from trayapp.core.session_files import SessionFiles
+from trayapp.core.sso.hubs import IdentityCenterVerbs
 from trayapp.core.sts import StsClientFactory, make_sts_client
 
 # Imported where used (codes, config, targets, validate): `aacli status` needs none of them,
 # and every millisecond of import is start-up time of every command.
 if TYPE_CHECKING:
-    from trayapp.core.audit import SessionIdentity
     from trayapp.core.codes import CodeSource
     from trayapp.core.console import SigninUrl
     from trayapp.core.secrets import Forgotten
@@ -45,11 +45,12 @@ class Deps:
     clock: Clock = system_clock
     sts_factory: StsClientFactory = make_sts_client
     endpoint_url: str | None = None
+    sso_endpoint_url: str | None = None  # Identity Center's (sso-oidc and the portal)
     passphrase: Callable[[], str] = no_passphrase
     os_user: str = field(default_factory=os_user_name)
 
 
-class Service:
+class Service(IdentityCenterVerbs):
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
         self._config: Config | None = None
@@ -68,6 +69,7 @@ class Service:
             endpoint_url=deps.endpoint_url,
             secrets=self.secrets,
             state_dir=deps.app.state_dir,
+            sso=self.sso_context,
         )
         self.mfa_cache = MfaSessionCache(self.context)
 
@@ -130,10 +132,13 @@ class Service:
         """The role's credentials from its provider chain, written nowhere (no AWS file, no
         ledger entry): what the local credential server (core/server) hands out."""
         from trayapp.core import validate
+        from trayapp.core.audit import target_identity
         from trayapp.core.providers import provider_for
 
         duration = validate.duration(duration_seconds or target.role.duration_seconds)
-        identity = self.session_identity(target)
+        identity = target_identity(
+            self.context, target, os_user=self.deps.os_user, save=self.update_config
+        )
         provider = provider_for(
             self.context,
             target,
@@ -143,25 +148,13 @@ class Service:
         )
         return provider.retrieve(source, hint)
 
-    def session_identity(self, target: Target) -> SessionIdentity:
-        """The RoleSessionName and SourceIdentity of ``target``'s sessions (core/audit)."""
-        from trayapp.core.audit import known_user_name, read_user_name, session_identity
-
-        profile = target.profile
-        return session_identity(
-            profile,
-            target.role,
-            os_user=self.deps.os_user,
-            user_name=lambda: (
-                known_user_name(profile)
-                or read_user_name(self.context, profile, self.update_config)
-            ),
-        )
-
     def can_renew_silently(self, target: Target) -> bool:
         """Whether a code can be had without asking anyone (keep-fresh renewal): a live MFA
-        session, a command that prints codes (a YubiKey may want a touch), a stored seed."""
+        session, a command that prints codes (a YubiKey may want a touch), a stored seed; an
+        Identity Center hub's live sign-in."""
         profile = target.profile
+        if profile.is_identity_center:
+            return self.signed_in(profile)
         if profile.mfa_session_seconds and profile.name in self.mfa_sessions():
             return True
         return profile.codes == "process" or self.profile_secrets.totp_seed(profile) is not None
@@ -287,7 +280,7 @@ def service_from_env(
     passphrase_for: Callable[[AppPaths], str], env: Mapping[str, str] | None = None
 ) -> Service:
     """The service as the environment sets it up (AACLI_HOME, AWS_* files, endpoint)."""
-    from trayapp.core.sts import endpoint_from_env
+    from trayapp.core.sts import endpoint_from_env, sso_endpoint_from_env
 
     app = AppPaths.from_env(env)
     return Service(
@@ -295,6 +288,7 @@ def service_from_env(
             app=app,
             aws=AwsPaths.from_env(env),
             endpoint_url=endpoint_from_env(env),
+            sso_endpoint_url=sso_endpoint_from_env(env),
             passphrase=lambda: passphrase_for(app),
         )
     )

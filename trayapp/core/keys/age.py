@@ -72,11 +72,9 @@ def rotate_after_days(text: str) -> int:
 
 def with_rotate_after(config: Config, name: str, days: int) -> Config:
     """``config`` with profile ``name`` reminding after ``days`` days."""
-    from trayapp.core.config import find_profile, replace_profile
+    from trayapp.core.config import iam_user_hub, replace_profile
 
-    profile = find_profile(config, name)
-    if profile is None:
-        raise UsageError(f"no profile named '{name}'")
+    profile = iam_user_hub(config, name, "so nothing to rotate")
     return replace_profile(config, replace(profile, rotate_after=days))
 
 

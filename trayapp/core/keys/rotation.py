@@ -390,12 +390,9 @@ def _pending(deps: KeyDeps, name: str) -> tuple[str, str, datetime] | None:
 
 
 def _find(config: Config, name: str) -> Profile:
-    from trayapp.core.config import find_profile
+    from trayapp.core.config import iam_user_hub
 
-    profile = find_profile(config, name)
-    if profile is None:
-        raise UsageError(f"no profile named '{name}'")
-    return profile
+    return iam_user_hub(config, name, "so nothing to rotate")
 
 
 def _profile(deps: KeyDeps, name: str) -> Profile:

@@ -20,6 +20,7 @@ from trayapp.core.sts import StsClientFactory
 if TYPE_CHECKING:
     from trayapp.core.codes import CodeSource
     from trayapp.core.secrets.base import SecretStore
+    from trayapp.core.sso.signin import SsoContext
 
 MAX_CODE_TRIES = 3
 Hint = Callable[[], str] | None
@@ -36,13 +37,15 @@ class CredentialProvider(Protocol):
 
 @dataclass(frozen=True)
 class ProviderContext:
-    """What providers may touch: the clock, STS, the secret store and aacli's state files."""
+    """What providers may touch: the clock, STS, the secret store and aacli's state files;
+    ``sso``: Identity Center's files and endpoint (the sign-in's token cache)."""
 
     clock: Clock
     sts_factory: StsClientFactory
     endpoint_url: str | None
     secrets: Callable[[], SecretStore]
     state_dir: Path
+    sso: Callable[[], SsoContext] | None = None  # made on first use, as the secret store
 
     @property
     def code_windows_file(self) -> Path:
