@@ -101,6 +101,11 @@ def register(parser: argparse.ArgumentParser) -> None:
     p = sub.add_parser("link-aws", help="add a credential_process profile to ~/.aws/config")
     p.add_argument("target", help="PROFILE/ACCOUNT/ROLE or a shortening")
     p.add_argument("--aws-profile", help="profile name to write (default ACCOUNT-ROLE-process)")
+    p.add_argument(
+        "--server",
+        action="store_true",
+        help="the line asks the running tray first (its socket: fast, no files), else as usual",
+    )
 
     p = sub.add_parser(
         "totp",
@@ -130,6 +135,10 @@ def register(parser: argparse.ArgumentParser) -> None:
     p = sub.add_parser("keep-fresh", help="let the tray renew a role before it expires")
     p.add_argument("target", help="PROFILE/ACCOUNT/ROLE or a shortening")
     p.add_argument("state", choices=("on", "off"))
+
+    p = sub.add_parser("serve", help="let the tray serve credentials to programs (or stop)")
+    p.add_argument("state", choices=("on", "off"))
+    p.add_argument("--port", type=int, help="its port on 127.0.0.1 (default: any free one)")
 
     p = sub.add_parser("rotate-after", help="days before the tray reminds to rotate the hub key")
     p.add_argument("name", help="the profile")
@@ -398,7 +407,7 @@ def link_aws(service: Service, args: argparse.Namespace) -> int:
 
     target = service.resolve(args.target)
     name = validate.aws_profile(args.aws_profile or f"{target.aws_profile}-process")
-    command = credential_process_command(aacli_program(), target.label)
+    command = credential_process_command(aacli_program(), target.label, server=args.server)
     config_file = service.deps.aws.config_file
     created = link_credential_process(
         config_file, service.deps.app.lock_file, name, command, target.account.region
@@ -489,6 +498,31 @@ def keep_fresh(service: Service, args: argparse.Namespace) -> int:
     return 0
 
 
+def serve(service: Service, args: argparse.Namespace) -> int:
+    """The tray's "Serve credentials to programs" switch (the running tray follows it)."""
+    from dataclasses import replace
+
+    on = args.state == "on"
+    if args.port is not None and not 0 <= args.port <= 65535:
+        raise UsageError("the port must be 0 (any free one) to 65535")
+
+    def change(config: cfg.Config) -> cfg.Config:
+        port = config.settings.server_port if args.port is None else args.port
+        settings = replace(config.settings, serve_credentials=on, server_port=port)
+        return replace(config, settings=settings)
+
+    settings = service.update_config(change).settings
+    if on:
+        port = settings.server_port or "a free port"
+        say(
+            f"The tray serves credentials to programs on 127.0.0.1 ({port}): "
+            'eval "$(aacli env --server TARGET)", or Copy server env in a role\'s menu.'
+        )
+    else:
+        say("The tray no longer serves credentials to programs.")
+    return 0
+
+
 def rotate_after(service: Service, args: argparse.Namespace) -> int:
     from trayapp.core.keys.age import rotate_after_days, with_rotate_after
 
@@ -519,6 +553,7 @@ ACTIONS: dict[str, Callable[[Service, argparse.Namespace], int]] = {
     "totp": totp,
     "mfa-session": mfa_session,
     "keep-fresh": keep_fresh,
+    "serve": serve,
     "rotate-after": rotate_after,
     "path": path,
 }

@@ -21,9 +21,32 @@ code on the terminal, or in a dialog when there is no terminal. Set it up with
 def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("target", help="PROFILE/ACCOUNT/ROLE or a shortening")
     parser.add_argument("--code", help="the 6-digit MFA code, if one is needed")
+    parser.add_argument(
+        "--server",
+        action="store_true",
+        help="ask the running tray first (over its socket); without a tray, as usual",
+    )
+
+
+def from_tray(target_text: str) -> dict[str, object] | None:
+    """The running tray's credential_process JSON for the target (core/tray_socket); None
+    when no tray listens. Standard library only: this is the fast path."""
+    from trayapp.core.errors import AacliError
+    from trayapp.core.paths import AppPaths
+    from trayapp.core.tray_socket import ask_tray
+
+    answer = ask_tray(AppPaths.from_env(), {"op": "credentials", "target": target_text})
+    if answer is None:
+        return None
+    if "error" in answer or "AccessKeyId" not in answer:
+        raise AacliError(f"the tray: {answer.get('error', 'no credentials in its answer')}")
+    return answer
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.server and (answer := from_tray(args.target)) is not None:
+        print(json.dumps(answer))
+        return 0
     _, creds = live_credentials(args.target, args.code, use_tty=True)
     print(
         json.dumps(

@@ -446,7 +446,14 @@ def apply_import(service: Service, plan: ImportPlan) -> Config:
 # App settings
 
 
-def set_settings(service: Service, *, warn_minutes: int, unauth_on_quit: bool) -> Config:
+def set_settings(
+    service: Service,
+    *,
+    warn_minutes: int,
+    unauth_on_quit: bool,
+    serve_credentials: bool | None = None,
+) -> Config:
+    """The app settings page's Save (``serve_credentials`` None: left as it is)."""
     if not 1 <= warn_minutes <= 120:
         raise UsageError("warn minutes must be between 1 and 120")
 
@@ -454,6 +461,8 @@ def set_settings(service: Service, *, warn_minutes: int, unauth_on_quit: bool) -
         settings: Settings = replace(
             config.settings, warn_minutes=warn_minutes, unauth_on_quit=unauth_on_quit
         )
+        if serve_credentials is not None:
+            settings = replace(settings, serve_credentials=serve_credentials)
         return replace(config, settings=settings)
 
     return service.update_config(change)

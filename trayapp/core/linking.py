@@ -28,10 +28,13 @@ def aacli_program(env: Mapping[str, str] | None = None) -> list[str]:
     return python_command("trayapp.cli.main")
 
 
-def credential_process_command(program: Sequence[str], target_label: str) -> str:
+def credential_process_command(
+    program: Sequence[str], target_label: str, *, server: bool = False
+) -> str:
     """The ``credential_process`` line, quoted the way the AWS SDKs split it (botocore: shlex
-    on POSIX, the Windows command-line rules on Windows), so a path with spaces survives."""
-    argv = [*program, "credential-process", target_label]
+    on POSIX, the Windows command-line rules on Windows), so a path with spaces survives.
+    ``server``: it asks the running tray over its socket first (``--server``)."""
+    argv = [*program, "credential-process", *(["--server"] if server else []), target_label]
     if os.name == "nt":
         return subprocess.list2cmdline(argv)
     return shlex.join(argv)

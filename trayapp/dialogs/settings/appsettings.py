@@ -1,4 +1,5 @@
-"""The app settings page: warnings, Quit, start at login, secret backend, vault passphrase."""
+"""The app settings page: warnings, Quit, start at login, serving credentials, secret backend,
+vault passphrase."""
 
 from __future__ import annotations
 
@@ -15,6 +16,10 @@ BACKEND_TEXT = {
     "keyring": "the OS keyring (Secret Service, Keychain, Credential Manager)",
     "vault": "an encrypted vault file (asks for its passphrase once per start)",
 }
+
+
+# The tray's local credential server (tray/serving.py): SDKs poll it, the tray renews.
+SERVE_TEXT = "Serve c_redentials to programs (the tray renews them; no keys on disk)"
 
 
 class AppSettingsView:
@@ -39,24 +44,28 @@ class AppSettingsView:
         check_button(
             frame, "Start the tray at _login", self.keys, self.login_var, self._toggled
         ).grid(row=5, column=1, columnspan=2, sticky="w", pady=(4, 0))
+        self.serve_var = tk.BooleanVar(frame, value=form.serve_credentials)
+        check_button(frame, SERVE_TEXT, self.keys, self.serve_var, self._toggled).grid(
+            row=6, column=1, columnspan=2, sticky="w", pady=(4, 0)
+        )
         self.save_button = button(frame, "_Save", self.keys, self.save)
-        self.save_button.grid(row=6, column=1, sticky="w", pady=(10, 0))
+        self.save_button.grid(row=7, column=1, sticky="w", pady=(10, 0))
 
-        ttk.Separator(frame).grid(row=7, columnspan=3, sticky="ew", pady=14)
-        ttk.Label(frame, text="Secrets", style="Title.TLabel").grid(row=8, columnspan=3, sticky="w")
+        ttk.Separator(frame).grid(row=8, columnspan=3, sticky="ew", pady=14)
+        ttk.Label(frame, text="Secrets", style="Title.TLabel").grid(row=9, columnspan=3, sticky="w")
         self.backend_label = ttk.Label(frame, text="", wraplength="420p")
-        self.backend_label.grid(row=9, columnspan=3, sticky="w", pady=(4, 0))
+        self.backend_label.grid(row=10, columnspan=3, sticky="w", pady=(4, 0))
         self.backend = tk.StringVar(frame, value=model.backend())
-        for row, name in enumerate(("keyring", "vault"), start=10):
+        for row, name in enumerate(("keyring", "vault"), start=11):
             ttk.Radiobutton(frame, text=BACKEND_TEXT[name], value=name, variable=self.backend).grid(
                 row=row, column=1, columnspan=2, sticky="w"
             )
         button(frame, "Mo_ve secrets there", self.keys, self._switch).grid(
-            row=12, column=1, sticky="w", pady=(6, 0)
+            row=13, column=1, sticky="w", pady=(6, 0)
         )
 
         ttk.Label(frame, text="Vault passphrase", style="Title.TLabel").grid(
-            row=13, columnspan=3, sticky="w", pady=(14, 0)
+            row=14, columnspan=3, sticky="w", pady=(14, 0)
         )
         self.phrases = [tk.StringVar(frame) for _ in range(3)]
         for offset, (text, _var) in enumerate(
@@ -66,17 +75,17 @@ class AppSettingsView:
                 self.keys, text, lambda o=offset: self.entries[o].focus_set()
             )
             ttk.Label(frame, text=label + ":", underline=index).grid(
-                row=14 + offset, column=0, sticky="w", pady=(4, 0)
+                row=15 + offset, column=0, sticky="w", pady=(4, 0)
             )
         self.entries = [ttk.Entry(frame, textvariable=v, show=MASK, width=34) for v in self.phrases]
         for offset, entry in enumerate(self.entries):
-            entry.grid(row=14 + offset, column=1, sticky="w", pady=(4, 0))
+            entry.grid(row=15 + offset, column=1, sticky="w", pady=(4, 0))
         button(frame, "C_hange passphrase", self.keys, self._change_passphrase).grid(
-            row=17, column=1, sticky="w", pady=(6, 0)
+            row=18, column=1, sticky="w", pady=(6, 0)
         )
-        ttk.Separator(frame).grid(row=18, columnspan=3, sticky="ew", pady=14)
+        ttk.Separator(frame).grid(row=19, columnspan=3, sticky="ew", pady=14)
         button(frame, "_Open config file (advanced)", self.keys, window.open_config_file).grid(
-            row=19, column=1, sticky="w"
+            row=20, column=1, sticky="w"
         )
         self.first = self.warn.entry
 
@@ -87,6 +96,7 @@ class AppSettingsView:
     def _toggled(self) -> None:
         self.window.model.app.unauth_on_quit = self.quit_var.get()
         self.window.model.app.start_at_login = self.login_var.get()
+        self.window.model.app.serve_credentials = self.serve_var.get()
         self.window.refresh()
 
     def save(self) -> None:

@@ -283,14 +283,22 @@ class AppForm(Form):
     kind = "app"
     checks: ClassVar[dict[str, Check]] = {"warn_minutes": _warn_minutes}
 
-    def __init__(self, warn_minutes: int, unauth_on_quit: bool, start_at_login: bool) -> None:
+    def __init__(
+        self,
+        warn_minutes: int,
+        unauth_on_quit: bool,
+        start_at_login: bool,
+        serve_credentials: bool = False,
+    ) -> None:
         super().__init__({"warn_minutes": str(warn_minutes)})
         self.unauth_on_quit = unauth_on_quit
         self.start_at_login = start_at_login
+        self.serve_credentials = serve_credentials  # the tray's credential server
 
     def snapshot(self) -> dict[str, Any]:
         return {
             **super().snapshot(),
             "unauth_on_quit": self.unauth_on_quit,
             "start_at_login": self.start_at_login,
+            "serve_credentials": self.serve_credentials,
         }

@@ -321,7 +321,9 @@ class SettingsModel:
                 at_login = self.autostart.installed(self.autostart.entry_for()) is not None
             except AacliError:
                 at_login = False
-        return AppForm(settings.warn_minutes, settings.unauth_on_quit, at_login)
+        return AppForm(
+            settings.warn_minutes, settings.unauth_on_quit, at_login, settings.serve_credentials
+        )
 
     def save_app(self) -> bool:
         form = self.app
@@ -334,6 +336,7 @@ class SettingsModel:
                 self.service,
                 warn_minutes=form.clean("warn_minutes"),
                 unauth_on_quit=form.unauth_on_quit,
+                serve_credentials=form.serve_credentials,
             )
             if self.autostart is not None:
                 entry = self.autostart.entry_for()
