@@ -17,6 +17,7 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -38,6 +39,7 @@ CLIENT_LIFETIME = timedelta(days=90)
 DEVICE_CODE_LIFETIME = 600
 AUTH_CODE_LIFETIME = timedelta(minutes=5)
 PERMISSION_SET_SESSION = 3600  # the permission sets' session duration (AWS's default: 1 h)
+CLI_SERVICES = (("sso", "2019-06-10"), ("sso-oidc", "2019-06-10"), ("sts", "2011-06-15"))
 PAGE_SIZE = 1  # portal pages this small make every client paginate
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
@@ -243,6 +245,36 @@ class IdentityCenter:
                 self._roles[(account_id, permission_set)] = arn
             self._assignments[user].setdefault(account_id, {})[permission_set] = arn
         return arn
+
+    def aws_cli_environment(self, folder: Path) -> dict[str, str]:
+        """Variables that send an AWS CLI v2 child's sso, sso-oidc and sts calls here:
+        ``AWS_ENDPOINT_URL`` (read by CLIs from 2.13) and ``AWS_DATA_PATH``, a folder of
+        endpoint rule sets that resolve to the sandbox (for older CLIs such as Debian's 2.9)."""
+        url = self._endpoint_url()
+        rules = {
+            "version": "1.0",
+            "parameters": {
+                "Region": {"builtIn": "AWS::Region", "required": False, "type": "String"},
+                "Endpoint": {"builtIn": "SDK::Endpoint", "required": False, "type": "String"},
+            },
+            "rules": [
+                {
+                    "conditions": [{"fn": "isSet", "argv": [{"ref": "Endpoint"}]}],
+                    "endpoint": {"url": {"ref": "Endpoint"}, "properties": {}, "headers": {}},
+                    "type": "endpoint",
+                },
+                {
+                    "conditions": [],
+                    "endpoint": {"url": url, "properties": {}, "headers": {}},
+                    "type": "endpoint",
+                },
+            ],
+        }
+        for service, version in CLI_SERVICES:
+            target = folder / service / version
+            target.mkdir(parents=True, exist_ok=True)
+            (target / "endpoint-rule-set-1.json").write_text(json.dumps(rules))
+        return {"AWS_ENDPOINT_URL": url, "AWS_DATA_PATH": str(folder)}
 
     def deny_next(self) -> None:
         """The next sign-in (start page or device page) is refused: access_denied."""
