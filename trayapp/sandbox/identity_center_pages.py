@@ -15,11 +15,10 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlencode
 
 from trayapp.sandbox.checker import StartResponse
+from trayapp.sandbox.identity_center_oidc import CODE_GRANT, ApiError, Client, loopback_match
 
 if TYPE_CHECKING:
-    from trayapp.sandbox.identity_center import Client, IdentityCenter
-
-CODE_GRANT = "authorization_code"
+    from trayapp.sandbox.identity_center import IdentityCenter
 
 
 @dataclass(frozen=True)
@@ -59,8 +58,6 @@ class SignInPages:
         return self._device_page(params, start_response)
 
     def _authorize(self, params: dict[str, str], start_response: StartResponse) -> list[bytes]:
-        from trayapp.sandbox.identity_center import ApiError, loopback_match
-
         try:
             client = self._ic.client(params.get("client_id", ""))
         except ApiError:
