@@ -42,6 +42,8 @@ MAX_ANSWER_BYTES = 64 * 1024  # credentials JSON is ~2 KiB
 REQUEST_SECONDS = 5.0  # a client must have sent its whole request by then
 CONNECT_SECONDS = 2.0
 SEND_SECONDS = 5.0
+DRAIN_SECONDS = 1.0
+MAX_DRAIN_BYTES = 1024 * 1024
 MAX_CLIENTS = 8  # answered at once (each may wait for an MFA dialog); more are told "busy"
 SUN_PATH_BYTES = 100  # sockaddr_un holds 104-108 bytes: longer paths go through /proc/self/fd
 
@@ -188,6 +190,7 @@ class TraySocket:
         try:
             with conn:
                 self._reply(conn, self._answer(conn))
+                _drain(conn)
         finally:
             self._slots.release()
 
@@ -221,6 +224,15 @@ class TraySocket:
         with contextlib.suppress(OSError):  # the client gave up: nothing to tell
             conn.settimeout(SEND_SECONDS)
             conn.sendall(json.dumps(answer).encode("utf-8"))
+
+
+def _drain(conn: socket.socket) -> None:
+    """Read what an oversized request still had in flight (bounded), so that closing does not
+    reset the connection before the client has read the error."""
+    with contextlib.suppress(OSError):
+        conn.shutdown(socket.SHUT_WR)
+        conn.settimeout(DRAIN_SECONDS)
+        _read_all(conn, MAX_DRAIN_BYTES)
 
 
 def _parse_request(data: bytes) -> dict[str, str] | None:
