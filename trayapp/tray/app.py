@@ -164,14 +164,6 @@ class TrayApp:
             to_sign_in_worker=lambda: self.sign_ins.put(Action("serve_code")),
             notify=self.notify,
         )
-        from trayapp.tray.serving import TrayServing
-
-        self.serving = TrayServing(  # the tray socket, and the credential server when on
-            service,
-            source_for=self._source_for,
-            to_sign_in_worker=lambda: self.sign_ins.put(Action("serve_code")),
-            notify=self.notify,
-        )
         self.busy: set[str] = set()
         self.signing: str | None = None  # the target STS is working on (after the code)
         self.cancelled: set[str] = set()  # sign-ins the user cancelled while STS worked
@@ -384,10 +376,6 @@ class TrayApp:
             self._open_console(self._target(action.target))
         elif kind == "copy_env":
             self._copy_env(self._target(action.target))
-        elif kind == "copy_server_env":
-            self.notify(self.serving.copy_env(self._target(action.target), self.clipboard))
-        elif kind == "serve_code":  # the credential server needs a code: the dialog, here
-            self.serving.run_asked()
         elif kind == "copy_server_env":
             self.notify(self.serving.copy_env(self._target(action.target), self.clipboard))
         elif kind == "serve_code":  # the credential server needs a code: the dialog, here
@@ -642,7 +630,6 @@ class TrayApp:
         self.config = config
         self.config_error = None
         self.serving.apply(config.settings)  # "Serve credentials to programs" on or off
-        self.serving.apply(config.settings)  # "Serve credentials to programs" on or off
         self._find_missing_secrets()
         self._forget_stale_error()
         return True
@@ -732,7 +719,6 @@ class TrayApp:
             quit_signs_out=self.quit_signs_out(now),
             sign_ins=self.hubs.expiries,
         )
-        model = self.serving.decorate(model)  # "Copy server env" while serving
         model = self.serving.decorate(model)  # "Copy server env" while serving
         state = icon_state(self.sessions, now, self.config.settings.warn_minutes)
         if signing:

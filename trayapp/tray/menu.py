@@ -29,8 +29,6 @@ ACTION_KINDS = frozenset(
         "none",
         "copy_server_env",  # tray/serving.py: the credential server's two variables
         "serve_code",  # tray/serving.py: a code the credential server needs (sign-in worker)
-        "copy_server_env",  # tray/serving.py: the credential server's two variables
-        "serve_code",  # tray/serving.py: a code the credential server needs (sign-in worker)
         # An Identity Center hub's (tray/identity_center.py)
         "sso_sign_in",
         "sso_sign_in_code",
