@@ -19,6 +19,7 @@ from trayapp.core import files
 from trayapp.core.clock import isoformat_z
 
 WHAT = "The Identity Center token cache file"
+FOLDER_WHAT = "The Identity Center token cache folder"
 # aacli's own note of the flow a cached client registration was made for (the AWS CLI ignores
 # fields it does not know, and drops this one when it refreshes: the next sign-in registers).
 GRANT_FIELD = "aacliRegistrationFlow"
@@ -80,6 +81,10 @@ class TokenCache:
     def path(self, session_name: str) -> Path:
         return self.folder / cache_key(session_name)
 
+    def check(self) -> None:
+        """Refuse a cache folder another user owns or may write to (before a sign-in starts)."""
+        files.check_trusted_path(self.folder, what=FOLDER_WHAT)
+
     def load(self, session_name: str) -> SsoToken | None:
         """The session's token; None when there is none, or the file is not a usable token.
 
@@ -107,7 +112,7 @@ class TokenCache:
 
     def save(self, session_name: str, token: SsoToken) -> None:
         """Write the token (mode 0600, atomic, in a private folder), keeping unknown fields."""
-        files.private_dir(self.folder, what="The Identity Center token cache folder")
+        files.private_dir(self.folder, what=FOLDER_WHAT)
         previous = self._read(session_name) or {}
         data: dict[str, Any] = {k: v for k, v in previous.items() if k not in _FIELDS}
         data.update(
@@ -137,7 +142,7 @@ class TokenCache:
         path = self.path(session_name)
         if not path.exists() and not path.is_symlink():
             return False
-        files.check_trusted_path(self.folder, what="The Identity Center token cache folder")
+        files.check_trusted_path(self.folder, what=FOLDER_WHAT)
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
             files.fsync_dir(self.folder)

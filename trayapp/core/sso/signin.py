@@ -87,6 +87,7 @@ def sign_in(
     """
     ic = _identity_center(hub)
     session_section(hub.name)  # a name ~/.aws/config cannot hold fails before the browser
+    ctx.cache.check()  # so does a cache folder aacli may not trust
     api = oidc.Oidc(ctx.client("sso-oidc", ic.region), ctx.clock)
     previous = _cached(ctx, hub)
     issued: oidc.IssuedToken | None = None

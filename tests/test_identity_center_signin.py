@@ -1,0 +1,574 @@
+"""Issue 13: Identity Center sign-in (device code, authorization code + PKCE), the AWS CLI's
+shared token cache both ways, refresh, sign-out and refusals, against the sandbox stand-in."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, assert_one_line_error, aws_cli_v2
+
+from trayapp.core.model import IdentityCenter, Profile
+from trayapp.core.paths import AppPaths, AwsPaths
+
+SESSION = "corp"
+CACHE_NAME = hashlib.sha1(SESSION.encode()).hexdigest() + ".json"
+CLI_FIELDS = {
+    "startUrl",
+    "region",
+    "accessToken",
+    "expiresAt",
+    "clientId",
+    "clientSecret",
+    "registrationExpiresAt",
+    "refreshToken",
+}
+CODE_LINE = re.compile(r"enter the code: ([A-Z]{4}-[A-Z]{4})")
+
+
+@pytest.fixture
+def ic(sandbox):
+    """The sandbox's Identity Center, put back as it was after the test."""
+    ic = sandbox.identity_center
+    lifetime = ic.token_lifetime
+    ic.take_denial()
+    yield ic
+    ic.token_lifetime = lifetime
+    ic.take_denial()
+
+
+@pytest.fixture
+def corp(env, sandbox, ic):
+    """``env`` with one Identity Center hub, corp, at the sandbox's start URL."""
+    env.sandbox = sandbox
+    env.vars["AWS_ENDPOINT_URL"] = sandbox.endpoint_url
+    env.home.mkdir(mode=0o700)
+    (env.home / "config.toml").write_text(
+        f"""version = 1
+
+[settings]
+secret_backend = "vault"
+
+[profiles.corp]
+sso_start_url = "{ic.start_url}"
+sso_region = "{ic.region}"
+
+[profiles.corp.accounts.dev]
+id = "111111111111"
+region = "eu-west-1"
+
+[profiles.corp.accounts.dev.roles.AdministratorAccess]
+""",
+        encoding="utf-8",
+    )
+    (env.home / "config.toml").chmod(0o600)
+    return env
+
+
+def cache_dir(env) -> Path:
+    return Path(env.vars["HOME"]) / ".aws" / "sso" / "cache"
+
+
+def cache_file(env) -> Path:
+    return cache_dir(env) / CACHE_NAME
+
+
+def sso_context(env):
+    """The core's view of ``env`` (HOME is the test's for the cache folder)."""
+    from trayapp.core.sso.signin import SsoContext
+
+    return SsoContext(
+        aws=AwsPaths(env.credentials, env.aws_config),
+        app=AppPaths(env.home, env.home / "state"),
+        endpoint_url=env.sandbox.endpoint_url,
+    )
+
+
+def corp_hub(ic) -> Profile:
+    return Profile(
+        name=SESSION,
+        access_key_id="",
+        mfa_serial="",
+        identity_center=IdentityCenter(ic.start_url, ic.region),
+    )
+
+
+@pytest.fixture
+def home_env(corp, monkeypatch):
+    """The test process's HOME is the test's, so in-process core calls find its cache."""
+    monkeypatch.setenv("HOME", corp.vars["HOME"])
+    return corp
+
+
+def portal_accepts(sandbox, token: str) -> bool:
+    """Whether the sandbox's portal takes ``token`` (ListAccounts with it)."""
+    import boto3
+    from botocore import UNSIGNED
+    from botocore.config import Config
+
+    client = boto3.client(
+        "sso",
+        region_name="eu-west-1",
+        endpoint_url=sandbox.endpoint_url,
+        config=Config(signature_version=UNSIGNED, retries={"max_attempts": 1}),
+    )
+    try:
+        client.list_accounts(accessToken=token)
+    except client.exceptions.UnauthorizedException:
+        return False
+    return True
+
+
+def start_login(env, *args: str, **extra: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "trayapp.cli.main", "login", SESSION, *args],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env.environ(**extra),
+        cwd=env.root,
+    )
+
+
+def read_until(stream, pattern: re.Pattern[str], seen: list[str], timeout: float = 30) -> str:
+    """Lines of ``stream`` until one matches; the first group (or the line)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = stream.readline()
+        if not line:
+            break
+        seen.append(line)
+        found = pattern.search(line)
+        if found:
+            return found.group(1) if found.groups() else line
+    raise AssertionError("aacli never said it: " + "".join(seen))
+
+
+def recording_browser(tmp_path: Path) -> tuple[Path, Path]:
+    """A $BROWSER that records the page it was given and opens nothing."""
+    record = tmp_path / "opened"
+    script = tmp_path / "record-browser"
+    script.write_text(f'#!/bin/sh\nprintf "%s" "$1" > {record}.argv\ncat "$1" > {record}\n')
+    script.chmod(0o755)
+    return script, record
+
+
+def following_browser(tmp_path: Path) -> tuple[Path, Path]:
+    """A $BROWSER that follows the page's URL with an HTTP client through every redirect, to
+    aacli's loopback listener, as a browser would; it records where it went and what it saw."""
+    record = tmp_path / "followed.json"
+    script = tmp_path / "follow-browser"
+    script.write_text(
+        f"#!{sys.executable}\n"
+        "import json, sys, urllib.error, urllib.request\n"
+        f"sys.path.insert(0, {str(ROOT / 'tests')!r})\n"
+        "from signin_page import signin_url_in_page\n"
+        "url = signin_url_in_page(open(sys.argv[1]).read())\n"
+        "seen = {'url': url, 'argv': sys.argv[1:]}\n"
+        "try:\n"
+        "    with urllib.request.urlopen(url, timeout=30) as answer:\n"
+        "        seen.update(status=answer.status, final=answer.url, body=answer.read().decode())\n"
+        "except urllib.error.HTTPError as exc:\n"
+        "    seen.update(status=exc.code, final=exc.url, body=exc.read().decode())\n"
+        f"open({str(record)!r}, 'w').write(json.dumps(seen))\n"
+    )
+    script.chmod(0o755)
+    return script, record
+
+
+def device_login(env, ic, tmp_path: Path, *, approve: bool = True) -> subprocess.CompletedProcess:
+    browser, _ = recording_browser(tmp_path)
+    child = start_login(env, "--device-code", BROWSER=str(browser))
+    seen: list[str] = []
+    try:
+        user_code = read_until(child.stderr, CODE_LINE, seen)
+        assert ic.approve(user_code, allow=approve)
+        out, err = child.communicate(timeout=60)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    return subprocess.CompletedProcess(child.args, child.returncode, out, "".join(seen) + err)
+
+
+def aws_cli_env(env, sandbox, tmp_path: Path) -> dict[str, str]:
+    """The AWS CLI v2 here (2.9) has no AWS_ENDPOINT_URL: endpoint rule sets on its data path
+    send its sso and sso-oidc calls to the sandbox instead of AWS."""
+    data = tmp_path / "aws-data"
+    rules = {
+        "version": "1.0",
+        "parameters": {
+            "Region": {"builtIn": "AWS::Region", "required": False, "type": "String"},
+        },
+        "rules": [
+            {
+                "conditions": [],
+                "endpoint": {"url": sandbox.endpoint_url, "properties": {}, "headers": {}},
+                "type": "endpoint",
+            }
+        ],
+    }
+    for service in ("sso", "sso-oidc"):
+        folder = data / service / "2019-06-10"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "endpoint-rule-set-1.json").write_text(json.dumps(rules))
+    return env.environ(AWS_DATA_PATH=str(data), PYTHONUNBUFFERED="1")
+
+
+def link_permission_set(env, ic) -> None:
+    """An AWS CLI sso profile of corp's dev AdministratorAccess (what `config link-aws` does)."""
+    with env.aws_config.open("a") as config:
+        config.write(
+            "\n[profile corp-admin]\nsso_session = corp\nsso_account_id = 111111111111\n"
+            "sso_role_name = AdministratorAccess\nregion = eu-west-1\n"
+        )
+
+
+def aws_identity(env, sandbox, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            aws_cli_v2(),
+            "sts",
+            "get-caller-identity",
+            "--profile",
+            "corp-admin",
+            "--output",
+            "json",
+            "--endpoint-url",
+            sandbox.endpoint_url,
+        ],
+        capture_output=True,
+        text=True,
+        env=aws_cli_env(env, sandbox, tmp_path),
+        timeout=90,
+    )
+
+
+# Device flow
+
+
+def test_device_code_sign_in_writes_the_aws_cli_cache_and_sso_session(corp, ic, tmp_path):
+    """Issue 13 item 2: `aacli login corp --device-code` shows a code; once the person approves
+    it, the token is in ~/.aws/sso/cache/<sha1 corp>.json (0600, folder 0700, the AWS CLI's
+    fields) and [sso-session corp] is in ~/.aws/config; no token in any output."""
+    before = len(ic.requests)
+    result = device_login(corp, ic, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "Signed in to corp until" in result.stderr
+    path = cache_file(corp)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    data = json.loads(path.read_text())
+    assert set(data) >= CLI_FIELDS
+    assert data["startUrl"] == ic.start_url and data["region"] == ic.region
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", data["expiresAt"])
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", data["registrationExpiresAt"])
+    for secret in (data["accessToken"], data["refreshToken"], data["clientSecret"]):
+        assert secret not in result.stdout + result.stderr
+        assert secret not in corp.aws_config.read_text()
+    assert portal_accepts(corp.sandbox, data["accessToken"])
+    assert corp.aws_config.read_text() == (
+        f"[sso-session corp]\nsso_start_url = {ic.start_url}\nsso_region = eu-west-1\n"
+        "sso_registration_scopes = sso:account:access\n"
+    )
+    calls = [(r.operation, r.grant_type, r.outcome) for r in ic.requests[before:]]
+    assert ("StartDeviceAuthorization", None, "ok") in calls
+    tokens = [c for c in calls if c[0] == "CreateToken" and c[2] == "ok"]
+    assert tokens == [("CreateToken", "urn:ietf:params:oauth:grant-type:device_code", "ok")]
+
+
+def test_denied_device_sign_in_is_one_line_and_writes_nothing(corp, ic, tmp_path):
+    """Issue 13 item 2: a refused device sign-in (access_denied) is one line; no cache file,
+    no ~/.aws/config."""
+    result = device_login(corp, ic, tmp_path, approve=False)
+    assert_one_line_error(result_without_progress(result), "refused")
+    assert not cache_file(corp).exists()
+    assert not corp.aws_config.exists()
+
+
+def result_without_progress(result: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
+    """Only the error line (the code and URL lines before it are progress)."""
+    lines = [line for line in result.stderr.splitlines() if line.startswith("aacli: ")]
+    return subprocess.CompletedProcess(
+        result.args, result.returncode, result.stdout, "\n".join(lines)
+    )
+
+
+# Authorization code + PKCE
+
+
+def test_browser_sign_in_with_pkce_on_a_loopback_redirect(corp, ic, tmp_path):
+    """Issue 13 item 2: `aacli login corp` opens the browser (an HTTP client following the
+    redirects, as a browser does) at <oidc>/authorize with an S256 challenge and a state; the
+    portal sends it to aacli's 127.0.0.1 listener, which answers "you can close this tab";
+    aacli exchanges the code with its verifier. Other bytes of ~/.aws/config stay."""
+    corp.aws_config.parent.mkdir(mode=0o700)
+    theirs = "# mine\r\n[profile keep]\r\nregion = us-east-2\r\n"
+    corp.aws_config.write_bytes(theirs.encode())
+    browser, record = following_browser(tmp_path)
+    before = len(ic.requests)
+    result = corp.aacli("login", "corp", BROWSER=str(browser), timeout=90)
+    assert result.returncode == 0, result.stderr
+    assert "Opening the browser to sign in to corp\u2026" in result.stderr
+    seen = json.loads(record.read_text())
+    assert seen["argv"][0].endswith(".html")  # a private page, never the URL on argv
+    assert seen["url"].startswith(f"{corp.sandbox.endpoint_url}/authorize?response_type=code&")
+    for part in (
+        "client_id=",
+        "redirect_uri=http%3A%2F%2F127.0.0.1%3A",
+        "state=",
+        "code_challenge_method=S256",
+        "scopes=sso%3Aaccount%3Aaccess",
+        "code_challenge=",
+    ):
+        assert part in seen["url"], part
+    assert re.match(r"http://127\.0\.0\.1:\d+/oauth/callback\?code=", seen["final"])
+    assert seen["status"] == 200 and "You can close this tab" in seen["body"]
+    calls = [(r.operation, r.grant_type) for r in ic.requests[before:]]
+    assert calls[-1] == ("CreateToken", "authorization_code")
+    assert ("StartDeviceAuthorization", None) not in calls
+    data = json.loads(cache_file(corp).read_text())
+    assert portal_accepts(corp.sandbox, data["accessToken"])
+    text = corp.aws_config.read_bytes().decode()
+    assert text.startswith(theirs)
+    assert text[len(theirs) :] == (
+        f"\r\n[sso-session corp]\r\nsso_start_url = {ic.start_url}\r\nsso_region = eu-west-1"
+        "\r\nsso_registration_scopes = sso:account:access\r\n"
+    )
+    # Signing in again keeps the section as it is, and reuses the cached registration.
+    again = corp.aacli("login", "corp", BROWSER=str(browser), timeout=90)
+    assert again.returncode == 0, again.stderr
+    assert corp.aws_config.read_bytes().decode() == text
+    assert json.loads(cache_file(corp).read_text())["clientId"] == data["clientId"]
+
+
+def test_denied_browser_sign_in_is_one_line_and_writes_nothing(corp, ic, tmp_path):
+    """Issue 13 item 2: the portal refuses the sign-in (access_denied back on the redirect):
+    one line, no cache file, no ~/.aws/config; the browser is told to close the tab."""
+    ic.deny_next()
+    browser, record = following_browser(tmp_path)
+    result = corp.aacli("login", "corp", BROWSER=str(browser), timeout=90)
+    assert_one_line_error(result_without_progress(result), "refused")
+    assert "Traceback" not in result.stderr
+    assert not cache_file(corp).exists()
+    assert not corp.aws_config.exists()
+    assert "did not succeed" in json.loads(record.read_text())["body"]
+
+
+def test_ctrl_c_cancels_a_waiting_browser_sign_in_cleanly(corp, ic, tmp_path):
+    """Issue 13 item 2: Ctrl-C while aacli waits for the browser: "cancelled", exit 130, the
+    loopback listener closed, nothing written."""
+    browser, record = recording_browser(tmp_path)  # opens nothing: aacli waits
+    child = start_login(corp, BROWSER=str(browser))
+    seen: list[str] = []
+    read_until(child.stderr, re.compile(r"Opening the browser"), seen)
+    deadline = time.monotonic() + 20
+    while not record.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    from signin_page import signin_url_in_page
+
+    url = signin_url_in_page(record.read_text())
+    port = int(re.search(r"redirect_uri=http%3A%2F%2F127\.0\.0\.1%3A(\d+)", url).group(1))
+    time.sleep(0.5)
+    child.send_signal(signal.SIGINT)
+    _out, err = child.communicate(timeout=20)
+    assert child.returncode == 130, err
+    assert err.strip().splitlines() == ["aacli: cancelled"]
+    with pytest.raises(OSError), socket.create_connection(("127.0.0.1", port), timeout=2):
+        pass
+    assert not cache_file(corp).exists()
+    assert not corp.aws_config.exists()
+
+
+# The AWS CLI shares the sign-in both ways
+
+
+@pytest.mark.awscli
+def test_aws_cli_uses_the_sign_in_aacli_wrote(corp, ic, tmp_path):
+    """Issue 13 item 2: after `aacli login corp`, the AWS CLI v2 signs in with the shared
+    cache: `aws sts get-caller-identity --profile <sso profile>` is the permission set's role."""
+    result = device_login(corp, ic, tmp_path)
+    assert result.returncode == 0, result.stderr
+    link_permission_set(corp, ic)
+    identity = aws_identity(corp, corp.sandbox, tmp_path)
+    assert identity.returncode == 0, identity.stderr
+    arn = json.loads(identity.stdout)["Arn"]
+    assert ":assumed-role/AWSReservedSSO_AdministratorAccess" in arn
+    assert json.loads(identity.stdout)["Account"] == "111111111111"
+
+
+@pytest.mark.awscli
+def test_aacli_uses_the_sign_in_the_aws_cli_wrote(home_env, ic, tmp_path):
+    """Issue 13 item 2: `aws sso login --sso-session corp` (the AWS CLI's own device flow)
+    writes the cache; aacli's access_token reads it, with no new sign-in, and `aacli logout`
+    ends it."""
+    from trayapp.core.sso import signin
+
+    corp = home_env
+    corp.aws_config.parent.mkdir(mode=0o700, exist_ok=True)
+    corp.aws_config.write_text(
+        f"[sso-session corp]\nsso_start_url = {ic.start_url}\nsso_region = eu-west-1\n"
+        "sso_registration_scopes = sso:account:access\n"
+    )
+    child = subprocess.Popen(
+        [aws_cli_v2(), "sso", "login", "--sso-session", "corp", "--no-browser"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=aws_cli_env(corp, corp.sandbox, tmp_path),
+    )
+    seen: list[str] = []
+    try:
+        user_code = read_until(child.stdout, re.compile(r"^([A-Z]{4}-[A-Z]{4})\s*$"), seen, 60)
+        assert ic.approve(user_code)
+        out, _ = child.communicate(timeout=60)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert child.returncode == 0, "".join(seen) + out
+    written = json.loads(cache_file(corp).read_text())
+    before = len(ic.requests)
+    ctx, hub = sso_context(corp), corp_hub(ic)
+    assert signin.access_token(ctx, hub) == written["accessToken"]
+    assert signin.token_expiry(ctx, hub) is not None
+    assert not [r for r in ic.requests[before:] if r.operation != "ListAccounts"]
+    logout = corp.aacli("logout", "corp")
+    assert logout.returncode == 0, logout.stderr
+    assert not cache_file(corp).exists()
+    assert not portal_accepts(corp.sandbox, written["accessToken"])
+
+
+def test_a_hand_written_aws_cli_token_is_used_and_refreshed(home_env, ic, tmp_path):
+    """Issue 13 item 2: a cache file in the AWS CLI's format (written by hand, as the CLI
+    does, with a field aacli does not know) is used as it is; once near its expiry it is
+    refreshed with the refresh token, keeping the unknown field, without a new sign-in."""
+    from trayapp.core.sso import signin
+
+    corp = home_env
+    assert device_login(corp, ic, tmp_path).returncode == 0
+    issued = json.loads(cache_file(corp).read_text())
+    soon = datetime.now(timezone.utc) + timedelta(minutes=2)
+    hand = {
+        "startUrl": ic.start_url,
+        "region": "eu-west-1",
+        "accessToken": issued["accessToken"],
+        "expiresAt": soon.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "clientId": issued["clientId"],
+        "clientSecret": issued["clientSecret"],
+        "registrationExpiresAt": issued["registrationExpiresAt"],
+        "refreshToken": issued["refreshToken"],
+        "someOtherTool": "kept",
+    }
+    cache_file(corp).write_text(json.dumps(hand))
+    ctx, hub = sso_context(corp), corp_hub(ic)
+    assert signin.token_expiry(ctx, hub) == soon.replace(microsecond=0)
+    before = len(ic.requests)
+    fresh = signin.access_token(ctx, hub)  # 2 minutes left: refreshed first
+    assert fresh != issued["accessToken"] and portal_accepts(corp.sandbox, fresh)
+    calls = [(r.operation, r.grant_type) for r in ic.requests[before:]]
+    assert calls == [("CreateToken", "refresh_token"), ("ListAccounts", None)]
+    data = json.loads(cache_file(corp).read_text())
+    assert data["accessToken"] == fresh and data["someOtherTool"] == "kept"
+    assert data["refreshToken"] != issued["refreshToken"]
+    assert stat.S_IMODE(cache_file(corp).stat().st_mode) == 0o600
+    # Far from expiry now: no call at all.
+    before = len(ic.requests)
+    assert signin.access_token(ctx, hub) == fresh
+    assert ic.requests[before:] == []
+
+
+def test_expired_tokens_are_refreshed_without_a_new_sign_in(home_env, ic, tmp_path):
+    """Issue 13 item 2: a short token lifetime, then the sandbox expires every token: the next
+    access_token refreshes (refresh_token grant) and the new token works; with the refresh
+    token refused too, it is "Sign in to corp first: aacli login corp"."""
+    from trayapp.core.errors import SignInNeeded
+    from trayapp.core.sso import signin
+
+    corp = home_env
+    ic.token_lifetime = 120  # under the 5 minutes aacli refreshes ahead
+    assert device_login(corp, ic, tmp_path).returncode == 0
+    old = json.loads(cache_file(corp).read_text())["accessToken"]
+    ic.expire_tokens()
+    assert not portal_accepts(corp.sandbox, old)
+    ctx, hub = sso_context(corp), corp_hub(ic)
+    before = len(ic.requests)
+    fresh = signin.access_token(ctx, hub)
+    assert fresh != old and portal_accepts(corp.sandbox, fresh)
+    grants = [r.grant_type for r in ic.requests[before:] if r.operation == "CreateToken"]
+    assert grants == ["refresh_token"]
+    assert not [r for r in ic.requests[before:] if r.operation == "StartDeviceAuthorization"]
+    # The refresh token is spent (the sandbox rotates it): a garbled one is refused.
+    data = json.loads(cache_file(corp).read_text())
+    data["refreshToken"] = "garbled"
+    data["expiresAt"] = "2020-01-01T00:00:00Z"
+    cache_file(corp).write_text(json.dumps(data))
+    with pytest.raises(SignInNeeded, match=r"^Sign in to corp first: aacli login corp$"):
+        signin.access_token(ctx, hub)
+
+
+# Sign-out
+
+
+def test_logout_removes_the_cache_file_and_the_sandbox_refuses_the_token(corp, ic, tmp_path):
+    """Issue 13 item 2: `aacli logout corp` calls Logout and removes the cache file; the
+    sandbox then refuses the token; [sso-session corp] stays; a second logout says so."""
+    assert device_login(corp, ic, tmp_path).returncode == 0
+    token = json.loads(cache_file(corp).read_text())["accessToken"]
+    config = corp.aws_config.read_text()
+    before = len(ic.requests)
+    result = corp.aacli("logout", "corp")
+    assert result.returncode == 0, result.stderr
+    assert "Signed out of corp." in result.stderr
+    assert not cache_file(corp).exists()
+    assert not portal_accepts(corp.sandbox, token)
+    assert corp.aws_config.read_text() == config
+    assert ic.requests[before].operation == "Logout"
+    again = corp.aacli("logout", "corp")
+    assert again.returncode == 0 and "corp was not signed in." in again.stderr
+
+
+# A hostile cache
+
+
+def test_a_fifo_in_the_cache_is_refused_in_one_line(corp, ic, tmp_path):
+    """Issue 13 item 2: a FIFO where corp's cache file goes: login and logout each say so in
+    one line, at once (no read that waits), and nothing is written."""
+    cache_dir(corp).mkdir(parents=True, mode=0o700)
+    os.mkfifo(cache_file(corp), 0o600)
+    before = len(ic.requests)
+    for args in (("login", "corp", "--device-code"), ("logout", "corp")):
+        started = time.monotonic()
+        result = corp.aacli(*args, BROWSER="/bin/true", timeout=30)
+        assert_one_line_error(result, "FIFO")
+        assert time.monotonic() - started < 20
+    assert stat.S_ISFIFO(cache_file(corp).lstat().st_mode)
+    assert not corp.aws_config.exists()
+    assert ic.requests[before:] == []  # refused before any call
+
+
+def test_a_cache_folder_of_another_user_is_refused_in_one_line(corp, ic, attacker_uid):
+    """Issue 13 item 2: ~/.aws/sso/cache owned by another user: login refuses in one line
+    before signing in, and writes nothing there."""
+    folder = cache_dir(corp)
+    folder.mkdir(parents=True, mode=0o700)
+    os.chown(folder, attacker_uid, -1)
+    before = len(ic.requests)
+    result = corp.aacli("login", "corp", "--device-code", BROWSER="/bin/true", timeout=30)
+    assert_one_line_error(result, "another user")
+    assert list(folder.iterdir()) == []
+    assert not corp.aws_config.exists()
+    assert ic.requests[before:] == []
