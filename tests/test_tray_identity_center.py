@@ -4,7 +4,11 @@ sandbox, refreshing its accounts and getting working credentials from a role cli
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta, timezone
+
+import pytest
+from tray_harness import desktop, start_tray, wait_for
 
 from trayapp.core.model import Account, Config, IdentityCenter, Profile, Role, Session, Settings
 from trayapp.tray import identity_center
@@ -219,3 +223,254 @@ def test_no_sign_in_means_nothing_due(tmp_path):
     assert hubs.tick(NOW) is None
     assert recorder.queued == [] and recorder.notes == []
     assert identity_center.sign_in_due(None, NOW, 5)
+
+
+# The real tray (display-marked, as test_tray_e2e): the sandbox's Identity Center over HTTP
+
+BROWSER_SCRIPT = '''#!{python}
+"""A browser that follows the sign-in page's URL with an HTTP client (redirects included)."""
+import html, re, sys, urllib.request
+page = open(sys.argv[1], encoding="utf-8").read()
+url = html.unescape(re.search(r'http-equiv="refresh" content="0; url=([^"]*)"', page).group(1))
+with urllib.request.urlopen(url, timeout=20) as answer:
+    status = answer.status
+with open({log!r}, "a", encoding="utf-8") as log:
+    log.write(f"{{status}} {{url.split('?')[0]}}\\n")
+'''
+
+
+def _http_browser(tmp_path):
+    """A $BROWSER program, and the file where it logs each page it followed (status, URL)."""
+    import stat
+    import sys
+
+    log = tmp_path / "browser.log"
+    program = tmp_path / "http-browser.py"
+    program.write_text(BROWSER_SCRIPT.format(python=sys.executable, log=str(log)))
+    program.chmod(program.stat().st_mode | stat.S_IXUSR)
+    return program, log
+
+
+def _add_hub(configured):
+    """The hub ``corp`` beside the IAM-user hub ``acme``, as `aacli config add-sso` writes it."""
+    ic = configured.sandbox.identity_center
+    config = configured.home / "config.toml"
+    with config.open("a", encoding="utf-8") as out:
+        out.write(f'\n[profiles.corp]\nsso_start_url = "{ic.start_url}"\n')
+        out.write(f'sso_region = "{ic.region}"\n')
+
+
+def _menu_entry(model, *labels):
+    entries = model.get("menu", [])
+    entry = None
+    for label in labels:  # the hub "corp" itself, not the live session "corp/dev/…" above it
+        named = [e for e in entries if e != "---" and e["label"].startswith(label)]
+        entry = next((e for e in named if e["label"] == label), named[0] if named else None)
+        if entry is None:
+            return None
+        entries = entry["children"]
+    return entry
+
+
+def _child_labels(model, *labels):
+    """The labels under ``labels``; [""] while the menu file is being replaced."""
+    entry = _menu_entry(model, *labels)
+    return [c if c == "---" else c["label"] for c in entry["children"]] if entry else [""]
+
+
+def _sections(path):
+    import configparser
+
+    parser = configparser.RawConfigParser()
+    parser.read(path)
+    return parser.sections()
+
+
+def _windows(desk, name):
+    import subprocess
+
+    found = subprocess.run(
+        ["xdotool", "search", "--onlyvisible", "--name", name],
+        env=desk.env({}), capture_output=True, text=True, timeout=10,
+    )  # fmt: skip
+    return found.stdout.split()
+
+
+def _until(tray, what, predicate, timeout=30):
+    """wait_for, telling the tray's log and menu when it times out."""
+    try:
+        return wait_for(what, lambda: tray.alive() or predicate(), timeout=timeout)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\ntray log: {tray.log()}\nmenu: {tray.model()}") from None
+
+
+def _shoot(desk, name):
+    from conftest import screenshot_dir
+    from xvfb import screenshot
+
+    return screenshot(desk.display, "root", screenshot_dir() / name)
+
+
+def _click(tray, *labels):
+    tray.open_menu()
+    tray.walk(*labels)
+    tray.activate()
+
+
+def _caller_arn(configured, aws_profile):
+    import json
+    import subprocess
+
+    from conftest import aws_cli_v2
+
+    identity = subprocess.run(
+        [aws_cli_v2(), "sts", "get-caller-identity", "--profile", aws_profile, "--output",
+         "json", "--endpoint-url", configured.sandbox.endpoint_url],
+        capture_output=True, text=True, env=configured.environ(), timeout=60,
+    )  # fmt: skip
+    assert identity.returncode == 0, identity.stderr
+    return json.loads(identity.stdout)["Arn"]
+
+
+def _display_ready():
+    try:
+        import gi
+
+        gi.require_version("Gtk", "3.0")
+    except (ImportError, ValueError):
+        from conftest import need_tool
+
+        need_tool("PyGObject is not installed (pip install 'PyGObject<3.51')")
+
+
+@pytest.mark.display
+@pytest.mark.awscli
+@pytest.mark.slow
+def test_tray_signs_in_to_a_hub_lists_its_accounts_and_a_role_click_gives_credentials(
+    configured, tmp_path
+):
+    """Issue 13 must-show 3: in the real tray, an Identity Center hub signs in (the browser a
+    program that follows the URL with an HTTP client), its accounts appear after the refresh,
+    and a role click writes credentials the AWS CLI v2 uses (no MFA dialog); after Sign out,
+    a role click signs in first, then gets the role."""
+    _display_ready()
+    _add_hub(configured)
+    browser, browsed = _http_browser(tmp_path)
+    ic = configured.sandbox.identity_center
+    with desktop(tmp_path) as desk:
+        tray = start_tray(desk, configured.environ(), tmp_path, BROWSER=str(browser))
+        assert _child_labels(tray.model(), "corp")[:2] == ["Not signed in", "Sign in to corp\u2026"]
+        assert _menu_entry(tray.model(), "acme", "dev (111111111111)", "DEVELOPER")
+
+        _click(tray, "corp", "Sign in to corp")
+        _until(
+            tray,
+            "the hub signed in",
+            lambda: _child_labels(tray.model(), "corp")[0].startswith("Signed in until"),
+            timeout=40,
+        )
+        assert "200 " in browsed.read_text()  # the browser followed the redirect to the tray
+        _until(
+            tray,
+            "the hub's accounts after the refresh",
+            lambda: _menu_entry(tray.model(), "corp", "dev (111111111111)", "AdministratorAccess"),
+            timeout=40,
+        )
+        assert _menu_entry(tray.model(), "corp", "prod (333333333333)", "ReadOnlyAccess")
+
+        tray.open_menu()
+        tray.walk("corp", "dev (111111111111)", "AdministratorAccess")
+        time.sleep(0.5)
+        _shoot(desk, "tray-identity-center.png")  # both hub kinds, the hub's lines, its roles
+        tray.activate()
+        _until(
+            tray,
+            "dev-AdministratorAccess in the credentials file",
+            lambda: "dev-AdministratorAccess" in _sections(configured.credentials),
+            timeout=40,
+        )
+        arn = _caller_arn(configured, "dev-AdministratorAccess")
+        assert ":assumed-role/AWSReservedSSO_AdministratorAccess" in arn, arn
+        assert not _windows(desk, "MFA code")  # a permission set asks for no code
+        assert any(r.operation == "GetRoleCredentials" for r in ic.requests)
+
+        # Signed out, a role click signs in first (the browser again), then gets the role.
+        _click(tray, "corp", "Sign out of corp")
+        _until(
+            tray,
+            "the hub signed out",
+            lambda: _child_labels(tray.model(), "corp")[0] == "Not signed in",
+        )
+        followed = browsed.read_text().count("\n")
+        _click(tray, "corp", "dev (111111111111)", "ReadOnlyAccess")
+        _until(
+            tray,
+            "dev-ReadOnlyAccess in the credentials file",
+            lambda: "dev-ReadOnlyAccess" in _sections(configured.credentials),
+            timeout=60,
+        )
+        assert browsed.read_text().count("\n") == followed + 1
+        assert ":assumed-role/AWSReservedSSO_ReadOnlyAccess" in _caller_arn(
+            configured, "dev-ReadOnlyAccess"
+        )
+        assert _child_labels(tray.model(), "corp")[0].startswith("Signed in until")
+        tray.alive()
+        assert "Traceback" not in tray.log(), tray.log()
+        tray.stop()
+
+
+@pytest.mark.display
+@pytest.mark.slow
+def test_tray_device_code_window_shows_and_copies_the_code_closes_when_signed_in_and_on_quit(
+    configured, tmp_path
+):
+    """Issue 13 Tray: "Sign in with a code…" opens the device-code window (the code, the URL,
+    Copy, Cancel) from the sign-in worker; Copy puts the code on the clipboard; approving it
+    signs the hub in and the window closes by itself; Quit while it is open exits < 2 s."""
+    import re
+    import subprocess
+
+    _display_ready()
+    _add_hub(configured)
+    ic = configured.sandbox.identity_center
+    with desktop(tmp_path) as desk:
+        tray = start_tray(desk, configured.environ(), tmp_path)
+        _click(tray, "corp", "Sign in with a code")
+        window = _until(tray, "the device-code window", lambda: _windows(desk, "sign-in code"))[-1]
+        time.sleep(0.8)
+        _shoot(desk, "tray-identity-center-device-code.png")
+        desk.xdotool("mousemove", "--window", window, "20", "20")
+        desk.xdotool("windowfocus", "--sync", window)
+        time.sleep(0.2)
+        desk.xdotool("key", "Return")  # Copy (the default button)
+
+        def copied():
+            out = subprocess.run(
+                ["xclip", "-o", "-selection", "clipboard"],
+                env=desk.env({}), capture_output=True, text=True, timeout=5,
+            )  # fmt: skip
+            return re.fullmatch(r"[A-Z]{4}-[A-Z]{4}", out.stdout.strip()) and out.stdout.strip()
+
+        code = wait_for("the code on the clipboard", copied, timeout=10)
+        assert ic.device_pending(code)
+        assert ic.approve(code)
+        _until(
+            tray,
+            "the hub signed in",
+            lambda: _child_labels(tray.model(), "corp")[0].startswith("Signed in until"),
+        )
+        wait_for("the window closed by itself", lambda: not _windows(desk, "sign-in code"))
+
+        # Quit while the window is open: the tray exits at once and the window goes with it.
+        _click(tray, "corp", "Sign out of corp")
+        wait_for("signed out", lambda: _child_labels(tray.model(), "corp")[0] == "Not signed in")
+        _click(tray, "corp", "Sign in with a code")
+        wait_for("the window again", lambda: _windows(desk, "sign-in code"), timeout=30)
+        tray.open_menu()
+        tray.walk("Quit")
+        started = time.monotonic()
+        tray.activate()
+        tray.process.wait(timeout=10)
+        assert time.monotonic() - started < 2, "the tray took too long to quit"
+        wait_for("the window gone with the tray", lambda: not _windows(desk, "sign-in code"))
+        assert "Traceback" not in tray.log(), tray.log()

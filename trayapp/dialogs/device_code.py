@@ -15,7 +15,7 @@ from trayapp.core.clock import parse_iso
 from trayapp.dialogs.common import PAD, bind_cancel, make_root, present
 
 TITLE = "aacli \u2014 sign-in code"
-TEXT_WIDTH = 360
+TEXT_WIDTH = 400  # pixels: an AWS device URL fits on one line
 MAX_INPUT = 8 * 1024  # the details on stdin: a few hundred bytes
 COPIED_MS = 1500
 
@@ -66,7 +66,7 @@ class DeviceCodeDialog:
             wraplength=TEXT_WIDTH,
         ).grid(row=1, sticky="w", pady=(6, 0))
         self.url = tk.StringVar(root, value=details.verification_uri)
-        url_entry = ttk.Entry(frame, textvariable=self.url, state="readonly", width=48)
+        url_entry = ttk.Entry(frame, textvariable=self.url, state="readonly", width=1)
         url_entry.grid(row=2, sticky="ew", pady=(6, 0))
         self.code_label = ttk.Label(
             frame, text=details.user_code, font=("DejaVu Sans Mono", 28, "bold"), anchor="center"

@@ -187,7 +187,7 @@ class TrayApp:
             service,
             config=lambda: self.config,
             notify=self.notify,
-            enqueue=self.enqueue,
+            enqueue=self.actions.put,  # a refresh it queues is no click: never taken for a second
             changed=self.refresh,
             clock=clock,
             state_dir=service.deps.app.state_dir,

@@ -20,6 +20,7 @@ from trayapp.tray.menu import Action, MenuEntry
 
 if TYPE_CHECKING:
     from trayapp.core.service import Service
+    from trayapp.core.sso.portal import SyncReport
     from trayapp.core.sso.signin import DeviceCode
 
 log = logging.getLogger(__name__)
@@ -109,6 +110,27 @@ def warning(name: str, expires_at: datetime, now: datetime) -> str:
         f"Your sign-in to {name} ends in {left}, at {_clock(expires_at)}. "
         f"Sign in again from the tray menu (Sign in to {name} again\u2026)."
     )
+
+
+def refreshed(report: SyncReport) -> str:
+    """What a Refresh accounts changed, in one sentence."""
+    accounts = sum("/" not in label for label in report.added)
+    roles = len(report.added) - accounts
+    if not report.added:
+        text = f"{report.hub}: accounts refreshed, nothing new."
+    else:
+        text = f"{report.hub}: accounts refreshed, {_count(accounts, 'account')} and "
+        text += f"{_count(roles, 'role')} added."
+    if report.kept:
+        text += (
+            f" {len(report.kept)} no longer assigned, kept "
+            f"(`aacli config sync {report.hub} --prune` removes the synced ones)."
+        )
+    return text
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 # The device-code window (a child process, as the dialogs are)
@@ -312,10 +334,7 @@ class HubSignIns:
     def sync(self, name: str) -> None:
         """Refresh the hub's accounts and roles (never pruned here: that is the CLI's --prune)."""
         self._mark_synced(name)  # even if it fails: the daily refresh is not retried at once
-        report = self.service.sync(name, prune=False)
-        described = getattr(report, "describe", None)
-        text = described() if callable(described) else str(report)
-        self.notify(f"{name}: accounts refreshed. {text}".strip())
+        self.notify(refreshed(self.service.sync(name, prune=False)))
 
     def sign_out(self, name: str) -> None:
         ended = self.service.sign_out(name)
