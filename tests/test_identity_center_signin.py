@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, assert_one_line_error, aws_cli_v2
 
-from trayapp.core.model import IdentityCenter, Profile
+from trayapp.core.model import Profile
 from trayapp.core.paths import AppPaths, AwsPaths
 
 SESSION = "corp"
@@ -96,6 +96,8 @@ def sso_context(env):
 
 
 def corp_hub(ic) -> Profile:
+    from trayapp.core.model import IdentityCenter
+
     return Profile(
         name=SESSION,
         access_key_id="",
