@@ -62,7 +62,8 @@ def main(argv: list[str] | None = None) -> int:
         lines = [
             f"endpoint:       {sandbox.endpoint_url}",
             f"federation URL: {sandbox.federation_url}",
-            f"IC start URL:   {ic.start_url} (region {ic.region}, user {ic.default_user})",
+            f"IC start URL:   {ic.start_url}",
+            f"IC region/user: {ic.region}, {ic.default_user}",
             f"hub user:       {hub.user_arn}",
             f"access key id:  {hub.access_key_id}",
             f"MFA serial:     {hub.mfa_serial}",

@@ -375,10 +375,10 @@ class OidcService:
         return code.user, code.scopes
 
     def _refresh_grant(self, client: Client, refresh_token: str) -> tuple[str, tuple[str, ...]]:
-        access_token = self._refresh.pop(refresh_token, None)  # a refresh token works once
-        session = self._sessions.get(access_token or "")
+        session = self._sessions.get(self._refresh.get(refresh_token, ""))
         if session is None or session.client_id != client.client_id:
             raise ApiError("InvalidGrantException", "Invalid refresh token provided")
+        del self._refresh[refresh_token]  # a refresh token works once
         session.refresh_token = None
         return session.user, session.scopes
 
