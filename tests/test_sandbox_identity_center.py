@@ -390,8 +390,16 @@ def test_authorize_refuses_foreign_redirects_and_reports_denial(sandbox: Sandbox
 
 def test_device_page_escapes_what_it_shows(sandbox: Sandbox) -> None:
     """Issue 13 sandbox: the pages are plain HTML with every value escaped."""
-    _, _, page = http_get(f"{sandbox.endpoint_url}/device?user_code=%3Cscript%3E")
-    assert "<script>" not in page
+    ic = sandbox.identity_center
+    status, _, page = http_get(f"{sandbox.endpoint_url}/device?user_code=%3Cscript%3E")
+    assert status == 200 and "unknown or has expired" in page and "<script>" not in page
+    device = start_device(sandbox, register(sandbox))
+    ic.default_user = "<img src=x>"
+    try:
+        _, _, page = http_get(device["verificationUriComplete"])
+    finally:
+        ic.default_user = "alice"
+    assert "Signed in as &lt;img src=x&gt;" in page and "<img" not in page
 
 
 # -- tokens ------------------------------------------------------------------------------------
