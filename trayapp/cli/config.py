@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from trayapp.cli import config_sso
 from trayapp.cli.context import ask_hidden, interactive, make_service, say
 from trayapp.core import config as cfg
 from trayapp.core import config_ops, validate
@@ -15,10 +16,12 @@ from trayapp.core.model import Account, Profile, Role
 from trayapp.core.service import Service
 
 DESCRIPTION = """\
-Set up what aacli can reach: a profile is your hub IAM user (access key id,
-MFA device); an account is a spoke account under it; a role is a role in that
-account. The secret access key goes to the OS keyring or the encrypted vault,
-never into the config file or the command line."""
+Set up what aacli can reach: a profile is your hub, either an IAM user (access
+key id, MFA device) or an Identity Center sign-in (start URL); an account is a
+spoke account under it; a role is a role in that account (for Identity Center,
+a permission set, or a role chained --via one). The secret access key goes to
+the OS keyring or the encrypted vault, never into the config file or the
+command line."""
 
 EPILOG = """\
 examples:
@@ -28,6 +31,10 @@ examples:
   aacli config add-account acme dev --id 111111111111 --region eu-west-1
   aacli config add-role acme/dev DEVELOPER --duration 2h
   aacli config import-aws                         from role_arn profiles in ~/.aws/config
+  aacli config add-sso corp --start-url https://corp.awsapps.com/start --region eu-west-1
+  aacli config sync corp [--prune]                its accounts and permission sets
+  aacli config add-role corp/dev DEVELOPER --via AdministratorAccess   (chained, 1 h)
+  aacli config link-aws corp/dev/AdministratorAccess   an AWS CLI sso profile
   aacli config show
   aacli config remove acme/dev/DEVELOPER
 """
@@ -47,6 +54,8 @@ def register(parser: argparse.ArgumentParser) -> None:
         help="RoleSessionName: auto (default: the hub IAM user's name), os-user, or a fixed name",
     )
 
+    config_sso.register(sub)
+
     p = sub.add_parser("set-key", help="store a new secret key for a profile (after rotation)")
     p.add_argument("name", help="the profile")
     p.add_argument("--access-key-id", help="the new access key id, if it changed")
@@ -60,8 +69,9 @@ def register(parser: argparse.ArgumentParser) -> None:
     p = sub.add_parser("add-role", help="add a role to an account")
     p.add_argument("account", help="PROFILE/ACCOUNT (or ACCOUNT when unambiguous)")
     p.add_argument("role", help="the IAM role name")
-    p.add_argument("--duration", default="1h", help="session length, 15m to 12h (default 1h)")
+    p.add_argument("--duration", help="session length, 15m to 12h (default 1h)")
     p.add_argument("--aws-profile", help="AWS profile to write (default ACCOUNT-ROLE)")
+    p.add_argument("--via", metavar="PERMSET", help=config_sso.VIA_HELP)
     p.add_argument("--external-id", help="sts:ExternalId the role's trust policy asks for")
     p.add_argument(
         "--source-identity",
@@ -98,9 +108,17 @@ def register(parser: argparse.ArgumentParser) -> None:
     p = sub.add_parser("remove", help="remove a profile, account or role")
     p.add_argument("path", help="PROFILE, PROFILE/ACCOUNT or PROFILE/ACCOUNT/ROLE")
 
-    p = sub.add_parser("link-aws", help="add a credential_process profile to ~/.aws/config")
+    p = sub.add_parser(
+        "link-aws",
+        help="add a profile to ~/.aws/config: credential_process (or, for a permission set, "
+        "the AWS CLI's own sso profile)",
+    )
     p.add_argument("target", help="PROFILE/ACCOUNT/ROLE or a shortening")
-    p.add_argument("--aws-profile", help="profile name to write (default ACCOUNT-ROLE-process)")
+    p.add_argument(
+        "--aws-profile",
+        help="profile name to write (default ACCOUNT-ROLE-process; ACCOUNT-ROLE-sso for a "
+        "permission set)",
+    )
     p.add_argument(
         "--server",
         action="store_true",
@@ -195,9 +213,7 @@ def _changed_profile(config: cfg.Config, name: str, **changes: Any) -> cfg.Confi
 
 
 def set_key(service: Service, args: argparse.Namespace) -> int:
-    profile = cfg.find_profile(service.config, args.name)
-    if profile is None:
-        raise UsageError(f"no profile named '{args.name}'")
+    profile = cfg.iam_user_hub(service.config, args.name, "so no secret key to store")
     if args.access_key_id:
         from dataclasses import replace
 
@@ -238,19 +254,44 @@ def _account_path(service: Service, text: str) -> tuple[str, str]:
 
 def add_role(service: Service, args: argparse.Namespace) -> int:
     profile_name, account_name = _account_path(service, args.account)
+    via = validate.role_name(args.via) if getattr(args, "via", None) else None
     role = Role(
         name=validate.role_name(args.role),
-        duration_seconds=validate.duration(args.duration),
+        duration_seconds=validate.duration(args.duration or "1h"),
         aws_profile=validate.aws_profile(args.aws_profile) if args.aws_profile else None,
+        via=via,
         **_audit_options(args),
     )
+    hub = cfg.find_profile(service.config, profile_name)
+    if hub is not None and hub.is_identity_center and via is None:
+        _refuse_permission_set_options(args, role)
     config_ops.add_role(service, profile_name, account_name, role)
     aws_name = role.aws_profile or f"{account_name}-{role.name}"
+    chained = f" (chained from {via}: at most 1 h, renewed)" if via else ""
     say(
-        f"Added role {profile_name}/{account_name}/{role.name}; "
+        f"Added role {profile_name}/{account_name}/{role.name}{chained}; "
         f"'aacli auth {account_name}/{role.name}' writes AWS profile '{aws_name}'."
     )
     return 0
+
+
+def _refuse_permission_set_options(args: argparse.Namespace, role: Role) -> None:
+    """A permission set's session is Identity Center's: GetRoleCredentials takes no options."""
+    given = [
+        flag
+        for flag, value in (
+            ("--duration", args.duration),
+            ("--external-id", role.external_id),
+            ("--source-identity", role.source_identity),
+            ("--tag", role.tags),
+        )
+        if value
+    ]
+    if given:
+        raise UsageError(
+            f"{' and '.join(given)}: a permission set takes none (Identity Center sets its "
+            "session); they go with a role chained --via a permission set"
+        )
 
 
 def _audit_options(args: argparse.Namespace) -> dict[str, Any]:
@@ -268,6 +309,8 @@ def _audit_options(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+NO_CODES = "and no MFA device: its roles need no code"
+
 CODES_HELP = """\
 Where the profile's MFA codes come from. --ykman reads them from a YubiKey's
 OATH applet with the ykman CLI (touch it when asked: the tray and the terminal
@@ -277,8 +320,7 @@ manager's 'op item get aws-mfa --otp'), without a shell, for at most 30 s;
 
 
 def codes(service: Service, args: argparse.Namespace) -> int:
-    if cfg.find_profile(service.config, args.name) is None:
-        raise UsageError(f"no profile named '{args.name}'")
+    cfg.iam_user_hub(service.config, args.name, NO_CODES)
     if (args.account or args.serial) and not args.ykman:
         raise UsageError("--account and --serial go with --ykman")
     if args.ykman:
@@ -337,15 +379,25 @@ def show(service: Service, args: argparse.Namespace) -> int:
     if not config.profiles:
         print("No profiles yet: aacli config add-profile NAME --access-key-id … --mfa-serial …")
     for profile in config.profiles:
-        print(f"{profile.name}  key {profile.access_key_id}  MFA {profile.mfa_serial}")
-        print(f"  {_profile_audit(profile)}")
+        sso = profile.identity_center
+        if sso is not None:
+            print(f"{profile.name}  Identity Center {sso.start_url} ({sso.region})")
+            print(f"  no hub key: signs in with 'aacli login {profile.name}'")
+        else:
+            print(f"{profile.name}  key {profile.access_key_id}  MFA {profile.mfa_serial}")
+            print(f"  {_profile_audit(profile)}")
         for account in profile.accounts:
             print(f"  {account.name}  {account.account_id}  {account.region}")
             for role in account.roles:
                 aws_name = role.aws_profile or f"{account.name}-{role.name}"
-                minutes = role.duration_seconds // 60
                 audit = _role_audit(role)
-                print(f"    {role.name}  {minutes} min  → AWS profile {aws_name}{audit}")
+                if sso is not None and role.via is None:
+                    kind = "permission set" + (", synced" if role.synced else "")
+                elif role.via:
+                    kind = f"via {role.via}, {min(role.duration_seconds, 3600) // 60} min"
+                else:
+                    kind = f"{role.duration_seconds // 60} min"
+                print(f"    {role.name}  {kind}  → AWS profile {aws_name}{audit}")
     return 0
 
 
@@ -406,6 +458,8 @@ def link_aws(service: Service, args: argparse.Namespace) -> int:
     )
 
     target = service.resolve(args.target)
+    if config_sso.is_permission_set(target) and not args.server:
+        return config_sso.link_permission_set(service, target, args.aws_profile)
     name = validate.aws_profile(args.aws_profile or f"{target.aws_profile}-process")
     command = credential_process_command(aacli_program(), target.label, server=args.server)
     config_file = service.deps.aws.config_file
@@ -431,9 +485,7 @@ by 'aacli unauth --all --mfa-session'."""
 
 
 def totp(service: Service, args: argparse.Namespace) -> int:
-    profile = cfg.find_profile(service.config, args.name)
-    if profile is None:
-        raise UsageError(f"no profile named '{args.name}'")
+    profile = cfg.iam_user_hub(service.config, args.name, NO_CODES)
     if args.remove:
         service.profile_secrets.remove_totp_seed(profile)
         say(f"Forgot the TOTP seed of profile '{profile.name}'; codes will be asked for again.")
@@ -465,9 +517,7 @@ def totp(service: Service, args: argparse.Namespace) -> int:
 
 
 def mfa_session(service: Service, args: argparse.Namespace) -> int:
-    profile = cfg.find_profile(service.config, args.name)
-    if profile is None:
-        raise UsageError(f"no profile named '{args.name}'")
+    profile = cfg.iam_user_hub(service.config, args.name, NO_CODES)
     seconds = None if args.length == "off" else validate.mfa_session_duration(args.length)
     config_ops.set_mfa_session(service, profile.name, seconds)
     if seconds is None:
@@ -557,6 +607,7 @@ ACTIONS: dict[str, Callable[[Service, argparse.Namespace], int]] = {
     "rotate-after": rotate_after,
     "path": path,
 }
+ACTIONS.update(config_sso.ACTIONS)  # add-sso, sync
 
 
 def _iso(value: object) -> str:

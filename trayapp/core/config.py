@@ -642,6 +642,7 @@ def add_role(config: Config, profile_name: str, account_name: str, role: Role) -
     )
     if any(r.name == role.name for r in account.roles):
         raise UsageError(f"account '{account_name}' already has a role '{role.name}'")
+    _check_new_chain(profile, account, role)
     new_account = replace(account, roles=(*account.roles, role))
     new_profile = replace(
         profile,
@@ -653,6 +654,24 @@ def add_role(config: Config, profile_name: str, account_name: str, role: Role) -
     except ConfigError as exc:
         raise UsageError(str(exc).removeprefix("config: ")) from None
     return new_config
+
+
+def _check_new_chain(profile: Profile, account: Account, role: Role) -> None:
+    """A role going ``via`` a permission set: an Identity Center hub's, and the permission set
+    one of the same account (what the config file demands, said as the CLI's words)."""
+    if role.via is None:
+        return
+    if not profile.is_identity_center:
+        raise UsageError(
+            f"'{profile.name}' is an IAM-user hub: its roles are assumed with the hub key and "
+            "an MFA code, not --via a permission set (that is for Identity Center hubs)"
+        )
+    sets = [r.name for r in account.roles if r.via is None]
+    if role.via not in sets:
+        raise UsageError(
+            f"{profile.name}/{account.name} has no permission set '{role.via}' (it has: "
+            f"{', '.join(sets) or 'none yet'}); 'aacli config sync {profile.name}' adds them"
+        )
 
 
 def replace_role(config: Config, profile_name: str, account_name: str, role: Role) -> Config:

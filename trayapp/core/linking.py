@@ -74,3 +74,43 @@ def link_credential_process(
         if new_text != text:
             atomic_write(config_file, new_text)
         return existing is None
+
+
+SSO_ROLE_KEYS = ("sso_session", "sso_account_id", "sso_role_name")
+
+
+def link_sso_role(
+    config_file: Path,
+    lock_file: Path,
+    aws_profile: str,
+    *,
+    sso_session: str,
+    account_id: str,
+    role_name: str,
+    region: str,
+) -> bool:
+    """Write ``[profile NAME]`` as the AWS CLI's Identity Center profile of one permission set
+    (it signs in through ``[sso-session …]``, shared with aacli); True if created.
+
+    A section that exists already is changed only if it is such a profile (it has
+    ``sso_session``): a profile the user set up otherwise stays theirs.
+    """
+    section = inifile.config_section_name(aws_profile)
+    values = dict(zip(SSO_ROLE_KEYS, (sso_session, account_id, role_name), strict=True))
+    with aws_files_lock(lock_file):
+        text = read_text(config_file)
+        try:
+            existing = inifile.get_section(text, section, config_style=True)
+            if existing is not None and "sso_session" not in existing:
+                raise CredFileError(
+                    f"{config_file} already has [{section}] that is no Identity Center "
+                    "profile; nothing was changed (choose another --aws-profile name)."
+                )
+            new_text = inifile.upsert_section(
+                text, section, {**values, "region": region}, config_style=True
+            )
+        except inifile.IniError as exc:
+            raise CredFileError(f"{config_file}: {exc.reason}; nothing was changed.") from None
+        if new_text != text:
+            atomic_write(config_file, new_text)
+        return existing is None

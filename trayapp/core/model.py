@@ -127,7 +127,7 @@ class Credentials:
     session_token: str = field(repr=False)
     expiration: datetime
     assumed_role_arn: str = ""
-    from_long_term_keys: bool = True  # False when chained from an MFA session
+    from_long_term_keys: bool = True  # False when chained (from an MFA session, a permission set)
 
 
 @dataclass(frozen=True)

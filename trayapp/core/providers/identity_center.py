@@ -47,8 +47,9 @@ class PermissionSet:
                 secret_access_key=str(raw["secretAccessKey"]),
                 session_token=str(raw["sessionToken"]),
                 expiration=datetime.fromtimestamp(int(raw["expiration"]) / 1000, timezone.utc),
-                # Not from long-term keys: the console gets no SessionDuration for them.
-                from_long_term_keys=False,
+                # Not a chained session (Identity Center assumed the role): the console may
+                # be given a SessionDuration, as for a role assumed from long-term keys.
+                from_long_term_keys=True,
             )
         except (KeyError, TypeError, ValueError, OverflowError):
             raise StsError(

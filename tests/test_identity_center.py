@@ -1,0 +1,444 @@
+"""Issue 13: Identity Center hubs in the config, sync (with and without --prune), auth of a
+permission set and of a role chained from one, link-aws, the console, against the sandbox."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import time
+from datetime import datetime, timezone
+
+import pytest
+import tomllib
+from conftest import assert_one_line_error, aws_cli_v2
+
+from trayapp.core.paths import AppPaths, AwsPaths
+
+HEADER = 'version = 1\n\n[settings]\nsecret_backend = "vault"\n'
+
+
+@pytest.fixture
+def ic(sandbox):
+    ic = sandbox.identity_center
+    ic.take_denial()
+    yield ic
+    ic.take_denial()
+
+
+@pytest.fixture
+def corp(env, sandbox, ic, monkeypatch):
+    """``env`` with an Identity Center hub ``corp`` at the sandbox; the test process's HOME is
+    the test's (the token cache is always ~/.aws/sso/cache)."""
+    env.sandbox = sandbox
+    env.vars["AWS_ENDPOINT_URL"] = sandbox.endpoint_url
+    env.vars["AACLI_FEDERATION_URL"] = sandbox.federation_url
+    monkeypatch.setenv("HOME", env.vars["HOME"])
+    env.home.mkdir(mode=0o700)
+    write_config(env, corp_hub_toml(ic))
+    return env
+
+
+def corp_hub_toml(ic, accounts: str = "") -> str:
+    return (
+        f'\n[profiles.corp]\nsso_start_url = "{ic.start_url}"\nsso_region = "{ic.region}"\n'
+        + accounts
+    )
+
+
+def write_config(env, body: str) -> None:
+    path = env.home / "config.toml"
+    path.write_text(HEADER + body, encoding="utf-8")
+    path.chmod(0o600)
+
+
+def config_data(env) -> dict:
+    return tomllib.loads((env.home / "config.toml").read_text())
+
+
+def sign_in(env, ic, user: str | None = None) -> None:
+    """A device-flow sign-in of corp (in this process), approved as ``user`` would."""
+    from trayapp.core.config import find_profile, load_config
+    from trayapp.core.sso.signin import SsoContext
+    from trayapp.core.sso.signin import sign_in as core_sign_in
+
+    hub = find_profile(load_config(env.home / "config.toml"), "corp")
+    ctx = SsoContext(
+        aws=AwsPaths(env.credentials, env.aws_config),
+        app=AppPaths(env.home, env.home / "state"),
+        endpoint_url=env.sandbox.endpoint_url,
+    )
+    core_sign_in(
+        ctx,
+        hub,
+        open_browser=lambda url: True,
+        show_device_code=lambda code: ic.approve(code.user_code, user=user),
+        device_code=True,
+    )
+
+
+def aws(env, *args: str, extra: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [aws_cli_v2(), *args, "--output", "json"],
+        capture_output=True,
+        text=True,
+        env=env.environ(**(extra or {})),
+        timeout=90,
+    )
+
+
+def caller_arn(env, profile: str, extra: dict[str, str] | None = None) -> str:
+    result = aws(
+        env,
+        "sts",
+        "get-caller-identity",
+        "--profile",
+        profile,
+        "--endpoint-url",
+        env.sandbox.endpoint_url,
+        extra=extra,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)["Arn"]
+
+
+def ok(result: subprocess.CompletedProcess) -> str:
+    assert result.returncode == 0, result.stderr
+    return result.stdout + result.stderr
+
+
+def ok_json(result: subprocess.CompletedProcess) -> dict:
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+# Sync
+
+
+def test_sync_adds_accounts_and_permission_sets_and_keeps_the_users_names(corp, ic):
+    """Issue 13 item 2: `config sync` turns ListAccounts/ListAccountRoles (paged) into accounts
+    by id and permission sets marked synced; an account the user named keeps its name."""
+    write_config(
+        corp,
+        corp_hub_toml(
+            ic,
+            '\n[profiles.corp.accounts.development]\nid = "111111111111"\nregion = "eu-west-1"\n',
+        ),
+    )
+    sign_in(corp, ic)
+    out = ok(corp.aacli("config", "sync", "corp"))
+    assert "added corp/development/AdministratorAccess" in out
+    assert "added corp/development/ReadOnlyAccess" in out
+    assert "added corp/prod" in out
+    assert "added corp/prod/ReadOnlyAccess" in out
+    accounts = config_data(corp)["profiles"]["corp"]["accounts"]
+    assert set(accounts) == {"development", "prod"}  # the user's name, the portal's name
+    assert accounts["prod"]["id"] == "333333333333"
+    assert accounts["development"]["roles"] == {
+        "AdministratorAccess": {"synced": True},
+        "ReadOnlyAccess": {"synced": True},
+    }
+    again = ok(corp.aacli("config", "sync", "corp"))
+    assert "added" not in again.replace("0 added", "")
+    assert "corp: 0 added, 0 removed; now 2 account(s), 3 permission set(s)." in again
+    show = ok(corp.aacli("config", "show"))
+    assert f"corp  Identity Center {ic.start_url}" in show
+    assert "AdministratorAccess  permission set, synced  → AWS profile development-Admin" in show
+
+
+def test_prune_removes_only_synced_roles_no_longer_assigned(corp, ic):
+    """Issue 13 item 2: without --prune nothing goes; with it, only synced permission sets no
+    longer assigned (and accounts left empty), never a role added by hand, a via role, the
+    permission set a via role needs, nor an account that still holds a hand-added role."""
+    ic.add_user("bob")
+    ic.assign("bob", "dev", "AdministratorAccess")  # bob has nothing else
+    write_config(
+        corp,
+        corp_hub_toml(
+            ic,
+            """
+[profiles.corp.accounts.dev]
+id = "111111111111"
+region = "eu-west-1"
+[profiles.corp.accounts.dev.roles.AdministratorAccess]
+synced = true
+[profiles.corp.accounts.dev.roles.ReadOnlyAccess]
+synced = true
+[profiles.corp.accounts.dev.roles.PowerUserAccess]
+[profiles.corp.accounts.dev.roles.DEVELOPER]
+via = "AdministratorAccess"
+[profiles.corp.accounts.prod]
+id = "333333333333"
+region = "us-east-2"
+[profiles.corp.accounts.prod.roles.ReadOnlyAccess]
+synced = true
+[profiles.corp.accounts.prod.roles.ReadOnly]
+via = "ReadOnlyAccess"
+[profiles.corp.accounts.stage]
+id = "222222222222"
+region = "eu-west-1"
+[profiles.corp.accounts.stage.roles.ReadOnlyAccess]
+synced = true
+""",
+        ),
+    )
+    sign_in(corp, ic, user="bob")
+    before = (corp.home / "config.toml").read_bytes()
+    out = ok(corp.aacli("config", "sync", "corp"))
+    assert "removed" not in out.replace("0 removed", "")
+    assert "kept corp/dev/ReadOnlyAccess (not assigned now; --prune removes it)" in out
+    assert (corp.home / "config.toml").read_bytes() == before
+
+    out = ok(corp.aacli("config", "sync", "corp", "--prune"))
+    assert "removed corp/dev/ReadOnlyAccess" in out
+    assert "removed corp/stage/ReadOnlyAccess" in out
+    assert "removed corp/stage\n" in out
+    assert "kept corp/dev/PowerUserAccess (not assigned now; added by hand" in out
+    assert (
+        "kept corp/prod/ReadOnlyAccess (not assigned now; a role added by hand goes via it)" in out
+    )
+    assert "kept corp/prod (not assigned now; holds roles added by hand)" in out
+    accounts = config_data(corp)["profiles"]["corp"]["accounts"]
+    assert set(accounts) == {"dev", "prod"}
+    assert set(accounts["dev"]["roles"]) == {"AdministratorAccess", "PowerUserAccess", "DEVELOPER"}
+    assert set(accounts["prod"]["roles"]) == {"ReadOnlyAccess", "ReadOnly"}
+    assert accounts["prod"]["region"] == "us-east-2"  # the user's region stays
+
+
+# Auth, chaining, the AWS CLI, the console
+
+
+def test_auth_of_a_permission_set_writes_a_profile_the_aws_cli_uses(corp, ic):
+    """Issue 13 item 2: `aacli auth corp/dev/AdministratorAccess` (GetRoleCredentials, no
+    code) writes the credentials file as for IAM-user roles; the AWS CLI v2 then is the
+    AWSReservedSSO role; env, exec, credential-process and status work for it too."""
+    write_config(
+        corp,
+        corp_hub_toml(
+            ic,
+            '\n[profiles.corp.accounts.dev]\nid = "111111111111"\nregion = "eu-west-1"\n'
+            "[profiles.corp.accounts.dev.roles.AdministratorAccess]\nsynced = true\n",
+        ),
+    )
+    sign_in(corp, ic)
+    out = ok(corp.aacli("auth", "corp/dev/AdministratorAccess"))
+    assert "credentials written to AWS profile 'dev-AdministratorAccess'" in out
+    arn = caller_arn(corp, "dev-AdministratorAccess")
+    assert ":assumed-role/AWSReservedSSO_AdministratorAccess" in arn
+    assert arn.startswith("arn:aws:sts::111111111111:")
+    status = ok_json(corp.aacli("status", "--json"))
+    assert [s["target"] for s in status["sessions"]] == ["corp/dev/AdministratorAccess"]
+    assert status["hub_keys"] == []
+    env_out = ok(corp.aacli("env", "corp/dev/AdministratorAccess"))
+    assert "AWS_SESSION_TOKEN=" in env_out
+    process = ok_json(corp.aacli("credential-process", "corp/dev/AdministratorAccess"))
+    assert process["Version"] == 1 and process["AccessKeyId"].startswith("ASIA")
+    ran = corp.aacli(
+        "exec",
+        "corp/dev/AdministratorAccess",
+        "--",
+        aws_cli_v2(),
+        "sts",
+        "get-caller-identity",
+        "--endpoint-url",
+        corp.sandbox.endpoint_url,
+    )
+    assert "AWSReservedSSO_AdministratorAccess" in ok(ran)
+
+
+def test_a_role_chained_from_a_permission_set_is_capped_at_1h_and_renewed(corp, ic, sandbox):
+    """Issue 13 item 2: `config add-role corp/dev DEVELOPER --via AdministratorAccess` chains
+    the spoke role from the permission set's credentials; AWS's 1 h cap is kept (a 2 h role
+    asks for 1 h), the AWS CLI is the spoke role, and expired credentials are renewed without
+    a prompt or a new sign-in."""
+    write_config(
+        corp,
+        corp_hub_toml(
+            ic,
+            '\n[profiles.corp.accounts.dev]\nid = "111111111111"\nregion = "eu-west-1"\n'
+            "[profiles.corp.accounts.dev.roles.AdministratorAccess]\nsynced = true\n",
+        ),
+    )
+    sign_in(corp, ic)
+    out = ok(
+        corp.aacli(
+            "config", "add-role", "corp/dev", "DEVELOPER", "--via", "AdministratorAccess",
+            "--duration", "2h",
+        )
+    )  # fmt: skip
+    assert "chained from AdministratorAccess: at most 1 h" in out
+    assert config_data(corp)["profiles"]["corp"]["accounts"]["dev"]["roles"]["DEVELOPER"] == {
+        "duration": 7200,
+        "via": "AdministratorAccess",
+    }
+    ok(corp.aacli("auth", "corp/dev/DEVELOPER"))
+    arn = caller_arn(corp, "dev-DEVELOPER")
+    assert arn.startswith("arn:aws:sts::111111111111:assumed-role/DEVELOPER/")
+    session = ok_json(corp.aacli("status", "--json"))["sessions"][0]
+    assert 3000 < session["seconds_left"] <= 3600
+
+    sandbox.credential_lifetime = 4  # both the permission set's and the chained session
+    try:
+        first = ok_json(corp.aacli("credential-process", "corp/dev/DEVELOPER"))
+        ok(corp.aacli("unauth", "--all"))
+        first = ok_json(corp.aacli("credential-process", "corp/dev/DEVELOPER"))
+        time.sleep(5)
+        renewed = ok_json(corp.aacli("credential-process", "corp/dev/DEVELOPER"))
+    finally:
+        sandbox.credential_lifetime = None
+    assert renewed["AccessKeyId"] != first["AccessKeyId"]
+    assert renewed["Expiration"] > first["Expiration"]
+
+
+def test_config_errors_are_one_line_and_change_nothing(corp, ic):
+    """Issue 13 item 1: an Identity Center hub with access_key_id, a via naming no permission
+    set of its account, a via on an IAM-user hub, a start URL that is not https: each one line
+    naming the key; bad CLI input changes nothing; hub-key verbs say there is no hub key."""
+    good = (corp.home / "config.toml").read_bytes()
+    iam_hub = (
+        '\n[profiles.acme]\naccess_key_id = "AKIAAAAAAAAAAAAAAAAA"\n'
+        'mfa_serial = "arn:aws:iam::999999999999:mfa/alice"\n'
+        '[profiles.acme.accounts.dev]\nid = "111111111111"\nregion = "eu-west-1"\n'
+    )
+    dev = '\n[profiles.corp.accounts.dev]\nid = "111111111111"\nregion = "eu-west-1"\n'
+    cases = [
+        (
+            corp_hub_toml(ic).replace(
+                "sso_region", 'access_key_id = "AKIAAAAAAAAAAAAAAAAA"\nsso_region'
+            ),
+            "profiles.corp.access_key_id: an Identity Center hub has no hub key",
+        ),
+        (
+            corp_hub_toml(ic, dev + '[profiles.corp.accounts.dev.roles.DEVELOPER]\nvia = "Nope"\n'),
+            "profiles.corp.accounts.dev.roles.DEVELOPER.via: 'Nope' is no permission set of "
+            "account 'dev'",
+        ),
+        (
+            iam_hub + '[profiles.acme.accounts.dev.roles.DEVELOPER]\nvia = "Admin"\n',
+            "profiles.acme.accounts.dev.roles.DEVELOPER.via: only a role of an Identity Center hub",
+        ),
+        (
+            corp_hub_toml(ic).replace(ic.start_url, "http://corp.awsapps.com/start"),
+            "profiles.corp.sso_start_url: start URL 'http://corp.awsapps.com/start' must be "
+            "an https:// address",
+        ),
+    ]
+    for body, message in cases:
+        write_config(corp, body)
+        assert_one_line_error(corp.aacli("config", "show"), message)
+    (corp.home / "config.toml").write_bytes(good)
+    for args, message in [
+        (
+            ("config", "add-sso", "corp2", "--start-url", "http://x.example/start", "--region", "eu-west-1"),
+            "must be an https:// address",
+        ),
+        (("config", "add-sso", "corp", "--start-url", ic.start_url, "--region", "eu-west-1"),
+         "profile 'corp' already exists"),
+        (("config", "set-key", "corp"), "an Identity Center hub has no hub key"),
+        (("config", "codes", "corp", "--ask"), "an Identity Center hub has no hub key"),
+        (("config", "mfa-session", "corp", "12h"), "an Identity Center hub has no hub key"),
+        (("rotate", "corp"), "an Identity Center hub has no hub key, so nothing to rotate"),
+        (("config", "add-account", "corp", "dev", "--id", "111111111111", "--region", "eu-west-1"), None),
+        (("config", "add-role", "corp/dev", "DEVELOPER", "--via", "AdministratorAccess"),
+         "corp/dev has no permission set 'AdministratorAccess'"),
+        (("config", "add-role", "corp/dev", "Admin", "--duration", "2h"),
+         "--duration: a permission set takes none"),
+        (("login", "nobody"), "no profile named 'nobody'"),
+    ]:  # fmt: skip
+        before = (corp.home / "config.toml").read_bytes()
+        result = corp.aacli(*args)
+        if message is None:
+            ok(result)
+            continue
+        assert_one_line_error(result, message)
+        assert (corp.home / "config.toml").read_bytes() == before
+
+
+def test_not_signed_in_is_one_line_and_writes_nothing(corp, ic):
+    """Issue 13 item 2: a role of a hub that is not signed in: one line saying how to sign in,
+    no credentials written."""
+    write_config(
+        corp,
+        corp_hub_toml(
+            ic,
+            '\n[profiles.corp.accounts.dev]\nid = "111111111111"\nregion = "eu-west-1"\n'
+            "[profiles.corp.accounts.dev.roles.AdministratorAccess]\n"
+            '[profiles.corp.accounts.dev.roles.DEVELOPER]\nvia = "AdministratorAccess"\n',
+        ),
+    )
+    for target in ("corp/dev/AdministratorAccess", "corp/dev/DEVELOPER"):
+        assert_one_line_error(corp.aacli("auth", target), "aacli login corp")
+    assert_one_line_error(corp.aacli("config", "sync", "corp"), "aacli login corp")
+    assert not corp.credentials.exists()
+
+
+def test_link_aws_writes_an_sso_profile_the_aws_cli_uses(corp, ic, sandbox, tmp_path):
+    """Issue 13 item 2: `config link-aws` of a permission set writes the AWS CLI's own sso
+    profile (sso_session, sso_account_id, sso_role_name, region), byte-preserving; after the
+    sign-in, `aws sts get-caller-identity --profile …` uses the shared token cache."""
+    write_config(
+        corp,
+        corp_hub_toml(
+            ic,
+            '\n[profiles.corp.accounts.dev]\nid = "111111111111"\nregion = "eu-west-1"\n'
+            "[profiles.corp.accounts.dev.roles.AdministratorAccess]\nsynced = true\n",
+        ),
+    )
+    corp.aws_config.parent.mkdir(mode=0o700, exist_ok=True)
+    mine = "# mine\r\n[profile other]\r\nregion = us-west-2\r\n"
+    corp.aws_config.write_text(mine, newline="")
+    sign_in(corp, ic)
+    out = ok(corp.aacli("config", "link-aws", "corp/dev/AdministratorAccess"))
+    assert "Added [profile dev-AdministratorAccess-sso]" in out
+    text = corp.aws_config.read_bytes().decode()
+    assert text.startswith(mine)
+    assert "[sso-session corp]" in text
+    section = text.split("[profile dev-AdministratorAccess-sso]", 1)[1]
+    for line in (
+        "sso_session = corp",
+        "sso_account_id = 111111111111",
+        "sso_role_name = AdministratorAccess",
+        "region = eu-west-1",
+    ):
+        assert line in section
+    extra = sandbox.identity_center.aws_cli_environment(tmp_path / "aws-data")
+    arn = caller_arn(corp, "dev-AdministratorAccess-sso", extra)
+    assert ":assumed-role/AWSReservedSSO_AdministratorAccess" in arn
+    token = json.loads(
+        (
+            corp.root
+            / "home"
+            / ".aws"
+            / "sso"
+            / "cache"
+            / (hashlib.sha1(b"corp").hexdigest() + ".json")
+        ).read_text()
+    )
+    assert datetime.fromisoformat(token["expiresAt"].replace("Z", "+00:00")) > datetime.now(
+        timezone.utc
+    )
+
+
+def test_console_url_for_a_permission_set_and_a_chained_role(corp, ic, sandbox):
+    """Issue 13 item 2: `aacli web --print` signs in at the sandbox's federation endpoint for
+    both; the chained role's token request has no SessionDuration (AWS refuses one)."""
+    import urllib.request
+
+    write_config(
+        corp,
+        corp_hub_toml(
+            ic,
+            '\n[profiles.corp.accounts.dev]\nid = "111111111111"\nregion = "eu-west-1"\n'
+            "[profiles.corp.accounts.dev.roles.AdministratorAccess]\nsynced = true\n"
+            '[profiles.corp.accounts.dev.roles.DEVELOPER]\nvia = "AdministratorAccess"\n',
+        ),
+    )
+    sign_in(corp, ic)
+    for target, who in (
+        ("corp/dev/AdministratorAccess", "assumed-role/AWSReservedSSO_AdministratorAccess"),
+        ("corp/dev/DEVELOPER", "assumed-role/DEVELOPER/"),
+    ):
+        url = ok(corp.aacli("web", target, "--print")).strip().splitlines()[-1]
+        assert url.startswith(sandbox.federation_url + "?Action=login")
+        with urllib.request.urlopen(url, timeout=30) as page:
+            assert who in page.read().decode()
