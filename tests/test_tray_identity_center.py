@@ -474,3 +474,158 @@ def test_tray_device_code_window_shows_and_copies_the_code_closes_when_signed_in
         assert time.monotonic() - started < 2, "the tray took too long to quit"
         wait_for("the window gone with the tray", lambda: not _windows(desk, "sign-in code"))
         assert "Traceback" not in tray.log(), tray.log()
+
+
+# The tray headless (its workers, scheduler and menu model for real against the sandbox; only
+# pystray's icon is a stand-in), as tests/test_tray_behaviour.py drives it
+
+
+class _Icon:
+    HAS_NOTIFICATION = False
+
+    def __init__(self) -> None:
+        import threading
+
+        self.visible, self.menu, self.icon, self.title = False, None, None, ""
+        self.stopped = threading.Event()
+
+    def stop(self) -> None:
+        self.stopped.set()
+
+
+class _NoCode:
+    """A code source that must never be asked (Identity Center roles need no MFA code)."""
+
+    name, can_retry = "dialog", False
+
+    def __init__(self) -> None:
+        self.asked = 0
+
+    def get_code(self, request):
+        self.asked += 1
+        from trayapp.core.errors import CodeCancelled
+
+        raise CodeCancelled("no code here")
+
+
+def _headless_tray(configured, monkeypatch, browser, codes):
+    from conftest import PASSPHRASE
+
+    from trayapp.core.paths import AppPaths, AwsPaths
+    from trayapp.core.service import Deps, Service
+    from trayapp.tray import app
+    from trayapp.tray.app import TrayApp
+
+    monkeypatch.setenv("HOME", configured.vars["HOME"])  # ~/.aws/sso/cache of this test
+    monkeypatch.setenv("BROWSER", str(browser))
+    service = Service(
+        Deps(
+            app=AppPaths.from_env(configured.vars),
+            aws=AwsPaths.from_env(configured.vars),
+            endpoint_url=configured.sandbox.endpoint_url,
+            sso_endpoint_url=configured.sandbox.endpoint_url,
+            passphrase=lambda: PASSPHRASE,
+        )
+    )
+    monkeypatch.setattr(app, "to_pystray", lambda entries, on_action: entries)
+    tray = TrayApp(service, code_source=lambda: codes, poll_seconds=0.2)
+    tray.icon = _Icon()
+    tray._setup(tray.icon)
+    return tray
+
+
+def _wait(what, predicate, timeout):
+    deadline = time.monotonic() + timeout
+    while not (value := predicate()):
+        assert time.monotonic() < deadline, f"not within {timeout} s: {what}"
+        time.sleep(0.02)
+    return value
+
+
+def test_a_chained_role_is_clicked_like_any_other_and_a_failed_refresh_is_the_error_line(
+    configured, monkeypatch, tmp_path
+):
+    """Issue 13 Tray: a spoke role chained from a permission set (`via`) is had with one click
+    on the same path as IAM-user roles, no code asked; a Refresh accounts that fails (the hub
+    signed out from the CLI meanwhile) goes to the tray's error line, naming what to do."""
+    import boto3
+
+    for name in ("AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE"):  # boto3 reads what was written
+        monkeypatch.setenv(name, configured.vars[name])
+    _add_hub(configured)
+    browser, _browsed = _http_browser(tmp_path)
+    codes = _NoCode()
+    tray = _headless_tray(configured, monkeypatch, browser, codes)
+    try:
+        tray.enqueue(Action("sso_sign_in", "corp"))
+        _wait("the sign-in", lambda: tray.hubs.expiries.get("corp"), timeout=30)
+        _wait("the refresh", lambda: tray.config.profiles[-1].accounts, timeout=30)
+        result = configured.aacli(
+            "config", "add-role", "corp/dev", "DEVELOPER", "--via", "AdministratorAccess",
+            "--aws-profile", "corp-dev-DEVELOPER",
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        _wait(
+            "the new role",
+            lambda: any(t.label == "corp/dev/DEVELOPER" for t in tray.service.targets()),
+            10,
+        )
+
+        tray.enqueue(Action("auth", "corp/dev/DEVELOPER"))
+        _wait("the chained role's session", lambda: tray.service.sessions(), timeout=30)
+        assert tray.action_error is None, tray.action_error
+        identity = (
+            boto3.Session(profile_name="corp-dev-DEVELOPER", region_name="eu-west-1")
+            .client("sts", endpoint_url=configured.sandbox.endpoint_url)
+            .get_caller_identity()
+        )
+        assert ":assumed-role/DEVELOPER/" in identity["Arn"], identity["Arn"]
+        assert codes.asked == 0
+
+        result = configured.aacli("logout", "corp")
+        assert result.returncode == 0, result.stderr
+        _wait("the sign-out seen", lambda: tray.hubs.expiries.get("corp") is None, timeout=10)
+        tray.enqueue(Action("sso_sync", "corp"))
+        error = _wait("the error line", lambda: tray.action_error, timeout=15)
+        assert "aacli login corp" in error
+        model = tray._snapshot()[0]
+        assert model[0].label.startswith("\u26a0 Last error: Sign in to corp first")
+    finally:
+        tray.stop()
+
+
+def test_a_browser_sign_in_waits_on_the_sign_in_worker_and_cancel_ends_it(
+    configured, monkeypatch, tmp_path
+):
+    """Issue 13 Tray: the sign-in waits for the browser on the tray's sign-in worker, never the
+    menu's: meanwhile the menu says "Signing in to corp…" with Cancel and other actions are
+    answered at once; Cancel ends it without an error and the hub stays signed out."""
+    import stat
+
+    _add_hub(configured)
+    idle = tmp_path / "idle-browser.sh"  # a browser that opens the page but nobody signs in
+    idle.write_text("#!/bin/sh\nexit 0\n")
+    idle.chmod(idle.stat().st_mode | stat.S_IXUSR)
+    tray = _headless_tray(configured, monkeypatch, idle, _NoCode())
+    try:
+        tray.enqueue(Action("sso_sign_in", "corp"))
+        model = _wait(
+            "the busy line",
+            lambda: (m := tray._snapshot()[0])[0].label == "Signing in to corp\u2026" and m,
+            timeout=15,
+        )
+        assert find_action(model, "Cancel") == Action("cancel", "corp")
+        assert _entry(model, "corp").children[0].label == "Signing in to corp\u2026"
+        tray.enqueue(Action("sso_sign_in", "corp"))  # a second click is not a second sign-in
+        started = time.monotonic()
+        tray.enqueue(Action("unauth_all"))  # the other worker is free meanwhile
+        tray.enqueue(Action("dismiss"))
+        _wait("the other worker", lambda: tray.actions.empty(), timeout=2)
+        assert time.monotonic() - started < 2
+        tray.enqueue(Action("cancel", "corp"))
+        _wait("the sign-in to end", lambda: not tray.busy, timeout=5)
+        assert tray.action_error is None, tray.action_error
+        assert tray.hubs.expiries.get("corp") is None
+        assert _entry(tray._snapshot()[0], "corp").children[1].label == "Sign in to corp\u2026"
+    finally:
+        tray.stop()

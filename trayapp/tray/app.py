@@ -340,9 +340,15 @@ class TrayApp:
             target = self._target(action.target)
             if self._needs_secret(target):
                 return
-            if target.profile.is_identity_center:  # its hub signs in first when it is not
-                self.hubs.ensure_signed_in(target.profile, self._signing_in(target.label))
-            session = self._sign_in(target, self._source_for(target))
+            if target.profile.is_identity_center:  # its hub signs in first when it must
+                stopped = self._signing_in(target.label)
+                session = self.hubs.signed_in_first(
+                    target.profile.name,
+                    lambda: self._sign_in(target, self._source_for(target)),
+                    stopped,
+                )
+            else:
+                session = self._sign_in(target, self._source_for(target))
             if session is not None:
                 self.notify(notify.activated(short_label(target.label, self.config), session))
         elif kind == "renew_quiet":

@@ -11,10 +11,10 @@ import threading
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from trayapp.core.clock import Clock, isoformat_z, parse_iso
-from trayapp.core.errors import AacliError, CodeCancelled
+from trayapp.core.errors import AacliError, CodeCancelled, SignInNeeded
 from trayapp.core.model import Config, Profile
 from trayapp.tray.menu import Action, MenuEntry
 
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from trayapp.core.sso.signin import DeviceCode
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # The menu actions of a hub (tray/menu.py's ACTION_KINDS holds them too).
 SIGN_IN = "sso_sign_in"
@@ -322,14 +323,14 @@ class HubSignIns:
             self._mark_synced(name)
             self.enqueue(Action(SYNC, name))
 
-    def ensure_signed_in(self, profile: Profile, cancelled: Callable[[], bool]) -> None:
-        """Before a role of ``profile`` is fetched: sign in first when its hub is not."""
-        if not is_hub(profile):
-            return
-        expires_at = self.service.sso_expiry(profile.name)
-        if signed_in(expires_at, self.clock()):
-            return
-        self.sign_in(profile.name, cancelled=cancelled)
+    def signed_in_first(self, name: str, get: Callable[[], T], cancelled: Callable[[], bool]) -> T:
+        """``get()`` (a role of hub ``name``); when the hub is not signed in, or its sign-in
+        ended and could not be refreshed, sign in first and get it again."""
+        try:
+            return get()
+        except SignInNeeded:
+            self.sign_in(name, cancelled=cancelled)
+            return get()
 
     def sync(self, name: str) -> None:
         """Refresh the hub's accounts and roles (never pruned here: that is the CLI's --prune)."""
