@@ -574,3 +574,68 @@ def test_a_cache_folder_of_another_user_is_refused_in_one_line(corp, ic, attacke
     assert list(folder.iterdir()) == []
     assert not corp.aws_config.exists()
     assert ic.requests[before:] == []
+
+
+def test_a_config_aacli_cannot_edit_or_a_wrong_profile_stops_before_any_sign_in(corp, ic):
+    """Issue 13 item 2: ~/.aws/config with [sso-session corp] twice, an unknown profile, an
+    IAM-user profile: one line each, before any call to Identity Center; nothing changes."""
+    corp.aws_config.parent.mkdir(mode=0o700)
+    twice = "[sso-session corp]\nsso_region = eu-west-1\n\n[sso-session corp]\nsso_region = x\n"
+    corp.aws_config.write_text(twice)
+    config = corp.home / "config.toml"
+    config.write_text(
+        config.read_text() + '\n[profiles.acme]\naccess_key_id = "AKIAIOSFODNN7EXAMPLE"\n'
+        'mfa_serial = "arn:aws:iam::999999999999:mfa/alice"\n'
+    )
+    before = len(ic.requests)
+    result = corp.aacli("login", "corp", "--device-code", BROWSER="/bin/true")
+    assert_one_line_error(result, "appears a second time", "nothing was changed")
+    assert_one_line_error(corp.aacli("login", "nobody"), "no profile named 'nobody'")
+    assert_one_line_error(corp.aacli("login", "acme"), "not an Identity Center hub")
+    assert_one_line_error(corp.aacli("logout", "acme"), "not an Identity Center hub")
+    assert ic.requests[before:] == []
+    assert corp.aws_config.read_text() == twice
+    assert not cache_dir(corp).exists()
+
+
+def test_the_loopback_listener_checks_state_and_its_wait_is_bounded():
+    """Issue 13 item 2: the one-shot 127.0.0.1 listener answers only /oauth/callback with its
+    own state (a wrong state: 400, and the wait goes on), takes one answer, and gives up after
+    its bound or when cancelled."""
+    import threading
+    import urllib.error
+    import urllib.request
+
+    from trayapp.core.errors import SignInError
+    from trayapp.core.sso import oidc
+
+    def get(url: str) -> tuple[int, str]:
+        try:
+            with urllib.request.urlopen(url, timeout=10) as answer:
+                return answer.status, answer.read().decode()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read().decode()
+
+    with oidc.CallbackListener() as listener:
+        base = listener.redirect_uri
+        assert re.fullmatch(r"http://127\.0\.0\.1:\d+/oauth/callback", base)
+        answers: list[tuple[int, str]] = []
+
+        def browser() -> None:
+            answers.append(get(base.replace("/oauth/callback", "/other?code=x")))
+            answers.append(get(f"{base}?code=stolen&state=guessed"))
+            answers.append(get(f"{base}?code=the-code&state={listener.state}"))
+
+        thread = threading.Thread(target=browser)
+        thread.start()
+        assert listener.wait(lambda: False, timeout=30) == "the-code"
+        thread.join(10)
+        assert [status for status, _ in answers] == [404, 400, 200]
+        assert "You can close this tab" in answers[2][1]
+    with oidc.CallbackListener() as listener:
+        started = time.monotonic()
+        with pytest.raises(SignInError, match="did not finish the sign-in"):
+            listener.wait(lambda: False, timeout=1)
+        assert time.monotonic() - started < 5
+        with pytest.raises(oidc.Cancelled):
+            listener.wait(lambda: True)

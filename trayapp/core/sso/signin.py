@@ -87,7 +87,8 @@ def sign_in(
     """
     ic = _identity_center(hub)
     session_section(hub.name)  # a name ~/.aws/config cannot hold fails before the browser
-    ctx.cache.check()  # so does a cache folder aacli may not trust
+    ctx.cache.check()  # so does a cache folder aacli may not trust,
+    write_sso_session(ctx, hub, dry_run=True)  # and a ~/.aws/config aacli cannot edit
     api = oidc.Oidc(ctx.client("sso-oidc", ic.region), ctx.clock)
     previous = _cached(ctx, hub)
     issued: oidc.IssuedToken | None = None
@@ -184,8 +185,10 @@ def session_section(name: str) -> str:
     return section
 
 
-def write_sso_session(ctx: SsoContext, hub: Profile) -> bool:
-    """Write (or keep) ``[sso-session NAME]``, changing no other byte; True if it changed."""
+def write_sso_session(ctx: SsoContext, hub: Profile, *, dry_run: bool = False) -> bool:
+    """Write (or keep) ``[sso-session NAME]``, changing no other byte; True if it changed.
+
+    ``dry_run``: only find out whether it can be written (it raises when not)."""
     ic = _identity_center(hub)
     section = session_section(hub.name)
     values = {
@@ -207,7 +210,8 @@ def write_sso_session(ctx: SsoContext, hub: Profile) -> bool:
                 f"{where}: {exc.reason}; aacli will not edit this file until it is fixed. "
                 "Nothing was changed."
             ) from None
-        atomic_write(path, new_text)
+        if not dry_run:
+            atomic_write(path, new_text)
         return True
 
 
