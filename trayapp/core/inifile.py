@@ -1,13 +1,23 @@
-"""Edit the text of the AWS shared files (INI) in place: one section changes, every other byte stays."""
+"""Edit the text of the AWS shared files (INI) in place: one section changes, every other byte stays.
+
+The whole file is checked on every read (a file AWS tools would reject, or read otherwise, is
+never edited), but cheaply: a few whole-text regular expressions find the sections of a plain
+file, and only the sections an edit touches are read line by line. A file with indented lines
+(continued or nested values) is read line by line throughout, as configparser reads it. Each
+edit is verified with configparser itself on the sections around it, the rest of the file
+being compared byte for byte, so the cost follows the sections touched, not the file's size.
+"""
 
 from __future__ import annotations
 
 import configparser
 import functools
+import itertools
 import re
 import shlex
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from trayapp.core.errors import CredFileError
 from trayapp.core.untrusted import shown
@@ -23,6 +33,16 @@ _COMMENT_PREFIXES = ("#", ";")
 _NEWLINE = re.compile(r"\r\n|\r|\n")
 _KEY = re.compile(r"^[a-z0-9_]+$")
 _BAD_VALUE_CHARS = re.compile(r"[\r\n\x00]")
+# What sends a file to the line-by-line reading: a NUL, a lone CR, an indented line that is
+# not a comment (a continued value, an indented header: its meaning depends on the lines
+# before it).
+_NOT_PLAIN = re.compile(r"\x00|\r(?!\n)|^[^\S\n]+[^\s#;]", re.MULTILINE)
+# In a plain file every line that is not blank or a comment starts at column 0 and is a
+# header, a "key = value" line, or an error (the line-by-line reading then names it).
+_LINE_KIND = re.compile(
+    r"^(?:\[(?P<header>.+)\]|(?P<key>[^\s#;=:][^=:\n]*?)[^\S\n]*[=:]|(?P<bad>[^\s#;]))",
+    re.MULTILINE,
+)
 
 
 class IniError(CredFileError):
@@ -37,8 +57,7 @@ class IniError(CredFileError):
         self.line = line
 
 
-@dataclass(frozen=True)
-class _Line:
+class _Line(NamedTuple):
     text: str
     end: str  # "\r\n" or "\n"; "" only on a last line without a final newline
 
@@ -63,13 +82,35 @@ class _Section:
     options: list[_Option] = field(default_factory=list)
 
 
-@dataclass
+class _Span(NamedTuple):
+    """Where a section is in the text: from its header line to the next header line."""
+
+    name: str
+    start: int  # offset of its header line in the body
+    stop: int  # offset of the next header line, or the body's length
+
+
+@dataclass(frozen=True)
 class _Doc:
     bom: str
-    lines: list[_Line]  # the last line always has an end while editing; see _dump
+    body: str  # the text after the BOM
     final_newline: bool
     newline: str
-    sections: list[_Section]
+    sections: list[_Span]
+    index: dict[str, int]  # section name -> its place in ``sections`` (names are unique)
+
+    def line_number(self, offset: int) -> int:
+        return self.body.count("\n", 0, offset) + 1
+
+
+@dataclass(frozen=True)
+class _Block:
+    """One section read line by line: its lines (the last one always has an end) and keys."""
+
+    span: _Span
+    lines: list[_Line]
+    section: _Section  # line indices relative to ``lines``
+    last: bool  # the section runs to the end of the file
 
 
 def config_section_name(profile: str) -> str:
@@ -90,8 +131,10 @@ def get_section(text: str, section: str, *, config_style: bool = False) -> dict[
     """
     _check_section_name(section)
     doc = _load(text)
-    found = _find(doc, section, config_style)
-    return None if found is None else {o.name: o.value for o in found.options}
+    place = _find(doc, section, config_style)
+    if place is None:
+        return None
+    return {o.name: o.value for o in _block(doc, place).section.options}
 
 
 def upsert_section(
@@ -101,33 +144,36 @@ def upsert_section(
     _check_section_name(section)
     _check_values(values)
     doc = _load(text)
-    found = _find(doc, section, config_style)
-    edit = _Edit()
+    place = _find(doc, section, config_style)
     nl = doc.newline
-    if found is None:
+    if place is None:
         # A fixed blank-line separator lets remove_keys undo the append exactly.
-        block = [_Line("", nl)] if doc.lines else []
-        block.append(_Line(f"[{section}]", nl))
-        block.extend(_Line(f"{key} = {value}", nl) for key, value in values.items())
-        edit.insert_after(len(doc.lines) - 1, block)
-    else:
-        existing = {option.name: option for option in found.options}
-        added: list[tuple[str, str]] = []
-        for key, value in values.items():
-            option = existing.get(key)
-            if option is None:
-                added.append((key, value))
-                continue
-            line = doc.lines[option.start]
-            edit.replace[option.start] = _Line(f"{_indent(line.text)}{key} = {value}", line.end)
-            edit.delete.update(option.continuations)
-        if added:
-            anchor, indent = _insertion_point(doc, found)
-            edit.insert_after(anchor, [_Line(f"{indent}{k} = {v}", nl) for k, v in added])
-    result = _dump(doc, edit.apply(doc.lines))
-    expected = _expected_after(doc, found, section, dict(values), set())
-    _verify(doc, result, expected)
-    return result
+        appended = ([""] if doc.body else []) + [f"[{section}]"]
+        appended.extend(f"{key} = {value}" for key, value in values.items())
+        body = doc.body if doc.final_newline or not doc.body else doc.body + nl
+        body += "".join(line + nl for line in appended)
+        result = body if doc.final_newline else body[: -len(nl)]
+        _verify(doc, result, None, section, dict(values), set())
+        return doc.bom + result
+    block = _block(doc, place)
+    lines, found = block.lines, block.section
+    edit = _Edit()
+    existing = {option.name: option for option in found.options}
+    added: list[tuple[str, str]] = []
+    for key, value in values.items():
+        option = existing.get(key)
+        if option is None:
+            added.append((key, value))
+            continue
+        line = lines[option.start]
+        edit.replace[option.start] = _Line(f"{_indent(line.text)}{key} = {value}", line.end)
+        edit.delete.update(option.continuations)
+    if added:
+        anchor, indent = _insertion_point(doc, block)
+        edit.insert_after(anchor, [_Line(f"{indent}{k} = {v}", nl) for k, v in added])
+    result = _splice(doc, block.span.start, block.span.stop, edit.apply(lines))
+    _verify(doc, result, place, found.name, dict(values), set())
+    return doc.bom + result
 
 
 def set_value(text: str, section: str, key: str, value: str, *, config_style: bool = False) -> str:
@@ -140,21 +186,24 @@ def set_value(text: str, section: str, key: str, value: str, *, config_style: bo
     _check_section_name(section)
     _check_values({key: value})
     doc = _load(text)
-    found = _find(doc, section, config_style)
-    option = None if found is None else next((o for o in found.options if o.name == key), None)
-    if found is None or option is None or option.continuations:
+    place = _find(doc, section, config_style)
+    block = None if place is None else _block(doc, place)
+    option = None
+    if block is not None:
+        option = next((o for o in block.section.options if o.name == key), None)
+    if block is None or place is None or option is None or option.continuations:
         return upsert_section(text, section, {key: value}, config_style=config_style)
-    line = doc.lines[option.start]
+    line = block.lines[option.start]
     match = _OPTION.match(line.text.strip())
     if match is None:  # pragma: no cover - _parse matched this very line
-        raise IniError("the file's layout is too unusual to edit safely", option.start + 1)
+        raise IniError("the file's layout is too unusual to edit safely")
     offset = len(_indent(line.text))
     start, stop = offset + match.start("value"), offset + match.end("value")
     edit = _Edit()
     edit.replace[option.start] = _Line(line.text[:start] + value + line.text[stop:], line.end)
-    result = _dump(doc, edit.apply(doc.lines))
-    _verify(doc, result, _expected_after(doc, found, section, {key: value}, set()))
-    return result
+    result = _splice(doc, block.span.start, block.span.stop, edit.apply(block.lines))
+    _verify(doc, result, place, block.section.name, {key: value}, set())
+    return doc.bom + result
 
 
 def remove_keys(
@@ -172,31 +221,35 @@ def remove_keys(
     """
     _check_section_name(section)
     doc = _load(text)
-    found = _find(doc, section, config_style)
+    place = _find(doc, section, config_style)
+    if place is None:
+        return text
+    block = _block(doc, place)
+    lines, found = block.lines, block.section
     wanted = {key.lower() for key in keys}
-    removed = [] if found is None else [o for o in found.options if o.name in wanted]
-    if found is None or not removed:
+    removed = [o for o in found.options if o.name in wanted]
+    if not removed:
         return text
     edit = _Edit()
     for option in removed:
         edit.delete.add(option.start)
         edit.delete.update(option.continuations)
     section_gone = False
+    start = block.span.start
     if len(removed) == len(found.options) and not keep_section:
         leftovers = [i for i in range(found.start + 1, found.stop) if i not in edit.delete]
-        ours, theirs = _split_trailing_comments(doc, found, leftovers)
-        if not any(doc.lines[i].text.strip() for i in ours):
+        ours, theirs = _split_trailing_comments(lines, block.last, leftovers)
+        if not any(lines[i].text.strip() for i in ours):
             section_gone = True
             edit.delete.add(found.start)
             edit.delete.update(ours)
-            last = found.stop == len(doc.lines) and not theirs
-            if last and found.start > 0 and doc.lines[found.start - 1].text == "":
-                # The separator upsert_section put before an appended section.
-                edit.delete.add(found.start - 1)
-    result = _dump(doc, edit.apply(doc.lines))
+            before = doc.body.rfind("\n", 0, max(start - 1, 0)) + 1
+            if block.last and not theirs and start > 0 and doc.body[before:start] in ("\n", "\r\n"):
+                start = before  # the separator upsert_section put before an appended section
+    result = _splice(doc, start, block.span.stop, edit.apply(lines))
     gone = {o.name for o in removed}
-    _verify(doc, result, _expected_after(doc, found, section, {}, gone, section_gone))
-    return result
+    _verify(doc, result, place, found.name, {}, gone, section_gone)
+    return doc.bom + result
 
 
 class _Edit:
@@ -219,6 +272,17 @@ class _Edit:
         return out
 
 
+def _splice(doc: _Doc, start: int, stop: int, lines: list[_Line]) -> str:
+    """The body with ``[start, stop)`` replaced by ``lines``, keeping a missing final newline."""
+    head = doc.body[:start]
+    if stop == len(doc.body) and not doc.final_newline:
+        if lines:
+            lines[-1] = _Line(lines[-1].text, "")
+        elif head:
+            head = head[:-2] if head.endswith("\r\n") else head[:-1]
+    return head + "".join(line.text + line.end for line in lines) + doc.body[stop:]
+
+
 _RECENT: list[tuple[str, _Doc]] = []  # the last few parses: an edit reads a file 3-4 times
 _RECENT_SIZE = 4
 
@@ -236,19 +300,83 @@ def _load(text: str) -> _Doc:
 
 def _load_uncached(text: str) -> _Doc:
     bom = BOM if text.startswith(BOM) else ""
-    lines = _split(text[len(bom) :])
+    body = text[len(bom) :]
+    spans = _plain_sections(body)
+    if spans is None:
+        spans = _sections_line_by_line(body)
+    crlf = body.count("\r\n")
+    lf = body.count("\n") - crlf
+    if crlf != lf:
+        newline = "\r\n" if crlf > lf else "\n"
+    else:
+        first = body.find("\n")
+        newline = "\r\n" if first > 0 and body[first - 1] == "\r" else "\n"
+    return _Doc(
+        bom=bom,
+        body=body,
+        final_newline=not body or body.endswith("\n"),
+        newline=newline,
+        sections=spans,
+        index={span.name: number for number, span in enumerate(spans)},
+    )
+
+
+def _plain_sections(body: str) -> list[_Span] | None:
+    """The sections of a plain file, checked as the line-by-line reading would check them;
+    None when the file is not plain, or has any fault (the line-by-line reading names it)."""
+    if _NOT_PLAIN.search(body) is not None:
+        return None
+    if not body.isascii():
+        try:
+            body.encode("utf-8")
+        except UnicodeEncodeError:
+            return None
+    names: list[str] = []
+    starts: list[int] = []
+    keys: set[str] = set()
+    seen: set[str] = set()
+    for match in _LINE_KIND.finditer(body):
+        kind = match.lastgroup
+        if kind == "key":
+            key = match.group("key").lower()
+            if key in keys or not names:
+                return None  # a key twice, or before the first header
+            keys.add(key)
+        elif kind == "header":
+            name = match.group("header")
+            if name in seen:
+                return None
+            seen.add(name)
+            names.append(name)
+            starts.append(match.start())
+            keys = set()
+        else:
+            return None
+    stops = [*starts[1:], len(body)] if starts else []
+    return [_Span(*span) for span in zip(names, starts, stops, strict=True)]
+
+
+def _sections_line_by_line(body: str) -> list[_Span]:
+    """Every line classified as configparser would; raises IniError naming the first fault."""
+    lines = _split(body)
     _check_characters(lines)
-    final_newline = not lines or lines[-1].end != ""
-    newline = _newline_style(lines)
-    if not final_newline:
-        lines[-1] = _Line(lines[-1].text, newline)
-    return _Doc(bom, lines, final_newline, newline, _parse(lines))
+    offsets = list(
+        itertools.accumulate((len(line.text) + len(line.end) for line in lines), initial=0)
+    )
+    return [_Span(s.name, offsets[s.start], offsets[s.stop]) for s in _parse(lines)]
 
 
-def _dump(doc: _Doc, lines: list[_Line]) -> str:
-    if lines and not doc.final_newline:
-        lines[-1] = _Line(lines[-1].text, "")
-    return doc.bom + "".join(line.text + line.end for line in lines)
+def _block(doc: _Doc, place: int) -> _Block:
+    span = doc.sections[place]
+    lines = _split(doc.body[span.start : span.stop])
+    last = span.stop == len(doc.body)
+    if last and lines and not lines[-1].end:
+        lines[-1] = _Line(lines[-1].text, doc.newline)
+    try:
+        (section,) = _parse(lines)
+    except (IniError, ValueError):  # pragma: no cover - the whole file was read already
+        raise IniError("the file's layout is too unusual to edit safely") from None
+    return _Block(span, lines, section, last)
 
 
 def _split(body: str) -> list[_Line]:
@@ -275,15 +403,6 @@ def _check_characters(lines: list[_Line]) -> None:
             raise IniError(
                 "the text has characters that cannot be written as UTF-8", number
             ) from None
-
-
-def _newline_style(lines: list[_Line]) -> str:
-    crlf = sum(1 for line in lines if line.end == "\r\n")
-    lf = sum(1 for line in lines if line.end == "\n")
-    if crlf != lf:
-        return "\r\n" if crlf > lf else "\n"
-    first = next((line.end for line in lines if line.end), "\n")
-    return first
 
 
 def _indent(text: str) -> str:
@@ -370,7 +489,7 @@ def _check_nested(option: _Option, section: _Section) -> None:
                 )
 
 
-@functools.lru_cache(maxsize=8192)  # asked for every header of the file on every look-up
+@functools.lru_cache(maxsize=1024)
 def _botocore_profile(section: str) -> str | None:
     """The profile botocore's config loader files this ``~/.aws/config`` section under."""
     if section.startswith("profile"):
@@ -382,47 +501,57 @@ def _botocore_profile(section: str) -> str | None:
     return DEFAULT_PROFILE if section == DEFAULT_PROFILE else None
 
 
-def _find(doc: _Doc, section: str, config_style: bool) -> _Section | None:
+def _find(doc: _Doc, section: str, config_style: bool) -> int | None:
+    """The place of ``[section]`` in ``doc.sections``; None when it is absent."""
     profile = _botocore_profile(section) if config_style else None
-
-    def same(name: str) -> bool:
-        return name == section if profile is None else _botocore_profile(name) == profile
-
-    found = [candidate for candidate in doc.sections if same(candidate.name)]
+    if profile is None:
+        return doc.index.get(section)
+    # shlex splits on whitespace, so only a header that holds the name, or quotes or escapes
+    # (which can join pieces into it), can be filed under that profile: others are not asked.
+    found = [
+        place
+        for place, (name, _, _) in enumerate(doc.sections)
+        if (profile in name or "'" in name or '"' in name or "\\" in name)
+        and _botocore_profile(name) == profile
+    ]
     if len(found) > 1:
+        lines = [doc.line_number(doc.sections[place].start) for place in found]
         raise IniError(
             f"section [{shown(section)}] appears more than once "
-            f"(lines {', '.join(str(s.start + 1) for s in found)}), so it is unclear which to edit",
-            found[1].start + 1,
+            f"(lines {', '.join(str(n) for n in lines)}), so it is unclear which to edit",
+            lines[1],
         )
     return found[0] if found else None
 
 
-def _insertion_point(doc: _Doc, section: _Section) -> tuple[int, str]:
+def _insertion_point(doc: _Doc, block: _Block) -> tuple[int, str]:
     """Where new keys go in an existing section, and the indent that keeps them keys.
 
     New lines take the indent of the line before them (or of the next header), so
     no following line turns into a continuation of their value.
     """
+    section = block.section
     if section.options:
         last = section.options[-1]
         anchor = last.continuations[-1] if last.continuations else last.start
-        return anchor, _indent(doc.lines[last.start].text)
-    following = doc.lines[section.stop].text if section.stop < len(doc.lines) else ""
-    return section.start, _indent(following)
+        return anchor, _indent(block.lines[last.start].text)
+    stop = block.span.stop
+    end = doc.body.find("\n", stop)
+    following = doc.body[stop:] if end < 0 else doc.body[stop:end]
+    return section.start, _indent(following.removesuffix("\r"))
 
 
 def _split_trailing_comments(
-    doc: _Doc, section: _Section, leftovers: list[int]
+    lines: list[_Line], last: bool, leftovers: list[int]
 ) -> tuple[list[int], list[int]]:
     """Split a section's leftover lines into its own and the comments that head the next one.
 
     The comment lines after the last blank line sit right above the next header
     and describe it; at the end of the file there is no next section.
     """
-    if section.stop == len(doc.lines):
+    if last:
         return leftovers, []
-    blanks = [n for n, i in enumerate(leftovers) if not doc.lines[i].text.strip()]
+    blanks = [n for n, i in enumerate(leftovers) if not lines[i].text.strip()]
     cut = blanks[-1] + 1 if blanks else 0
     return leftovers[:cut], leftovers[cut:]
 
@@ -452,58 +581,56 @@ def _check_values(values: Mapping[str, str]) -> None:
             raise ValueError(f"the value of {key} cannot be written on one line")
 
 
-_READS: list[tuple[str, list[tuple[str, dict[str, str]]]]] = []  # the last few reads
-
-
-def _read_like_botocore(body: str) -> list[tuple[str, dict[str, str]]]:
-    """What configparser reads; an edit's "after" text is often the next edit's "before"."""
-    for seen, sections in list(_READS):
-        if seen == body:
-            return sections  # nobody changes a read: _expected_after builds new dicts
-    sections = _read_uncached(body)
-    _READS.insert(0, (body, sections))
-    del _READS[_RECENT_SIZE:]
-    return sections
-
-
-def _read_uncached(body: str) -> list[tuple[str, dict[str, str]]]:
-    # default_section="\x00" (NUL is refused) keeps [DEFAULT] a plain section here.
-    parser = configparser.RawConfigParser(default_section="\x00")
-    parser.read_string(body)
-    return [(name, dict(parser.items(name, raw=True))) for name in parser.sections()]
-
-
-def _expected_after(
+def _verify(
     doc: _Doc,
-    found: _Section | None,
+    result: str,
+    place: int | None,
     section: str,
     values: dict[str, str],
     removed: set[str],
     section_gone: bool = False,
-) -> list[tuple[str, dict[str, str]]]:
-    body = _dump(doc, list(doc.lines))[len(doc.bom) :]
+) -> None:
+    """Check the edit with configparser itself: anything unexpected is refused, not written.
+
+    The edited section is read with the sections on either side of it (``place`` None: the
+    last one, after which a section was appended), before and after the edit; the text
+    outside those sections must be the same bytes. A section starts a fresh state of the
+    reader and its neighbours would show any line that changed meaning across a boundary
+    (a header that became a continuation, a section that swallowed the next one), so this
+    checks what reading the whole file would.
+    """
+    body, spans = doc.body, doc.sections
+    if place is None:
+        start = spans[-1].start if spans else 0
+        stop = len(body)
+    else:
+        start = spans[place - 1].start if place > 0 else 0
+        stop = spans[place + 1].stop if place + 1 < len(spans) else len(body)
+    tail = len(body) - stop
+    if result[:start] != body[:start] or result[len(result) - tail :] != body[stop:]:
+        raise IniError("the file's layout is too unusual to edit safely")
     expected: list[tuple[str, dict[str, str]]] = []
-    for name, items in _safe_read(body, "before"):
-        if found is not None and name == found.name:
+    for name, items in _read_like_botocore(body[start:stop], "before"):
+        if place is not None and name == section:
             if section_gone:
                 continue
             items = {k: v for k, v in items.items() if k not in removed} | values
         expected.append((name, items))
-    if found is None:
+    if place is None:
         expected.append((section, values))
-    return expected
+    after = _read_like_botocore(result[start : len(result) - tail], "after")
+    outside = {name for name, _ in after} - {name for name, _ in expected}
+    if after != expected or outside or (place is None and section in doc.index):
+        raise IniError("the file's layout is too unusual to edit safely")
 
 
-def _safe_read(body: str, when: str) -> list[tuple[str, dict[str, str]]]:
+def _read_like_botocore(body: str, when: str) -> list[tuple[str, dict[str, str]]]:
+    # default_section="\x00" (NUL is refused) keeps [DEFAULT] a plain section here.
+    parser = configparser.RawConfigParser(default_section="\x00")
     try:
-        return _read_like_botocore(body)
+        parser.read_string(body)
     except configparser.Error:
         raise IniError(
             f"the text cannot be read the way AWS tools read it ({when} the edit)"
         ) from None
-
-
-def _verify(doc: _Doc, result: str, expected: list[tuple[str, dict[str, str]]]) -> None:
-    """Check the edit with configparser itself: anything unexpected is refused, not written."""
-    if _safe_read(result[len(doc.bom) :], "after") != expected:
-        raise IniError("the file's layout is too unusual to edit safely")
+    return [(name, dict(parser.items(name, raw=True))) for name in parser.sections()]
