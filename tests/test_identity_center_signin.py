@@ -639,3 +639,71 @@ def test_the_loopback_listener_checks_state_and_its_wait_is_bounded():
         assert time.monotonic() - started < 5
         with pytest.raises(oidc.Cancelled):
             listener.wait(lambda: True)
+
+
+def test_device_polling_slows_down_and_an_expired_code_is_one_line(corp, ic, tmp_path):
+    """Issue 13 item 2: polling keeps to the interval and each slow_down adds 5 s to it; a
+    device code that expires before it is approved ends `aacli login` with one line."""
+    import dataclasses
+
+    from trayapp.core.sso import oidc
+
+    api = oidc.Oidc(
+        sso_context(corp).client("sso-oidc", ic.region), lambda: datetime.now(timezone.utc)
+    )
+    reg = api.register(flow=oidc.DEVICE_FLOW, scopes=["sso:account:access"], issuer_url="")
+    ic.poll_interval = 3
+    try:
+        auth = api.start_device_authorization(reg, ic.start_url)
+    finally:
+        ic.poll_interval = 1
+    too_fast = dataclasses.replace(auth, interval=1)  # as if it had misread the interval
+    times: list[float] = []
+
+    def approve_after_slow_down() -> bool:
+        times.append(time.monotonic())
+        outcomes = [r.outcome for r in ic.requests if r.operation == "CreateToken"]
+        if outcomes and outcomes[-1] == "SlowDownException":
+            ic.approve(auth.user_code)
+        return False
+
+    before = len(ic.requests)
+    issued = api.poll_device_token(reg, too_fast, cancelled=approve_after_slow_down)
+    assert portal_accepts(corp.sandbox, issued.access_token)
+    outcomes = [r.outcome for r in ic.requests[before:] if r.operation == "CreateToken"]
+    assert outcomes == ["AuthorizationPendingException", "SlowDownException", "ok"]
+    assert times[-1] - times[0] >= 1 + 1 + oidc.SLOW_DOWN_SECONDS - 0.5
+
+    browser, _ = recording_browser(tmp_path)
+    child = start_login(corp, "--device-code", BROWSER=str(browser))
+    seen: list[str] = []
+    read_until(child.stderr, CODE_LINE, seen)
+    ic.expire_device_codes()
+    _out, err = child.communicate(timeout=60)
+    errors = [line for line in err.splitlines() if line.startswith("aacli: ")]
+    assert child.returncode == 1 and errors == [
+        "aacli: The sign-in code expired before it was approved; sign in again."
+    ], err
+    assert "Traceback" not in err
+    assert not cache_file(corp).exists()
+
+
+def test_offline_with_an_expired_token_says_so_not_sign_in_again(home_env, ic, tmp_path):
+    """Issue 13 item 2: the token is expired and Identity Center cannot be reached: the error
+    says it could not be reached (signing in again would not help); the cache is kept."""
+    from trayapp.core.errors import NetworkError
+    from trayapp.core.sso import signin
+
+    corp = home_env
+    assert device_login(corp, ic, tmp_path).returncode == 0
+    data = json.loads(cache_file(corp).read_text())
+    data["expiresAt"] = "2020-01-01T00:00:00Z"
+    cache_file(corp).write_text(json.dumps(data))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    ctx = sso_context(corp)
+    offline = type(ctx)(aws=ctx.aws, app=ctx.app, clock=ctx.clock, endpoint_url=closed)
+    with pytest.raises(NetworkError, match="Could not reach Identity Center"):
+        signin.access_token(offline, corp_hub(ic))
+    assert json.loads(cache_file(corp).read_text()) == data

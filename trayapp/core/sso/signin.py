@@ -18,7 +18,13 @@ from typing import Any
 from trayapp.core import files, inifile
 from trayapp.core.clock import Clock, system_clock
 from trayapp.core.credfile import atomic_write, aws_files_lock, read_text
-from trayapp.core.errors import AacliError, CredFileError, SignInNeeded, UsageError
+from trayapp.core.errors import (
+    AacliError,
+    CredFileError,
+    NetworkError,
+    SignInNeeded,
+    UsageError,
+)
 from trayapp.core.model import IdentityCenter, Profile
 from trayapp.core.paths import AppPaths, AwsPaths
 from trayapp.core.sso import oidc
@@ -149,9 +155,11 @@ def access_token(ctx: SsoContext, hub: Profile) -> str:
             return token.access_token
         try:
             return _refresh(ctx, ic, hub, token).access_token
-        except AacliError:
+        except AacliError as exc:
             if token.expires_at > ctx.clock():
                 return token.access_token  # still valid a few minutes: use it meanwhile
+            if isinstance(exc, NetworkError):
+                raise  # offline: signing in again would not help
             raise _needed(hub) from None
 
 
