@@ -21,6 +21,7 @@ from pathlib import Path
 
 import boto3
 import pytest
+from botocore.config import Config
 from botocore.exceptions import ClientError
 from conftest import aws_cli_v2
 
@@ -283,6 +284,22 @@ def test_clients_are_checked(sandbox: Sandbox) -> None:
         start_device(sandbox, client)
     assert error_of(stale)[0] == "InvalidClientException"
     assert start_device(sandbox, register(sandbox))["userCode"]
+
+
+def test_faults_can_target_identity_center_operations(sandbox: Sandbox) -> None:
+    """Issue 13 sandbox: sandbox.faults takes Identity Center operation names as actions."""
+    no_retries = Config(retries={"total_max_attempts": 1, "mode": "standard"})
+    client_api = boto3.client(
+        "sso-oidc", endpoint_url=sandbox.endpoint_url, region_name=REGION, config=no_retries
+    )
+    sandbox.faults.next("503", action="StartDeviceAuthorization")
+    client = register(sandbox)  # another operation: not affected
+    with pytest.raises(ClientError) as failed:
+        client_api.start_device_authorization(
+            clientId=client["clientId"], clientSecret=client["clientSecret"], startUrl="x"
+        )
+    assert failed.value.response["ResponseMetadata"]["HTTPStatusCode"] == 503
+    assert start_device(sandbox, client)["userCode"]
 
 
 # -- authorization code + PKCE -----------------------------------------------------------------

@@ -147,6 +147,13 @@ class IdentityCenter(OidcService):
         key = (environ.get("REQUEST_METHOD", "GET"), environ.get("PATH_INFO", ""))
         return key in OIDC_ROUTES or key in PORTAL_ROUTES or key[1] in PAGE_PATHS
 
+    def operation_of(self, environ: dict[str, Any]) -> str | None:
+        """The sso-oidc or portal operation a request calls, if it is one of them."""
+        if not self.handles(environ):
+            return None
+        key = (environ.get("REQUEST_METHOD", "GET"), environ.get("PATH_INFO", ""))
+        return OIDC_ROUTES.get(key) or PORTAL_ROUTES.get(key)
+
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         key = (environ.get("REQUEST_METHOD", "GET"), environ.get("PATH_INFO", ""))
         if key[1] in PAGE_PATHS:

@@ -207,7 +207,9 @@ class Sandbox:
 
     def _dispatch(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         if self.faults.pending:
-            fault = self.faults.take(action_of(environ))
+            # Faults may name an STS action or an Identity Center operation ("CreateToken").
+            action = self._identity_center.operation_of(environ) or action_of(environ)
+            fault = self.faults.take(action)
             if fault is not None:
                 return self.faults.serve(fault, environ, start_response, self._route)
         return self._route(environ, start_response)
