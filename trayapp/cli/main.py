@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "exec": ("exec_cmd", "run a command with a role's credentials in its environment"),
     "env": ("env", "print a role's credentials as shell variables"),
     "credential-process": ("credential_process", "print credentials for credential_process"),
+    "serve": ("serve", "serve a role's credentials to programs on 127.0.0.1, renewed"),
     "config": ("config", "set up profiles, accounts and roles"),
     "rotate": ("rotate", "replace a profile's hub access key with a new one"),
     "crypto": ("crypto", "show or switch where secrets are kept; change the vault passphrase"),

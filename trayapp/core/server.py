@@ -24,7 +24,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote
 
-from trayapp.core.clock import isoformat_z
+from trayapp.core.clock import Clock, isoformat_z
 from trayapp.core.errors import AacliError
 from trayapp.core.model import Credentials, Target
 
@@ -38,6 +38,8 @@ HOST = "127.0.0.1"  # exactly: the JS v2 SDK accepts only localhost/127.0.0.1
 PATH_PREFIX = "/role/"
 REQUEST_TIMEOUT = 10.0  # seconds a client may take to send its request
 MAX_HEADER_BYTES = 16 * 1024
+KEEP_FRESH_POLL = 30.0  # seconds between looks of keep_fresh, at most
+RETRY_AFTER = 60.0  # seconds before keep_fresh tries a failed renewal again
 FULL_URI = "AWS_CONTAINER_CREDENTIALS_FULL_URI"
 TOKEN_VARIABLE = "AWS_CONTAINER_AUTHORIZATION_TOKEN"
 
@@ -323,9 +325,16 @@ class Renewer:
     one renewal per target at a time (a second caller waits for the first and shares its
     outcome, so a cancelled dialog is not asked again at once by each waiting client)."""
 
-    def __init__(self, service: Service, code_source: Callable[[Target], CodeSource]) -> None:
+    def __init__(
+        self,
+        service: Service,
+        code_source: Callable[[Target], CodeSource],
+        *,
+        clock: Clock | None = None,
+    ) -> None:
         self._service = service
         self._code_source = code_source
+        self._clock = clock or service.deps.clock
         self._lock = threading.Lock()
         self._entries: dict[str, _Entry] = {}
 
@@ -346,6 +355,37 @@ class Renewer:
                 raise
             entry.creds, entry.fetched_at, entry.error = creds, self._now(), None
             return creds
+
+    def keep_fresh(
+        self,
+        target_label: str,
+        stop: threading.Event,
+        on_error: Callable[[AacliError], None] | None = None,
+    ) -> threading.Thread:
+        """Renew ``target_label`` in the background as soon as it is due, so no client waits
+        behind a renewal (the SDKs give up after 1-2 s). It looks at least every
+        KEEP_FRESH_POLL seconds by the wall clock (a suspend is noticed); a failed renewal
+        goes to ``on_error`` and is tried again RETRY_AFTER seconds later."""
+
+        def loop() -> None:
+            while not stop.is_set():
+                due = self.next_renewal(target_label)
+                wait = 0.0 if due is None else (due - self._now()).total_seconds()
+                if wait > 0:
+                    stop.wait(min(wait, KEEP_FRESH_POLL))
+                    continue
+                try:
+                    self.fetch(target_label)
+                except AacliError as exc:
+                    if on_error is not None:
+                        on_error(exc)
+                    stop.wait(RETRY_AFTER)
+                else:
+                    stop.wait(1.0)  # never a busy loop, whatever the credentials say
+
+        thread = threading.Thread(target=loop, name="credential-keep-fresh", daemon=True)
+        thread.start()
+        return thread
 
     def next_renewal(self, target_label: str) -> datetime | None:
         """When the held credentials become due for renewal (None: none held yet)."""
@@ -371,4 +411,4 @@ class Renewer:
             return self._entries.setdefault(label, _Entry())
 
     def _now(self) -> datetime:
-        return self._service.deps.clock()
+        return self._clock()
