@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint system-deps clean bench icons mutate
+.PHONY: demo test lint system-deps clean bench icons mutate js-deps
 
 # The venv with aacli, the sandbox and the test tools. PyGObject (the tray's menus on Linux)
 # is built separately: the demo falls back to the terminal when it cannot be built.
@@ -30,7 +30,15 @@ lint: $(BIN)/aacli
 	$(BIN)/ruff format --check trayapp tests
 	$(BIN)/mypy
 
-test: system-deps $(BIN)/aacli $(VENV)/.tray lint
+# The JavaScript SDK v3 (pinned in tests/js/package-lock.json) the credential-server tests run.
+JS_DEPS := tests/js/node_modules/.package-lock.json
+$(JS_DEPS): tests/js/package.json tests/js/package-lock.json
+	cd tests/js && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+js-deps: $(JS_DEPS)
+
+test: system-deps $(BIN)/aacli $(VENV)/.tray $(JS_DEPS) lint
 	$(BIN)/python -m pytest
 
 icons: $(BIN)/aacli  ## regenerate assets/icons/ from the drawing code in trayapp/tray/icon.py

@@ -10,6 +10,8 @@ missing=""
 for p in $PACKAGES; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 done
+# node and npm, for the JavaScript SDK tests (tests/js): any install of them will do.
+{ command -v node && command -v npm; } >/dev/null 2>&1 || missing="$missing nodejs npm"
 [ -z "$missing" ] && exit 0
 # --optional (make demo): do what can be done without a password, else say what is missing.
 optional=false
