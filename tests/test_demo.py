@@ -133,9 +133,11 @@ def test_demo_brings_up_the_tray_with_hinted_dialog_console_and_cleans_up_on_qui
 
         model = tray.model()
         assert model["state"] == "idle"
-        accounts = [e["label"] for e in model["menu"] if e != "---" and e["children"]]
+        hubs = [e for e in model["menu"] if e != "---" and e["children"]]
+        assert [e["label"] for e in hubs] == ["demo", "corp"]  # the Identity Center hub beside
+        accounts = [e["label"] for e in hubs[0]["children"] if e != "---" and e["children"]]
         assert accounts == ["dev (111111111111)", "stage (222222222222)", "prod (333333333333)"]
-        dev = next(e for e in model["menu"] if e != "---" and e["label"].startswith("dev ("))
+        dev = next(e for e in hubs[0]["children"] if e != "---" and e["label"].startswith("dev ("))
         assert [c["label"] for c in dev["children"]] == ["DEVELOPER", "ReadOnly"]
 
         # A second terminal: `aacli demo --shell` prints the running demo's exports.
@@ -149,7 +151,7 @@ def test_demo_brings_up_the_tray_with_hinted_dialog_console_and_cleans_up_on_qui
 
         # Click dev -> DEVELOPER: the dialog shows the sandbox's current code as a hint.
         tray.open_menu()
-        tray.walk("dev (111111111111)", "DEVELOPER")
+        tray.walk("demo", "dev (111111111111)", "DEVELOPER")
         time.sleep(0.3)
         desk.screenshot("demo-tray-full.png")
         _crop_to_content(ARTIFACTS / "demo-tray-full.png", ARTIFACTS / "demo-tray.png")

@@ -268,10 +268,11 @@ def add_role(service: Service, args: argparse.Namespace) -> int:
     config_ops.add_role(service, profile_name, account_name, role)
     aws_name = role.aws_profile or f"{account_name}-{role.name}"
     chained = f" (chained from {via}: at most 1 h, renewed)" if via else ""
-    say(
-        f"Added role {profile_name}/{account_name}/{role.name}{chained}; "
-        f"'aacli auth {account_name}/{role.name}' writes AWS profile '{aws_name}'."
-    )
+    label = f"{profile_name}/{account_name}/{role.name}"
+    short = f"{account_name}/{role.name}"
+    if sum(1 for t in service.targets() if t.label.endswith("/" + short)) > 1:
+        short = label  # another hub has the same account/role: the short form is ambiguous
+    say(f"Added role {label}{chained}; 'aacli auth {short}' writes AWS profile '{aws_name}'.")
     return 0
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import functools
 import io
 import os
 import re
@@ -18,21 +19,25 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
-from trayapp.cli import demo_shell
+from trayapp.cli import demo_shell, demo_sso
 from trayapp.core import children
 from trayapp.core.errors import AacliError
 
 DESCRIPTION = """\
 Try aacli with no AWS account. Starts a local AWS sandbox (moto) with a hub user,
 a virtual MFA device and spoke accounts dev/stage/prod (roles DEVELOPER and
-ReadOnly), points aacli at temporary files (never your real ~/.aws or config),
+ReadOnly), and an IAM Identity Center stand-in (hub 'corp': sign in, sync its
+permission sets, chain into the spoke roles), points aacli at temporary files
+(never your real ~/.aws or config),
 and opens the tray: click a role, type the code the dialog shows as a hint,
 then "Open console" shows the sandbox's console page. Quit (in the tray menu, or
 Ctrl-C here) stops the sandbox and deletes the temporary files.
 
 With no display or no tray backend, or with --terminal, it walks through the
 same steps in the terminal instead: auth, a real AWS CLI call with the written
-profile, status, console sign-in, unauth, a rotation of the hub key."""
+profile, status, console sign-in, unauth, a rotation of the hub key; then the
+Identity Center hub: a device-code sign-in, sync, a permission set and a role
+chained from it."""
 
 EPILOG = """\
 a second terminal, while the demo runs:
@@ -93,6 +98,7 @@ def run(args: argparse.Namespace) -> int:
         reason = no_tray.rstrip(".")
         print(f"The terminal walk-through instead of the tray: {reason}.", flush=True)
     workdir = Path(tempfile.mkdtemp(prefix="aacli-demo-"))  # 0700, a random name
+    demo_shell.pin_state_dir()  # found by a second shell, whose HOME is the user's
     # Before anything makes an AWS session: the user's AWS settings never reach the demo.
     _isolate_environment(workdir)
     try:
@@ -209,8 +215,13 @@ def _isolate_environment(workdir: Path) -> None:
     ignore_user_service_models()
     for name in [n for n in os.environ if n.startswith("AWS_") or n in AACLI_VARIABLES]:
         del os.environ[name]
+    xauthority = Path("~/.Xauthority").expanduser()
+    if "XAUTHORITY" not in os.environ and xauthority.exists():
+        os.environ["XAUTHORITY"] = str(xauthority)  # the display's cookie, as HOME moves
     os.environ.update(
         {
+            # ~/.aws/sso/cache (the Identity Center sign-in) is always under HOME: the demo's.
+            "HOME": str(workdir),
             "AACLI_HOME": str(workdir / "aacli"),
             "AWS_SHARED_CREDENTIALS_FILE": str(workdir / "aws" / "credentials"),
             "AWS_CONFIG_FILE": str(workdir / "aws" / "config"),
@@ -249,6 +260,7 @@ def _write_demo_config(sandbox) -> None:  # type: ignore[no-untyped-def]
                 session_name="demo-user",
                 accounts=accounts,
             ),
+            demo_sso.corp_hub(sandbox),
         ),
         settings=Settings(secret_backend="vault"),
     )
@@ -260,7 +272,10 @@ def _write_demo_config(sandbox) -> None:  # type: ignore[no-untyped-def]
 
 def _walk(sandbox, workdir: Path) -> int:  # type: ignore[no-untyped-def]
     print(f"Sandbox at {sandbox.endpoint_url}; temporary files in {workdir}")
-    print("Demo config: profile 'demo', accounts dev/stage/prod, roles DEVELOPER and ReadOnly.")
+    print(
+        "Demo config: profile 'demo', accounts dev/stage/prod, roles DEVELOPER and ReadOnly;\n"
+        "and 'corp', an Identity Center hub (its accounts come from 'aacli config sync')."
+    )
     _run_cli(["config", "show"])
     code = sandbox.current_code()
     print(f"(the sandbox's MFA device shows {code} right now)")
@@ -273,6 +288,9 @@ def _walk(sandbox, workdir: Path) -> int:  # type: ignore[no-untyped-def]
     print("\nThe hub key is the one long-lived secret: rotate it (new key in, old key out).")
     _run_cli(["rotate", "demo"])
     _run_cli(["status"])
+    show = functools.partial(_show_identity, sandbox, workdir)
+    if demo_sso.walk(sandbox, _run_cli, _step, show) != 0:
+        return 1
     creds = Path(os.environ["AWS_SHARED_CREDENTIALS_FILE"])
     left = creds.read_text() if creds.exists() else ""
     print(f"\nThe credentials file is now {len(left)} bytes: nothing of the session is left.")
