@@ -98,6 +98,7 @@ class DeviceAuth:
     expires_at: datetime
     interval: int
     last_poll: datetime | None = None
+    fast_polls: int = 0  # polls in a row that came sooner than the interval
     user: str | None = None  # set when approved
     denied: bool = False
 
@@ -350,12 +351,15 @@ class OidcService:
         now = self._clock()
         if now >= device.expires_at:
             raise ApiError("ExpiredTokenException", "Device code has expired")
-        if device.last_poll is not None and now - device.last_poll < timedelta(
+        too_fast = device.last_poll is not None and now - device.last_poll < timedelta(
             seconds=device.interval * 0.8
-        ):
-            device.last_poll = now
-            raise ApiError("SlowDownException", "Client is polling too fast")
+        )
         device.last_poll = now
+        # One early poll is let through: the AWS CLI polls once more right after showing the
+        # code. From the second in a row, slow_down.
+        device.fast_polls = device.fast_polls + 1 if too_fast else 0
+        if device.fast_polls > 1:
+            raise ApiError("SlowDownException", "Client is polling too fast")
         if device.denied:
             del self._devices[device_code]
             raise ApiError("AccessDeniedException", "The user denied the authorization")
