@@ -9,6 +9,7 @@ import http.client
 import http.server
 import json
 import os
+import re
 import secrets
 import signal
 import subprocess
@@ -710,6 +711,53 @@ def test_aws_cli_uses_a_hand_written_sso_cache(sandbox: Sandbox, tmp_path: Path)
     assert identity.returncode == 0, identity.stderr
     assert ":assumed-role/AWSReservedSSO_AdministratorAccess_" in json.loads(identity.stdout)["Arn"]
     assert "GetRoleCredentials" in [r.operation for r in ic.requests[before:]]
+
+
+@pytest.mark.awscli
+def test_aws_cli_signs_in_with_the_device_flow(sandbox: Sandbox, tmp_path: Path) -> None:
+    """Issue 13 sandbox: ``aws sso login --sso-session corp --no-browser`` signs in with the
+    device code the test approves, and its token then gives role credentials."""
+    aws = aws_cli_v2()
+    env = cli_home(sandbox, tmp_path)
+    ic = sandbox.identity_center
+    (tmp_path / ".aws").mkdir()
+    (tmp_path / ".aws" / "config").write_text(
+        "[profile corp-dev]\nsso_session = corp\nsso_account_id = 333333333333\n"
+        "sso_role_name = ReadOnlyAccess\nregion = eu-west-1\n\n"
+        f"[sso-session corp]\nsso_start_url = {ic.start_url}\nsso_region = {REGION}\n"
+        "sso_registration_scopes = sso:account:access\n"
+    )
+    login = subprocess.Popen(
+        [aws, "sso", "login", "--sso-session", "corp", "--no-browser"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**env, "BROWSER": "/bin/false"},
+    )
+    try:
+        shown = ""
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not re.search(r"[A-Z]{4}-[A-Z]{4}", shown):
+            shown += login.stdout.readline()
+        assert ic.approve(re.search(r"[A-Z]{4}-[A-Z]{4}", shown).group(0)), shown
+        rest, _ = login.communicate(timeout=60)
+    finally:
+        if login.poll() is None:
+            login.kill()
+            login.wait()
+    assert login.returncode == 0 and "Successfully logged into" in rest
+    cached = tmp_path / ".aws" / "sso" / "cache" / f"{hashlib.sha1(b'corp').hexdigest()}.json"
+    assert json.loads(cached.read_text())["startUrl"] == ic.start_url
+    identity = subprocess.run(
+        [aws, "sts", "get-caller-identity", "--profile", "corp-dev", "--output", "json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert identity.returncode == 0, identity.stderr
+    arn = json.loads(identity.stdout)["Arn"]
+    assert arn.startswith("arn:aws:sts::333333333333:assumed-role/AWSReservedSSO_ReadOnlyAccess_")
 
 
 def test_command_line_prints_the_start_url() -> None:
