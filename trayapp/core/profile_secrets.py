@@ -49,13 +49,19 @@ class ProfileSecrets:
         if self._store is None:
             from trayapp.core.secrets import open_secret_store
 
-            self._store = open_secret_store(self._backend(), self._vault_file, self._passphrase)
+            self._store = open_secret_store(
+                self._backend(),
+                self._vault_file,
+                self._passphrase,
+                state_dir=self._code_windows_file.parent,  # the state folder
+            )
         return self._store
 
     def open_backend(self, backend: str) -> SecretStore:
         from trayapp.core.secrets import open_secret_store
 
-        return open_secret_store(backend, self._vault_file, self._passphrase)
+        state_dir = self._code_windows_file.parent
+        return open_secret_store(backend, self._vault_file, self._passphrase, state_dir=state_dir)
 
     def switch_to(self, backend: str, pin: Callable[[str], object]) -> int:
         """Move every secret in the store to ``backend`` and ``pin`` it in the config; how

@@ -39,12 +39,15 @@ __all__ = [
 ]
 
 
-def _backends(vault_path: Path, passphrase: Passphrase) -> list[SecretBackend]:
-    from trayapp.core.secrets.keyring_store import KeyringSecretBackend
+def _backends(
+    vault_path: Path, passphrase: Passphrase, state_dir: Path | None = None
+) -> list[SecretBackend]:
+    from trayapp.core.secrets.keyring_store import MEMORY_FILE, KeyringSecretBackend
     from trayapp.core.secrets.vault import VaultSecretBackend
 
+    memory = state_dir / MEMORY_FILE if state_dir is not None else None  # keyring's choice
     found: list[SecretBackend] = [
-        KeyringSecretBackend(lock_file=keyring_lock_file(vault_path)),
+        KeyringSecretBackend(lock_file=keyring_lock_file(vault_path), memory_file=memory),
         VaultSecretBackend(vault_path, passphrase),
     ]
     return sorted(found, key=lambda backend: backend.priority, reverse=True)
@@ -57,16 +60,19 @@ def describe_backends(
     return [backend.status() for backend in _backends(vault_path, passphrase or _no_passphrase)]
 
 
-def open_secret_store(backend: str, vault_path: Path, passphrase: Passphrase) -> SecretStore:
+def open_secret_store(
+    backend: str, vault_path: Path, passphrase: Passphrase, *, state_dir: Path | None = None
+) -> SecretStore:
     """The store named by ``backend``: "keyring", "vault", or "auto" (the best viable one).
 
     Raises SecretStoreError when "keyring" is asked for and no real OS keyring is usable.
+    ``state_dir``: where keyring's backend discovery is remembered between processes.
     """
     if backend not in BACKEND_CHOICES:
         raise UsageError(
             f"Unknown secret backend {backend!r}; choose one of {', '.join(BACKEND_CHOICES)}."
         )
-    candidates = _backends(vault_path, passphrase)
+    candidates = _backends(vault_path, passphrase, state_dir)
     if backend != "auto":
         chosen = next(b for b in candidates if b.backend == backend)
         return chosen.open()

@@ -1,13 +1,18 @@
 """The OS keyring (Secret Service, macOS Keychain, Windows Credential Locker) as a secret store.
 
 ``keyring`` is imported only when a keyring is actually used: importing it is slow, and the
-CLI must start fast.
+CLI must start fast. Its backend discovery (every backend and plugin loaded, each asked for its
+priority: 155-205 ms) is done once and remembered in aacli's state folder (which backend class,
+never a secret); a later process checks that memory cheaply and falls back to the discovery on
+any doubt (see :func:`remembered_keyring`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import os
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -61,15 +66,114 @@ def _why_not_real(backend: KeyringBackend) -> str | None:
     return None
 
 
-def resolve_keyring(backend: KeyringBackend | None = None) -> tuple[KeyringBackend | None, str]:
+MEMORY_FILE = "keyring-backend.json"
+MEMORY_VERSION = 1
+# The only backends remembered: a memory naming anything else is not imported at all.
+REMEMBERED_BACKENDS = (
+    "keyring.backends.SecretService.Keyring",
+    "keyring.backends.libsecret.Keyring",
+    "keyring.backends.kwallet.DBusKeyring",
+    "keyring.backends.kwallet.DBusKeyringKWallet4",
+    "keyring.backends.macOS.Keyring",
+    "keyring.backends.Windows.WinVaultKeyring",
+)
+
+
+def _circumstances() -> dict[str, object]:
+    """What keyring's choice depends on, each cheap to look at: the session bus, the Python and
+    its installed packages (an install or removal changes the folder's mtime), keyring's own
+    config file."""
+    import keyring.util.platform_ as platform_
+
+    def mtime(path: str | Path) -> int | None:
+        try:
+            return os.stat(path).st_mtime_ns
+        except OSError:
+            return None
+
+    package = Path(sys.modules["keyring"].__file__ or "").parent
+    config = platform_.config_root() / "keyringrc.cfg"
+    return {
+        "bus": os.environ.get("DBUS_SESSION_BUS_ADDRESS", ""),
+        "python": sys.executable,
+        "keyring": [str(package), mtime(package)],
+        "packages": [str(package.parent), mtime(package.parent)],
+        "config": [str(config), mtime(config)],
+    }
+
+
+def remembered_keyring(memory_file: Path) -> KeyringBackend | None:
+    """The backend a discovery chose before, when nothing it depends on has changed since and
+    the backend itself still says it is usable here (for the Secret Service: a D-Bus round trip
+    to the daemon); else None, and the caller discovers afresh.
+
+    The memory is used only when it is the user's own file, writable by nobody else, names one
+    of :data:`REMEMBERED_BACKENDS`, and matches :func:`_circumstances` exactly.
+    """
+    from trayapp.core import files
+
+    try:
+        raw = files.read_bytes(memory_file, trusted=True, max_bytes=4096, what="keyring memory")
+        memory = json.loads(raw) if raw is not None else None
+    except (UnsafeFileError, ValueError):
+        return None  # another user's, shared, too big or garbage: never trusted
+    if not isinstance(memory, dict) or memory.get("version") != MEMORY_VERSION:
+        return None
+    name = memory.get("backend")
+    if name not in REMEMBERED_BACKENDS or memory.get("circumstances") != _circumstances():
+        return None
+    module_name, _, class_name = str(name).rpartition(".")
+    try:
+        import importlib
+
+        backend = getattr(importlib.import_module(module_name), class_name)()
+    except Exception:  # uninstalled since, or broken: discover afresh
+        return None
+    return backend if _why_not_real(backend) is None else None
+
+
+def remember_keyring(memory_file: Path, backend: KeyringBackend) -> None:
+    """Remember the discovered ``backend`` for the next process (best effort: a memory that
+    cannot be written only costs the next process a discovery)."""
+    from trayapp.core import files
+
+    cls = type(backend)
+    name = f"{cls.__module__}.{cls.__qualname__}"
+    if name not in REMEMBERED_BACKENDS:
+        return
+    memory = {"version": MEMORY_VERSION, "backend": name, "circumstances": _circumstances()}
+    with contextlib.suppress(Exception):
+        files.private_dir(memory_file.parent)
+        files.atomic_write(memory_file, json.dumps(memory, indent=1) + "\n", mode=0o600)
+
+
+def resolve_keyring(
+    backend: KeyringBackend | None = None, *, memory_file: Path | None = None
+) -> tuple[KeyringBackend | None, str]:
     """The real OS store to use (``backend`` or keyring's choice) and its label, or None and why.
 
     A ChainerBackend is looked through: its first real store is used, never a plaintext one.
+    ``memory_file``: where keyring's choice is remembered between processes (none: discover).
+    ``PYTHON_KEYRING_BACKEND`` is keyring's own (and cheap) way to name one: always honoured.
     """
     import keyring
+
+    use_memory = (
+        backend is None and memory_file is not None and not os.environ.get("PYTHON_KEYRING_BACKEND")
+    )
+    if use_memory and memory_file is not None:
+        remembered = remembered_keyring(memory_file)
+        if remembered is not None:
+            return remembered, f"keyring ({_label(remembered)})"
+    found, label = _resolve_keyring(keyring.get_keyring() if backend is None else backend)
+    if use_memory and memory_file is not None and found is not None:
+        remember_keyring(memory_file, found)
+    return found, label
+
+
+def _resolve_keyring(candidate: KeyringBackend) -> tuple[KeyringBackend | None, str]:
     from keyring.backends.chainer import ChainerBackend
 
-    candidate = keyring.get_keyring() if backend is None else backend
     chained: list[KeyringBackend] = (
         list(candidate.backends) if isinstance(candidate, ChainerBackend) else [candidate]
     )
@@ -96,14 +200,17 @@ class KeyringStore:
         backend: KeyringBackend | None = None,
         *,
         lock_file: Path | None = None,
+        memory_file: Path | None = None,
     ) -> None:
         """``backend`` names a keyring backend; by default keyring's own choice.
 
         ``lock_file`` serialises changes of the index between processes (the tray and the CLI).
+        ``memory_file`` remembers keyring's choice between processes (:func:`resolve_keyring`).
         """
         self.service = service
         self._requested = backend
         self._lock_file = lock_file
+        self._memory_file = memory_file
         self._backend: KeyringBackend | None = None
         self._label = ""
 
@@ -211,7 +318,7 @@ class KeyringStore:
 
     def _resolved(self) -> KeyringBackend:
         if self._backend is None:
-            backend, label = resolve_keyring(self._requested)
+            backend, label = resolve_keyring(self._requested, memory_file=self._memory_file)
             if backend is None:
                 raise SecretStoreError(f"No usable system keyring: {label}; {_INSTALL_HINT}.")
             self._backend, self._label = backend, label
@@ -282,13 +389,20 @@ class KeyringSecretBackend:
     backend = "keyring"
     priority = 10
 
-    def __init__(self, service: str = DEFAULT_SERVICE, *, lock_file: Path | None = None) -> None:
+    def __init__(
+        self,
+        service: str = DEFAULT_SERVICE,
+        *,
+        lock_file: Path | None = None,
+        memory_file: Path | None = None,
+    ) -> None:
         self._service = service
         self._lock_file = lock_file
+        self._memory_file = memory_file
 
     def status(self) -> BackendStatus:
         try:
-            backend, label = resolve_keyring()
+            backend, label = resolve_keyring(memory_file=self._memory_file)
         except Exception as error:  # a broken keyring install must not break `aacli crypto`
             backend, label = None, f"keyring cannot be loaded ({type(error).__name__})"
         if backend is not None and (silent := unanswered(backend)) is not None:
@@ -298,6 +412,8 @@ class KeyringSecretBackend:
         return BackendStatus(self.backend, backend is not None, self.priority, label)
 
     def open(self) -> KeyringStore:
-        store = KeyringStore(self._service, lock_file=self._lock_file)
+        store = KeyringStore(
+            self._service, lock_file=self._lock_file, memory_file=self._memory_file
+        )
         store.name  # noqa: B018 - resolves now, so an unusable keyring fails here
         return store
