@@ -439,12 +439,13 @@ def test_tray_device_code_window_shows_and_copies_the_code_closes_when_signed_in
         window = _until(tray, "the device-code window", lambda: _windows(desk, "sign-in code"))[-1]
         time.sleep(0.8)
         _shoot(desk, "tray-identity-center-device-code.png")
-        desk.xdotool("mousemove", "--window", window, "20", "20")
-        desk.xdotool("windowfocus", "--sync", window)
-        time.sleep(0.2)
-        desk.xdotool("key", "Return")  # Copy (the default button)
 
         def copied():
+            # No window manager: the keyboard follows the pointer, so put it on the window.
+            desk.xdotool("mousemove", "--window", window, "20", "20")
+            desk.xdotool("windowfocus", "--sync", window)
+            desk.xdotool("key", "Return")  # Copy (the default button)
+            time.sleep(0.2)
             out = subprocess.run(
                 ["xclip", "-o", "-selection", "clipboard"],
                 env=desk.env({}), capture_output=True, text=True, timeout=5,
