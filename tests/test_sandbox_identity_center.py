@@ -262,7 +262,8 @@ def test_device_flow_denied(sandbox: Sandbox) -> None:
 
 def test_clients_are_checked(sandbox: Sandbox) -> None:
     """Issue 13 sandbox: a wrong client secret is invalid_client (401), a grant the client did
-    not register is unauthorized_client, an expired registration must register again."""
+    not register is unauthorized_client, an authorization-code client needs loopback redirect
+    URIs and an issuer URL, an expired registration must register again."""
     client = register(sandbox)
     with pytest.raises(ClientError) as wrong:
         oidc(sandbox).start_device_authorization(
@@ -283,6 +284,9 @@ def test_clients_are_checked(sandbox: Sandbox) -> None:
     with pytest.raises(ClientError) as outside:
         register(sandbox, grantTypes=["authorization_code"], redirectUris=["https://evil.test/"])
     assert error_of(outside)[0] == "InvalidRedirectUriException"
+    with pytest.raises(ClientError) as no_issuer:
+        register(sandbox, grantTypes=["authorization_code"], redirectUris=["http://127.0.0.1/"])
+    assert error_of(no_issuer)[0] == "InvalidRequestException"
     sandbox.identity_center.expire_clients()
     with pytest.raises(ClientError) as stale:
         start_device(sandbox, client)

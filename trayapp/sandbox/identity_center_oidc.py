@@ -255,8 +255,10 @@ class OidcService:
         redirects = tuple(_strings(params, "redirectUris"))
         if any(not loopback_match(uri, uri) for uri in redirects):
             raise ApiError("InvalidRedirectUriException", "Only loopback redirect URIs")
-        if CODE_GRANT in grants and not redirects:
-            raise ApiError("InvalidRequestException", "authorization_code needs redirectUris")
+        if CODE_GRANT in grants and not (redirects and string_param(params, "issuerUrl")):
+            raise ApiError(
+                "InvalidRequestException", "authorization_code needs redirectUris and issuerUrl"
+            )
         now = self._clock().replace(microsecond=0)
         client = Client(
             client_id=_new_secret("", 16),
