@@ -442,3 +442,69 @@ def test_console_url_for_a_permission_set_and_a_chained_role(corp, ic, sandbox):
         assert url.startswith(sandbox.federation_url + "?Action=login")
         with urllib.request.urlopen(url, timeout=30) as page:
             assert who in page.read().decode()
+
+
+# The facade the tray calls, and the settings window's model
+
+
+def corp_service(env):
+    from trayapp.core.service import Deps, Service
+
+    return Service(
+        Deps(
+            app=AppPaths(config_dir=env.home, state_dir=env.home / "state"),
+            aws=AwsPaths(credentials_file=env.credentials, config_file=env.aws_config),
+            endpoint_url=env.sandbox.endpoint_url,
+            sso_endpoint_url=env.sandbox.endpoint_url,
+            passphrase=lambda: "unused",
+        )
+    )
+
+
+def test_the_service_signs_in_syncs_and_gets_a_permission_set_without_a_code(corp, ic):
+    """Issue 13 item 3: Service.sign_in (device flow), sso_expiry, sync and authenticate of a
+    permission set (no code source is asked), can_renew_silently, sign_out: the tray's verbs."""
+    from trayapp.core.errors import SignInNeeded
+
+    class NoCodes:
+        name, can_retry = "none", False
+
+        def get_code(self, request):
+            raise AssertionError("a permission set asked for an MFA code")
+
+    service = corp_service(corp)
+    assert service.sso_expiry("corp") is None
+    until = service.sign_in(
+        "corp",
+        open_browser=lambda url: False,
+        show_device_code=lambda code: ic.approve(code.user_code),
+        device_code=True,
+    )
+    expiry = service.sso_expiry("corp")
+    assert expiry is not None and abs(expiry - until).total_seconds() < 1  # the cache's seconds
+    assert expiry > datetime.now(timezone.utc)
+    report = service.sync("corp")
+    assert "dev/AdministratorAccess" in report.added and report.removed == ()
+    target = service.resolve("corp/dev/AdministratorAccess")
+    assert service.can_renew_silently(target)
+    session = service.authenticate(target, NoCodes())
+    assert session.aws_profiles == ("dev-AdministratorAccess",)
+    assert service.sign_out("corp") is True
+    assert service.sso_expiry("corp") is None and not service.can_renew_silently(target)
+    with pytest.raises(SignInNeeded, match="aacli login corp"):
+        service.authenticate(target, NoCodes())
+
+
+def test_the_settings_window_says_an_identity_center_hub_has_no_hub_key(corp, ic):
+    """Issue 13 item 1: the settings window's model lists the hub by its start URL, and its
+    page says there is no hub key instead of offering to save one (nothing is written)."""
+    from trayapp.dialogs.settings.model import SettingsModel
+
+    model = SettingsModel(corp_service(corp))
+    assert [n.label for n in model.tree()] == [f"corp  (Identity Center, {ic.start_url})"]
+    before = (corp.home / "config.toml").read_bytes()
+    model.edit(("corp",))
+    assert "an Identity Center hub has no hub key" in model.problem
+    assert model.save() is False
+    assert "an Identity Center hub has no hub key" in model.problem
+    assert (corp.home / "config.toml").read_bytes() == before

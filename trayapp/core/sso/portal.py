@@ -118,7 +118,7 @@ class SyncReport:
     hub: str
     added: tuple[str, ...] = ()
     removed: tuple[str, ...] = ()
-    kept: tuple[str, ...] = ()  # no longer assigned, kept (each says why)
+    kept: tuple[str, ...] = ()  # not assigned (now), yet kept: each says why
     notes: tuple[str, ...] = ()  # what the portal listed that could not be used
 
     @property
@@ -199,10 +199,8 @@ def _unassigned(
     stays: list[str] = []
     for role in account.roles:
         label = f"{account.name}/{role.name}"
-        if role.name in assigned or role.via is not None:
+        if role.name in assigned or role.via is not None:  # a via role is never the portal's
             keep.append(role)
-            if role.via is not None:
-                stays.append(f"{label} (added by hand, via {role.via})")
             continue
         if not role.synced:
             stays.append(f"{label} (not assigned now; added by hand, so never pruned)")

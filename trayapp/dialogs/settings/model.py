@@ -65,7 +65,9 @@ class SettingsModel:
     def tree(self) -> list[Node]:
         nodes = []
         for profile in self.config.profiles:
-            nodes.append(Node((profile.name,), f"{profile.name}  ({profile.access_key_id})"))
+            sso = profile.identity_center
+            kind = f"Identity Center, {sso.start_url}" if sso else profile.access_key_id
+            nodes.append(Node((profile.name,), f"{profile.name}  ({kind})"))
             for account in profile.accounts:
                 path = (profile.name, account.name)
                 nodes.append(
@@ -114,6 +116,10 @@ class SettingsModel:
     def edit(self, path: Path) -> Form:
         config = self.config
         profile = next(p for p in config.profiles if p.name == path[0])
+        if len(path) == 1 and profile.is_identity_center:
+            hub_form = self._begin(ProfileForm.for_profile(profile, secret_stored=False), path)
+            self.problem = _identity_center_note(profile.name)
+            return hub_form
         if len(path) == 1:
             stored = self._guard(lambda: config_ops.hub_secret_stored(self.service, profile.name))
             profile_form = ProfileForm.for_profile(profile, secret_stored=bool(stored))
@@ -139,6 +145,9 @@ class SettingsModel:
         """Save the form (only when valid); True when saved. Then open the next natural step:
         a new profile's first account, a new account's first role."""
         form = self.form
+        if isinstance(form, ProfileForm) and form.existing and form.existing.is_identity_center:
+            self.problem = _identity_center_note(form.existing.name)
+            return False
         if form is None or not form.valid:
             self.problem = "Fix the fields marked in red first."
             return False
@@ -399,3 +408,11 @@ class SettingsModel:
             "problem": self.problem,
             "app": self.app.snapshot(),
         }
+
+
+def _identity_center_note(name: str) -> str:
+    """Why an Identity Center hub's page has nothing to save (no key, no MFA device)."""
+    return (
+        f"{name} is an Identity Center hub: an Identity Center hub has no hub key or MFA "
+        f"device. Sign in from the tray menu; 'aacli config sync {name}' brings its accounts."
+    )
