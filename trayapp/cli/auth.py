@@ -15,7 +15,9 @@ DESCRIPTION = """\
 Assume a role in a spoke account with your MFA code, and write the temporary
 credentials into ~/.aws/credentials (or AWS_SHARED_CREDENTIALS_FILE) under the
 role's AWS profile, with the account's region in ~/.aws/config. Any AWS tool can
-then use them: aws s3 ls --profile dev-DEVELOPER."""
+then use them: aws s3 ls --profile dev-DEVELOPER. A role of an Identity Center
+hub needs no code: its sign-in (aacli login HUB) gets it (GetRoleCredentials),
+and a role added --via a permission set is assumed from that one (at most 1 h)."""
 
 EPILOG = """\
 examples:
@@ -24,6 +26,7 @@ examples:
   aacli auth dev --code 123456        give the code (for scripts)
   aacli auth dev --default            also write the [default] profile
   aacli auth prod/ReadOnly --duration 30m
+  aacli auth corp/dev/AdministratorAccess   an Identity Center permission set (no code)
 """
 
 

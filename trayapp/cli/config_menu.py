@@ -74,14 +74,18 @@ def _add_account(service: Service) -> None:
 def _add_role(service: Service) -> None:
     from trayapp.cli import config as commands
 
-    pairs = [(p.name, a.name) for p in service.config.profiles for a in p.accounts]
-    profile_name, account_name = pick(pairs, [f"{p}/{a}" for p, a in pairs], "Which account?")
+    pairs = [(p, a.name) for p in service.config.profiles for a in p.accounts]
+    profile, account_name = pick(pairs, [f"{p.name}/{a}" for p, a in pairs], "Which account?")
+    role = ask("Role name", validate.role_name)
     commands.add_role(
         service,
         argparse.Namespace(
-            account=f"{profile_name}/{account_name}",
-            role=ask("Role name", validate.role_name),
-            duration=ask("Duration", validate.duration, "1h"),
+            account=f"{profile.name}/{account_name}",
+            role=role,
+            # An Identity Center permission set's session is Identity Center's: no duration.
+            duration=None
+            if profile.is_identity_center
+            else ask("Duration", validate.duration, "1h"),
             aws_profile=None,
         ),
     )
@@ -105,7 +109,7 @@ def _remove(service: Service) -> None:
 def _set_key(service: Service) -> None:
     from trayapp.cli import config as commands
 
-    profiles = service.config.profiles
+    profiles = [p for p in service.config.profiles if not p.is_identity_center]  # no hub key
     profile = pick(profiles, [p.name for p in profiles], "Which profile?")
     commands.set_key(service, argparse.Namespace(name=profile.name, access_key_id=None))
 
