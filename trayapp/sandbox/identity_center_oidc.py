@@ -98,7 +98,6 @@ class DeviceAuth:
     expires_at: datetime
     interval: int
     last_poll: datetime | None = None
-    fast_polls: int = 0  # polls in a row that came sooner than the interval
     user: str | None = None  # set when approved
     denied: bool = False
 
@@ -357,10 +356,7 @@ class OidcService:
             seconds=device.interval * 0.8
         )
         device.last_poll = now
-        # One early poll is let through: the AWS CLI polls once more right after showing the
-        # code. From the second in a row, slow_down.
-        device.fast_polls = device.fast_polls + 1 if too_fast else 0
-        if device.fast_polls > 1:
+        if too_fast:  # (the AWS CLI's poll right after it shows the code gets this too)
             raise ApiError("SlowDownException", "Client is polling too fast")
         if device.denied:
             del self._devices[device_code]
