@@ -208,7 +208,7 @@ def test_tray_asks_with_the_dialog_once_when_no_code_can_be_had(configured, tmp_
     """Issue 16 must-show 3 (dialog): with no silent code source, two clients asking at once
     for the same role get one MFA dialog; once its code is typed both get the same
     credentials, and credential-process --server then answers without asking; a cancelled
-    dialog gives the client the error JSON."""
+    dialog gives the client the error JSON, and a client polling again does not reopen it."""
     _need_gi()
     config = configured.home / "config.toml"
     config.write_text(
@@ -258,6 +258,10 @@ def test_tray_asks_with_the_dialog_once_when_no_code_can_be_had(configured, tmp_
         client.join(timeout=60)
         status, body = cancelled[0]
         assert status == 503 and body["message"], cancelled
+        started = time.monotonic()
+        status, body = _get(other)  # an SDK polling again: no new dialog at once
+        assert status == 503 and "was cancelled" in body["message"], body
+        assert time.monotonic() - started < 5 and not _dialogs(desk)
         assert not configured.credentials.exists()
         tray.alive()
         assert "Traceback" not in tray.log(), tray.log()

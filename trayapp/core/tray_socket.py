@@ -131,9 +131,11 @@ class TraySocket:
     def serve(self) -> TraySocket:
         """Bind and listen (replacing a stale socket a killed tray left: the tray lock says no
         other tray runs), then answer on a thread of its own."""
-        from trayapp.core.errors import UnsafeFileError
+        from trayapp.core.errors import AacliError, UnsafeFileError
         from trayapp.core.files import private_dir
 
+        if not hasattr(socket, "AF_UNIX"):
+            raise AacliError("this system has no Unix sockets (Windows: a named pipe, not built)")
         private_dir(self.path.parent)
         with contextlib.suppress(FileNotFoundError):
             st = os.lstat(self.path)

@@ -13,13 +13,14 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from trayapp.core.codes import CodeRequest, CodeSource, LazyCode
-from trayapp.core.errors import AacliError, UsageError
+from trayapp.core.errors import AacliError, CodeCancelled, UsageError
 from trayapp.core.model import Credentials, Settings, Target
 from trayapp.tray.menu import Action, MenuEntry
 
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+COOL_DOWN_SECONDS = 30.0  # after a cancelled dialog, a polling client does not reopen it
 QUEUE_SECONDS = 60.0  # a server's dialog waits this long behind another one, at most
 DIALOG_SECONDS = 150.0  # and then this long for its answer (the dialog closes at 120 s)
 COPY_SERVER_ENV = "Copy server env"
@@ -94,6 +96,7 @@ class TrayServing:
         self.port = 0  # the port of this run, kept when the switch goes off and on again
         self.socket = TraySocket(service.deps.app.tray_socket_file, self.answer)
         self._asks: queue.Queue[_Ask] = queue.Queue()
+        self._cancelled: dict[str, float] = {}  # target -> when its server dialog was cancelled
         self._lock = threading.Lock()
         self._started = False
 
@@ -114,6 +117,10 @@ class TrayServing:
         with self._lock:
             if not self._started:
                 return
+            moved = settings.server_port not in (0, self.port)
+            if settings.serve_credentials and self.server is not None and moved:
+                self.server.stop()  # another port in the settings: serve there instead
+                self.server = None
             if settings.serve_credentials and self.server is None:
                 self._start_server(settings.server_port or self.port)
             elif not settings.serve_credentials and self.server is not None:
@@ -219,6 +226,14 @@ class TrayServing:
         return source
 
     def ask_on_worker(self, source: CodeSource, request: CodeRequest) -> str:
+        """``source.get_code`` on the sign-in worker, waited for (bounded). A dialog the user
+        cancelled is not opened again for that role for COOL_DOWN_SECONDS: SDKs poll."""
+        since = time.monotonic() - self._cancelled.get(request.target, -COOL_DOWN_SECONDS)
+        if since < COOL_DOWN_SECONDS:
+            raise CodeCancelled(
+                f"The MFA dialog for {request.target} was cancelled; it opens again in "
+                f"{COOL_DOWN_SECONDS - since:.0f} s, or sign in from the tray's menu."
+            )
         ask = _Ask(source, request)
         self._asks.put(ask)
         self.to_sign_in_worker()
@@ -231,6 +246,8 @@ class TrayServing:
                 )
         if not ask.done.wait(DIALOG_SECONDS):
             raise AacliError(f"No MFA code was typed for {request.target} in time.")
+        if isinstance(ask.error, CodeCancelled):
+            self._cancelled[request.target] = time.monotonic()
         if ask.error is not None:
             raise ask.error
         assert ask.code is not None
