@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 
 from trayapp.cli.context import local_time, say, start
-from trayapp.core.errors import UsageError
 
 DESCRIPTION = """\
 Sign in to an IAM Identity Center hub, as `aws sso login` does. By default the
@@ -42,22 +41,18 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from trayapp.core.browser import BrowserError, open_signin_page
-    from trayapp.core.config import find_profile
-    from trayapp.core.sso.signin import DeviceCode, SsoContext, sign_in
+    from trayapp.core.sso.signin import DeviceCode
 
     service = start()
-    hub = find_profile(service.config, args.profile)
-    if hub is None:
-        raise UsageError(f"no profile named '{args.profile}' (see 'aacli config show')")
-    ctx = SsoContext.from_env()
+    name = service.identity_center_hub(args.profile).name  # a wrong name fails first
 
     def open_browser(url: str) -> bool:
         if args.no_browser:
             if not args.device_code:  # the device code's URL is shown with the code
-                say(f"Open this URL in a browser on this machine to sign in to {hub.name}:")
+                say(f"Open this URL in a browser on this machine to sign in to {name}:")
                 say(f"  {url}")
             return True
-        say(f"Opening the browser to sign in to {hub.name}\u2026")
+        say(f"Opening the browser to sign in to {name}\u2026")
         try:
             open_signin_page(url, service.deps.app.state_dir)
         except BrowserError:
@@ -66,19 +61,18 @@ def run(args: argparse.Namespace) -> int:
         return True
 
     def show_device_code(code: DeviceCode) -> None:
-        say(f"To sign in to {hub.name}, open {code.verification_uri}")
+        say(f"To sign in to {name}, open {code.verification_uri}")
         say(f"and enter the code: {code.user_code}")
         say(
             f"(or open {code.verification_uri_complete}; the code ends at "
             f"{local_time(code.expires_at)})"
         )
 
-    token = sign_in(
-        ctx,
-        hub,
+    expiry = service.sign_in(
+        name,
         open_browser=open_browser,
         show_device_code=show_device_code,
         device_code=args.device_code,
     )
-    say(f"Signed in to {hub.name} until {local_time(token.expires_at)}.")
+    say(f"Signed in to {name} until {local_time(expiry)}.")
     return 0

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 
 from trayapp.cli.context import say, start
-from trayapp.core.errors import UsageError
 
 DESCRIPTION = """\
 Sign out of an IAM Identity Center hub: Identity Center is told to end the
@@ -26,15 +25,10 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from trayapp.core.config import find_profile
-    from trayapp.core.sso.signin import SsoContext, sign_out
-
     service = start()
-    hub = find_profile(service.config, args.profile)
-    if hub is None:
-        raise UsageError(f"no profile named '{args.profile}' (see 'aacli config show')")
-    if sign_out(SsoContext.from_env(), hub):
-        say(f"Signed out of {hub.name}.")
+    name = service.identity_center_hub(args.profile).name
+    if service.sign_out(name):
+        say(f"Signed out of {name}.")
     else:
-        say(f"{hub.name} was not signed in.")
+        say(f"{name} was not signed in.")
     return 0
