@@ -191,7 +191,7 @@ def authorize_url(sandbox: Sandbox, client: dict, redirect: str, challenge: str,
 
 # -- device flow -------------------------------------------------------------------------------
 def test_device_flow_is_pending_until_approved_on_the_device_page(sandbox: Sandbox) -> None:
-    """Issue 13 sandbox: the device flow answers authorization_pending until the user approves
+    """Issue 13, sandbox stand-in: the device flow answers authorization_pending until the user approves
     on the device page (GET shows the code, POST approves), then CreateToken gives a token."""
     client = register(sandbox)
     assert client["clientSecretExpiresAt"] > client["clientIdIssuedAt"] > 0
@@ -220,7 +220,7 @@ def test_device_flow_is_pending_until_approved_on_the_device_page(sandbox: Sandb
 
 
 def test_device_flow_polled_too_fast_is_told_to_slow_down(sandbox: Sandbox) -> None:
-    """Issue 13 sandbox: polling CreateToken faster than the interval answers slow_down."""
+    """Issue 13, sandbox stand-in: polling CreateToken faster than the interval answers slow_down."""
     client = register(sandbox)
     device = start_device(sandbox, client)
     with pytest.raises(ClientError) as pending:
@@ -235,7 +235,7 @@ def test_device_flow_polled_too_fast_is_told_to_slow_down(sandbox: Sandbox) -> N
 
 
 def test_device_code_expires(sandbox: Sandbox) -> None:
-    """Issue 13 sandbox: an expired device code answers expired_token, and its page says so."""
+    """Issue 13, sandbox stand-in: an expired device code answers expired_token, and its page says so."""
     client = register(sandbox)
     device = start_device(sandbox, client)
     sandbox.identity_center.expire_device_codes()
@@ -248,7 +248,7 @@ def test_device_code_expires(sandbox: Sandbox) -> None:
 
 
 def test_device_flow_denied(sandbox: Sandbox) -> None:
-    """Issue 13 sandbox: after deny_next() the device approval is a refusal: access_denied."""
+    """Issue 13, sandbox stand-in: after deny_next() the device approval is a refusal: access_denied."""
     client = register(sandbox)
     device = start_device(sandbox, client)
     sandbox.identity_center.deny_next()
@@ -259,7 +259,7 @@ def test_device_flow_denied(sandbox: Sandbox) -> None:
 
 
 def test_clients_are_checked(sandbox: Sandbox) -> None:
-    """Issue 13 sandbox: a wrong client secret is invalid_client (401), a grant the client did
+    """Issue 13, sandbox stand-in: a wrong client secret is invalid_client (401), a grant the client did
     not register is unauthorized_client, an authorization-code client needs loopback redirect
     URIs and an issuer URL, an expired registration must register again."""
     client = register(sandbox)
@@ -293,7 +293,7 @@ def test_clients_are_checked(sandbox: Sandbox) -> None:
 
 
 def test_faults_can_target_identity_center_operations(sandbox: Sandbox) -> None:
-    """Issue 13 sandbox: sandbox.faults takes Identity Center operation names as actions."""
+    """Issue 13, sandbox stand-in: sandbox.faults takes Identity Center operation names as actions."""
     no_retries = Config(retries={"total_max_attempts": 1, "mode": "standard"})
     client_api = boto3.client(
         "sso-oidc", endpoint_url=sandbox.endpoint_url, region_name=REGION, config=no_retries
@@ -310,7 +310,7 @@ def test_faults_can_target_identity_center_operations(sandbox: Sandbox) -> None:
 
 # -- authorization code + PKCE -----------------------------------------------------------------
 def test_authorization_code_with_pkce_followed_as_a_browser(sandbox: Sandbox) -> None:
-    """Issue 13 sandbox: /authorize 302s to the start page, which signs the user in and 302s to
+    """Issue 13, sandbox stand-in: /authorize 302s to the start page, which signs the user in and 302s to
     the client's 127.0.0.1 redirect (any port) with code and state; the code + verifier give a
     token that works on the portal."""
     client = code_client(sandbox)
@@ -351,7 +351,7 @@ def _code(sandbox: Sandbox, client: dict, redirect: str, challenge: str) -> str:
 
 
 def test_authorization_code_refused_for_a_wrong_verifier_or_redirect(sandbox: Sandbox) -> None:
-    """Issue 13 sandbox: CreateToken checks the PKCE verifier against the challenge, the
+    """Issue 13, sandbox stand-in: CreateToken checks the PKCE verifier against the challenge, the
     redirect URI and the client (invalid_grant); a code works once."""
     client = code_client(sandbox)
     verifier, challenge = pkce()
@@ -392,7 +392,7 @@ def test_authorization_code_refused_for_a_wrong_verifier_or_redirect(sandbox: Sa
 
 
 def test_authorize_refuses_foreign_redirects_and_reports_denial(sandbox: Sandbox) -> None:
-    """Issue 13 sandbox: /authorize never redirects to a URI the client did not register (other
+    """Issue 13, sandbox stand-in: /authorize never redirects to a URI the client did not register (other
     host, other path); after deny_next() the browser comes back with error=access_denied and the
     state, and the sign-in after that works again."""
     client = code_client(sandbox)
@@ -412,7 +412,7 @@ def test_authorize_refuses_foreign_redirects_and_reports_denial(sandbox: Sandbox
 
 
 def test_device_page_escapes_what_it_shows(sandbox: Sandbox) -> None:
-    """Issue 13 sandbox: the pages are plain HTML with every value escaped."""
+    """Issue 13, sandbox stand-in: the pages are plain HTML with every value escaped."""
     ic = sandbox.identity_center
     status, _, page = http_get(f"{sandbox.endpoint_url}/device?user_code=%3Cscript%3E")
     assert status == 200 and "unknown or has expired" in page and "<script>" not in page
@@ -427,7 +427,7 @@ def test_device_page_escapes_what_it_shows(sandbox: Sandbox) -> None:
 
 # -- tokens ------------------------------------------------------------------------------------
 def test_refresh_tokens_rotate(sandbox: Sandbox) -> None:
-    """Issue 13 sandbox: a refresh token gives a new access token and a new refresh token, and
+    """Issue 13, sandbox stand-in: a refresh token gives a new access token and a new refresh token, and
     works once; another client cannot use it."""
     client, token = device_token(sandbox)
 
@@ -453,32 +453,36 @@ def test_refresh_tokens_rotate(sandbox: Sandbox) -> None:
 
 
 def test_expired_and_logged_out_tokens_are_unauthorized(sandbox: Sandbox) -> None:
-    """Issue 13 sandbox: an expired access token, or one signed out with Logout, is refused by
-    the portal (UnauthorizedException, 401); Logout also ends its refresh token."""
+    """Issue 13, sandbox stand-in: an expired access token, or one signed out with Logout, is refused by
+    the portal (UnauthorizedException, 401); Logout ends the sign-in: its tokens, the ones
+    refreshed from it and its refresh token, not another sign-in's."""
     client, token = device_token(sandbox)
     sso = portal(sandbox)
     sandbox.identity_center.expire_tokens()
     with pytest.raises(ClientError) as expired:
         role_credentials(sandbox, token["accessToken"])
     assert error_of(expired)[:2] == ("UnauthorizedException", 401)
-    renewed = oidc(sandbox).create_token(
-        clientId=client["clientId"],
-        clientSecret=client["clientSecret"],
-        grantType="refresh_token",
-        refreshToken=token["refreshToken"],
-    )
-    assert sso.list_accounts(accessToken=renewed["accessToken"])["accountList"]
-    sso.logout(accessToken=renewed["accessToken"])
-    with pytest.raises(ClientError) as signed_out:
-        sso.list_accounts(accessToken=renewed["accessToken"])
-    assert error_of(signed_out)[:2] == ("UnauthorizedException", 401)
-    with pytest.raises(ClientError) as dead:
-        oidc(sandbox).create_token(
+
+    def refresh(refresh_token: str) -> dict:
+        return oidc(sandbox).create_token(
             clientId=client["clientId"],
             clientSecret=client["clientSecret"],
             grantType="refresh_token",
-            refreshToken=renewed["refreshToken"],
+            refreshToken=refresh_token,
         )
+
+    renewed = refresh(token["refreshToken"])
+    assert sso.list_accounts(accessToken=renewed["accessToken"])["accountList"]
+    latest = refresh(renewed["refreshToken"])
+    _, other = device_token(sandbox)  # another sign-in of the same user
+    sso.logout(accessToken=latest["accessToken"])
+    for ended in (latest, renewed):  # the whole sign-in ends, whichever token signs out
+        with pytest.raises(ClientError) as signed_out:
+            sso.list_accounts(accessToken=ended["accessToken"])
+        assert error_of(signed_out)[:2] == ("UnauthorizedException", 401)
+    assert sso.list_accounts(accessToken=other["accessToken"])["accountList"]
+    with pytest.raises(ClientError) as dead:
+        refresh(latest["refreshToken"])
     assert error_of(dead)[0] == "InvalidGrantException"
     with pytest.raises(ClientError) as missing:
         sso.list_accounts(accessToken="not-a-token")
@@ -487,7 +491,7 @@ def test_expired_and_logged_out_tokens_are_unauthorized(sandbox: Sandbox) -> Non
 
 # -- portal ------------------------------------------------------------------------------------
 def test_portal_lists_are_paginated(sandbox: Sandbox) -> None:
-    """Issue 13 sandbox: ListAccounts and ListAccountRoles answer small pages with nextToken
+    """Issue 13, sandbox stand-in: ListAccounts and ListAccountRoles answer small pages with nextToken
     (whatever maxResults asks), so clients must paginate; botocore's paginators get them all."""
     _, token = device_token(sandbox)
     sso = portal(sandbox)
@@ -511,7 +515,7 @@ def test_portal_lists_are_paginated(sandbox: Sandbox) -> None:
 
 
 def test_role_credentials_work_against_moto_sts(sandbox: Sandbox) -> None:
-    """Issue 13 sandbox: GetRoleCredentials gives credentials whose GetCallerIdentity is the
+    """Issue 13, sandbox stand-in: GetRoleCredentials gives credentials whose GetCallerIdentity is the
     AWSReservedSSO_<permission set>_<hex> assumed role; an unassigned role is not found."""
     _, token = device_token(sandbox)
     creds = role_credentials(sandbox, token["accessToken"])
@@ -529,7 +533,7 @@ def test_role_credentials_work_against_moto_sts(sandbox: Sandbox) -> None:
 def test_role_credentials_expire_with_the_sandbox_lifetime_and_the_token(
     sandbox: Sandbox,
 ) -> None:
-    """Issue 13 sandbox: the role credentials honour the sandbox's credential_lifetime (then STS
+    """Issue 13, sandbox stand-in: the role credentials honour the sandbox's credential_lifetime (then STS
     refuses them) and never outlive the access token (ic.token_lifetime)."""
     ic = sandbox.identity_center
     ic.token_lifetime = 600
@@ -553,7 +557,7 @@ def test_role_credentials_expire_with_the_sandbox_lifetime_and_the_token(
 
 
 def test_federation_console_signin_with_role_credentials(sandbox: Sandbox) -> None:
-    """Issue 13 sandbox: the federation endpoint signs permission-set credentials in."""
+    """Issue 13, sandbox stand-in: the federation endpoint signs permission-set credentials in."""
     _, token = device_token(sandbox)
     creds = role_credentials(sandbox, token["accessToken"], account=PROD, role="ReadOnlyAccess")
     session = json.dumps(
@@ -570,7 +574,7 @@ def test_federation_console_signin_with_role_credentials(sandbox: Sandbox) -> No
 
 # -- chaining into spoke roles -----------------------------------------------------------------
 def test_permission_set_chains_into_developer_without_mfa(sandbox: Sandbox) -> None:
-    """Issue 13 sandbox: a permission-set session assumes the spoke role DEVELOPER of its own
+    """Issue 13, sandbox stand-in: a permission-set session assumes the spoke role DEVELOPER of its own
     account without MFA (1 h at most, as any chain); not in another account, and a chained
     DEVELOPER session cannot chain on; a hub IAM user without MFA is still refused."""
     _, token = device_token(sandbox)
@@ -620,7 +624,7 @@ def test_permission_set_chains_into_developer_without_mfa(sandbox: Sandbox) -> N
 
 
 def test_assignments_make_roles_in_moto(sandbox: Sandbox) -> None:
-    """Issue 13 sandbox: ic.add_user / ic.assign give another user a permission set, backed by
+    """Issue 13, sandbox stand-in: ic.add_user / ic.assign give another user a permission set, backed by
     an AWSReservedSSO_ role in the account."""
     ic = sandbox.identity_center
     ic.add_user("bob")
@@ -654,7 +658,7 @@ def cli_home(sandbox: Sandbox, tmp_path: Path) -> dict[str, str]:
 
 @pytest.mark.awscli
 def test_aws_cli_uses_a_hand_written_sso_cache(sandbox: Sandbox, tmp_path: Path) -> None:
-    """Issue 13 sandbox: the AWS CLI v2 reaches the sandbox's Identity Center (register-client)
+    """Issue 13, sandbox stand-in: the AWS CLI v2 reaches the sandbox's Identity Center (register-client)
     and, from ~/.aws/sso/cache/<sha1("corp")>.json and an sso-session profile, calls
     GetRoleCredentials: get-caller-identity shows the permission-set role."""
     aws = aws_cli_v2()
@@ -717,7 +721,7 @@ def test_aws_cli_uses_a_hand_written_sso_cache(sandbox: Sandbox, tmp_path: Path)
 
 @pytest.mark.awscli
 def test_aws_cli_signs_in_with_the_device_flow(sandbox: Sandbox, tmp_path: Path) -> None:
-    """Issue 13 sandbox: ``aws sso login --sso-session corp --no-browser`` signs in with the
+    """Issue 13, sandbox stand-in: ``aws sso login --sso-session corp --no-browser`` signs in with the
     device code the test approves, and its token then gives role credentials."""
     aws = aws_cli_v2()
     env = cli_home(sandbox, tmp_path)
@@ -763,7 +767,7 @@ def test_aws_cli_signs_in_with_the_device_flow(sandbox: Sandbox, tmp_path: Path)
 
 
 def test_command_line_prints_the_start_url() -> None:
-    """Issue 13 sandbox: ``python -m trayapp.sandbox`` prints the Identity Center start URL,
+    """Issue 13, sandbox stand-in: ``python -m trayapp.sandbox`` prints the Identity Center start URL,
     where RegisterClient answers."""
     process = subprocess.Popen(
         [sys.executable, "-m", "trayapp.sandbox"],

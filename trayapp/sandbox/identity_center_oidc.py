@@ -120,7 +120,11 @@ class Session:
     client_id: str
     scopes: tuple[str, ...]
     expires_at: datetime
+    signin: str  # one sign-in, through all the tokens its refresh tokens gave
     refresh_token: str | None = field(default=None, repr=False)
+
+
+Grant = tuple[str, tuple[str, ...], str]  # user, scopes, sign-in id
 
 
 def _new_secret(prefix: str, length: int = 48) -> str:
@@ -329,12 +333,16 @@ class OidcService:
             raise ApiError("UnauthorizedClientException", "Client may not use this grant type")
         with self._lock:
             if grant == DEVICE_GRANT:
-                user, scopes = self._device_grant(client, string_param(params, "deviceCode"))
+                user, scopes, signin = self._device_grant(
+                    client, string_param(params, "deviceCode")
+                )
             elif grant == CODE_GRANT:
-                user, scopes = self._code_grant(client, params)
+                user, scopes, signin = self._code_grant(client, params)
             else:
-                user, scopes = self._refresh_grant(client, string_param(params, "refreshToken"))
-            access_token, session = self._new_session(user, client, scopes)
+                user, scopes, signin = self._refresh_grant(
+                    client, string_param(params, "refreshToken")
+                )
+            access_token, session = self._new_session(user, client, scopes, signin)
         self._record(
             IcRequest("CreateToken", grant_type=grant, client_id=client.client_id, user=user)
         )
@@ -345,7 +353,7 @@ class OidcService:
             "refreshToken": session.refresh_token,
         }
 
-    def _device_grant(self, client: Client, device_code: str) -> tuple[str, tuple[str, ...]]:
+    def _device_grant(self, client: Client, device_code: str) -> Grant:
         device = self._devices.get(device_code)
         if device is None or device.client_id != client.client_id:
             raise ApiError("InvalidGrantException", "Invalid device code provided")
@@ -364,9 +372,9 @@ class OidcService:
         if device.user is None:
             raise ApiError("AuthorizationPendingException", "Authorization is still pending")
         del self._devices[device_code]
-        return device.user, client.scopes
+        return device.user, client.scopes, secrets.token_hex(8)
 
-    def _code_grant(self, client: Client, params: dict[str, Any]) -> tuple[str, tuple[str, ...]]:
+    def _code_grant(self, client: Client, params: dict[str, Any]) -> Grant:
         code = self._codes.pop(string_param(params, "code"), None)
         if code is None or code.client_id != client.client_id or self._clock() >= code.expires_at:
             raise ApiError("InvalidGrantException", "Invalid authorization code provided")
@@ -374,18 +382,18 @@ class OidcService:
             raise ApiError("InvalidGrantException", "The redirect URI does not match")
         if not hmac.compare_digest(s256(string_param(params, "codeVerifier")), code.challenge):
             raise ApiError("InvalidGrantException", "Invalid code verifier provided")
-        return code.user, code.scopes
+        return code.user, code.scopes, secrets.token_hex(8)
 
-    def _refresh_grant(self, client: Client, refresh_token: str) -> tuple[str, tuple[str, ...]]:
+    def _refresh_grant(self, client: Client, refresh_token: str) -> Grant:
         session = self._sessions.get(self._refresh.get(refresh_token, ""))
         if session is None or session.client_id != client.client_id:
             raise ApiError("InvalidGrantException", "Invalid refresh token provided")
         del self._refresh[refresh_token]  # a refresh token works once
         session.refresh_token = None
-        return session.user, session.scopes
+        return session.user, session.scopes, session.signin
 
     def _new_session(
-        self, user: str, client: Client, scopes: tuple[str, ...]
+        self, user: str, client: Client, scopes: tuple[str, ...], signin: str
     ) -> tuple[str, Session]:
         access_token = _new_secret("aoa")
         session = Session(
@@ -393,6 +401,7 @@ class OidcService:
             client_id=client.client_id,
             scopes=scopes,
             expires_at=self._clock() + timedelta(seconds=self.token_lifetime),
+            signin=signin,
             refresh_token=_new_secret("aor"),
         )
         self._sessions[access_token] = session
@@ -424,10 +433,16 @@ class OidcService:
         return session
 
     def _end_session(self, access_token: str) -> None:
+        """Logout ends the whole sign-in: every access and refresh token it gave."""
         with self._lock:
-            session = self._sessions.pop(access_token, None)
-            if session is not None and session.refresh_token:
-                self._refresh.pop(session.refresh_token, None)
+            ended = self._sessions.get(access_token)
+            if ended is None:
+                return
+            for token, session in list(self._sessions.items()):
+                if session.signin == ended.signin:
+                    del self._sessions[token]
+                    if session.refresh_token:
+                        self._refresh.pop(session.refresh_token, None)
 
 
 def _json_body(environ: dict[str, Any]) -> dict[str, Any]:
