@@ -600,8 +600,8 @@ def test_a_config_aacli_cannot_edit_or_a_wrong_profile_stops_before_any_sign_in(
 
 def test_the_loopback_listener_checks_state_and_its_wait_is_bounded():
     """Issue 13 item 2: the one-shot 127.0.0.1 listener answers only /oauth/callback with its
-    own state (a wrong state: 400, and the wait goes on), takes one answer, and gives up after
-    its bound or when cancelled."""
+    own state (a wrong state: 400, and the wait goes on), takes one answer, is not held up by
+    a connection that sends nothing, and gives up after its bound or when cancelled."""
     import threading
     import urllib.error
     import urllib.request
@@ -621,6 +621,8 @@ def test_the_loopback_listener_checks_state_and_its_wait_is_bounded():
         assert re.fullmatch(r"http://127\.0\.0\.1:\d+/oauth/callback", base)
         answers: list[tuple[int, str]] = []
 
+        silent = socket.create_connection(("127.0.0.1", listener.port))  # sends nothing
+
         def browser() -> None:
             answers.append(get(base.replace("/oauth/callback", "/other?code=x")))
             answers.append(get(f"{base}?code=stolen&state=guessed"))
@@ -628,8 +630,11 @@ def test_the_loopback_listener_checks_state_and_its_wait_is_bounded():
 
         thread = threading.Thread(target=browser)
         thread.start()
+        started = time.monotonic()
         assert listener.wait(lambda: False, timeout=30) == "the-code"
+        assert time.monotonic() - started < oidc.CONNECTION_SECONDS + 10
         thread.join(10)
+        silent.close()
         assert [status for status, _ in answers] == [404, 400, 200]
         assert "You can close this tab" in answers[2][1]
     with oidc.CallbackListener() as listener:

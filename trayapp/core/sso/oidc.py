@@ -21,7 +21,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from trayapp.core.clock import Clock
-from trayapp.core.errors import AacliError, NetworkError, SignInError
+from trayapp.core.errors import AacliError, CodeCancelled, NetworkError, SignInError
 
 CLIENT_NAME = "aacli"
 CLIENT_TYPE = "public"
@@ -35,6 +35,7 @@ SLOW_DOWN_SECONDS = 5  # RFC 8628: each slow_down adds 5 s to the polling interv
 DEFAULT_INTERVAL = 5
 BROWSER_WAIT_SECONDS = 600.0  # the loopback listener waits this long for the browser at most
 POLL_STEP = 0.2  # how often a wait looks at ``cancelled``
+CONNECTION_SECONDS = 5.0  # one connection to the loopback listener gets this long to ask
 
 
 @dataclass(frozen=True)
@@ -68,10 +69,8 @@ class DeviceAuthorization:
     interval: int
 
 
-class Cancelled(AacliError):
+class Cancelled(CodeCancelled):
     """The sign-in was cancelled (the tray's Cancel)."""
-
-    exit_code = 130
 
 
 class Oidc:
@@ -241,6 +240,8 @@ class CallbackListener:
         listener = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
+            timeout = CONNECTION_SECONDS  # a local client that sends nothing holds no wait
+
             def do_GET(self) -> None:
                 status, title, text = listener._answer(self.path)
                 body = DONE_PAGE.format(title=html.escape(title), text=html.escape(text))
