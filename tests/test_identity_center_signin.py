@@ -715,3 +715,30 @@ def test_offline_with_an_expired_token_says_so_not_sign_in_again(home_env, ic, t
     with pytest.raises(NetworkError, match="Could not reach Identity Center"):
         signin.access_token(offline, corp_hub(ic))
     assert json.loads(cache_file(corp).read_text()) == data
+
+
+def test_no_browser_prints_the_url_and_a_failing_browser_falls_back_to_the_device_code(
+    corp, ic, tmp_path
+):
+    """Issue 13 item 2: --no-browser prints the sign-in URL (followed here by an HTTP client)
+    instead of opening it; a $BROWSER that cannot start makes aacli show a device code."""
+    import urllib.request
+
+    child = start_login(corp, "--no-browser")
+    seen: list[str] = []
+    url = read_until(child.stderr, re.compile(r"^  (http://\S+/authorize\?\S+)$"), seen)
+    with urllib.request.urlopen(url, timeout=30) as answer:
+        assert "You can close this tab" in answer.read().decode()
+    _out, err = child.communicate(timeout=60)
+    assert child.returncode == 0, "".join(seen) + err
+    assert cache_file(corp).exists()
+    cache_file(corp).unlink()
+
+    child = start_login(corp, BROWSER="/nonexistent/browser")
+    seen = []
+    user_code = read_until(child.stderr, CODE_LINE, seen)
+    assert any("No browser could be opened; sign in with a code instead." in s for s in seen)
+    assert ic.approve(user_code)
+    _out, err = child.communicate(timeout=60)
+    assert child.returncode == 0, "".join(seen) + err
+    assert json.loads(cache_file(corp).read_text())["startUrl"] == ic.start_url
