@@ -398,17 +398,30 @@ def test_ctrl_c_cancels_a_waiting_browser_sign_in_cleanly(corp, ic, tmp_path):
 
 
 @pytest.mark.awscli
-def test_aws_cli_uses_the_sign_in_aacli_wrote(corp, ic, tmp_path):
+def test_aws_cli_uses_the_sign_in_aacli_wrote(home_env, ic, tmp_path):
     """Issue 13 item 2: after `aacli login corp`, the AWS CLI v2 signs in with the shared
-    cache: `aws sts get-caller-identity --profile <sso profile>` is the permission set's role."""
+    cache: `aws sts get-caller-identity --profile <sso profile>` is the permission set's role.
+    The token is within the CLI's 15-minute refresh window, so the CLI refreshes it with the
+    client registration aacli cached beside it, and aacli then uses the CLI's new token."""
+    from trayapp.core.sso import signin
+
+    corp = home_env
+    ic.token_lifetime = 600  # over aacli's 5 minutes, under the AWS CLI's 15
     result = device_login(corp, ic, tmp_path)
     assert result.returncode == 0, result.stderr
+    ours = json.loads(cache_file(corp).read_text())["accessToken"]
     link_permission_set(corp, ic)
+    before = len(ic.requests)
     identity = aws_identity(corp, corp.sandbox, tmp_path)
     assert identity.returncode == 0, identity.stderr
     arn = json.loads(identity.stdout)["Arn"]
     assert ":assumed-role/AWSReservedSSO_AdministratorAccess" in arn
     assert json.loads(identity.stdout)["Account"] == "111111111111"
+    calls = [(r.operation, r.grant_type) for r in ic.requests[before:]]
+    assert calls[:2] == [("CreateToken", "refresh_token"), ("GetRoleCredentials", None)]
+    theirs = json.loads(cache_file(corp).read_text())["accessToken"]
+    assert theirs != ours
+    assert signin.access_token(sso_context(corp), corp_hub(ic)) == theirs
 
 
 @pytest.mark.awscli
