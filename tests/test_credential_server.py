@@ -323,7 +323,8 @@ def _get(url: str, headers: dict[str, str], path: str | None = None):
 def test_serve_prints_sh_variables_and_refuses_what_it_must(serving):
     """Issue 16 must-show 2: `aacli serve` output parses in sh; no token -> 401, a wrong token
     -> 403, a foreign Host -> refused, an Origin header -> refused, an unknown role -> 404, each
-    with the one error JSON {code, message} and no secret; the right token -> credentials."""
+    with the one error JSON {code, message} and no secret (an oversized request too); the
+    right token -> credentials."""
     _, url, token, _ = serving
     assert url.startswith("http://127.0.0.1:") and url.endswith("/role/" + TARGET)
     status, body = _get(url, {"Authorization": token})
@@ -340,6 +341,7 @@ def test_serve_prints_sh_variables_and_refuses_what_it_must(serving):
         (403, {"Authorization": token, "Host": "127.0.0.1.nip.io:" + port}),
         (403, {"Authorization": token, "Origin": "http://127.0.0.1:" + port}),
         (403, {"Authorization": token, "Origin": "null"}),
+        (431, {"Authorization": token, "X-Padding": "a" * 20_000}),  # bounded request
     ]
     for expected, headers in refused:
         status, body = _get(url, headers)
@@ -474,6 +476,52 @@ def test_env_server_without_a_tray_is_one_clear_line(configured):
     """Issue 16: `aacli env --server` with no tray serving says what to do, in one line."""
     result = configured.aacli("env", "--server", "dev/DEVELOPER", **NO_TERMINAL)
     assert_one_line_error(result, "no tray is serving credentials", "aacli serve")
+
+
+def test_env_server_gives_the_trays_server_variables_that_boto3_uses(seeded):
+    """Issue 16: `aacli env --server` asks the tray over its socket (core/tray_socket) and
+    prints the tray server's variables; eval'd in sh they give boto3 the role, with no keys.
+    The tray's refusal (serving switched off) is its one-line sentence."""
+    from trayapp.core.codes import LazyCode
+    from trayapp.core.errors import UsageError
+    from trayapp.core.paths import AppPaths
+    from trayapp.core.server import CredentialServer, Renewer
+    from trayapp.core.tray_socket import TraySocket
+
+    service = _service(seeded)
+    source = service.stored_code_source(service.resolve(TARGET).profile)
+    server = CredentialServer(Renewer(service, lambda t: LazyCode(lambda: source)).fetch)
+    serving = [True]
+
+    def handler(request: dict[str, str]) -> dict[str, str]:
+        assert request == {"op": "server-env", "target": TARGET}
+        if not serving[0]:
+            raise UsageError("The tray does not serve credentials: turn it on in Settings.")
+        return server.env(request["target"])
+
+    tray = TraySocket(AppPaths.from_env(seeded.vars).tray_socket_file, handler).serve()
+    try:
+        with server:
+            result = seeded.aacli("env", "--server", "dev/DEVELOPER", **NO_TERMINAL)
+            assert result.returncode == 0, result.stderr
+            assert "AWS_SECRET_ACCESS_KEY" not in result.stdout
+            assert server.token in result.stdout
+            env = seeded.environ()
+            env.pop("AWS_SHARED_CREDENTIALS_FILE")
+            shell = subprocess.run(
+                ["sh", "-c", result.stdout + '\nexec "$0" -c "$1"', sys.executable, BOTO3_CALLER],
+                capture_output=True,
+                text=True,
+                env=env,
+                timeout=60,
+            )
+            assert shell.returncode == 0, shell.stderr
+            assert ":assumed-role/DEVELOPER/" in json.loads(shell.stdout)["arn"]
+            serving[0] = False
+            result = seeded.aacli("env", "--server", "dev/DEVELOPER", **NO_TERMINAL)
+            assert_one_line_error(result, "The tray does not serve credentials")
+    finally:
+        tray.stop()
 
 
 def test_help_teaches_serve_and_the_server_options(env):

@@ -66,7 +66,7 @@ def server_variables(target_text: str) -> dict[str, str]:
     if answer is None:
         raise AacliError(NO_TRAY)
     if "error" in answer:
-        raise AacliError(f"the tray cannot serve {target.label}: {answer['error']}")
+        raise AacliError(str(answer["error"]))  # the tray's own sentence
     variables = {
         name: str(answer.get(name, "")) for name in (FULL_URI, TOKEN_VARIABLE) if answer.get(name)
     }

@@ -38,6 +38,7 @@ HOST = "127.0.0.1"  # exactly: the JS v2 SDK accepts only localhost/127.0.0.1
 PATH_PREFIX = "/role/"
 REQUEST_TIMEOUT = 10.0  # seconds a client may take to send its request
 MAX_HEADER_BYTES = 16 * 1024
+MAX_CLIENTS = 32  # requests answered at once; more are told "busy" (503)
 KEEP_FRESH_POLL = 30.0  # seconds between looks of keep_fresh, at most
 RETRY_AFTER = 60.0  # seconds before keep_fresh tries a failed renewal again
 FULL_URI = "AWS_CONTAINER_CREDENTIALS_FULL_URI"
@@ -228,6 +229,7 @@ class _HttpServer(ThreadingHTTPServer):
 
     def __init__(self, address: tuple[str, int], owner: CredentialServer) -> None:
         self.owner = owner
+        self.slots = threading.BoundedSemaphore(MAX_CLIENTS)
         super().__init__(address, _Handler)
 
 
@@ -244,11 +246,17 @@ class _Handler(BaseHTTPRequestHandler):
         self.command, self.request_version = "", "HTTP/1.0"  # for a reply before parsing
 
     def handle_one_request(self) -> None:
+        if not self.server.slots.acquire(blocking=False):
+            self.close_connection = True
+            self._reply(503, {"code": "Busy", "message": "too many requests at once"})
+            return
         try:
             super().handle_one_request()
         except _TooLarge:
             self.close_connection = True
             self._reply(431, {"code": "TooLarge", "message": "the request is too large"})
+        finally:
+            self.server.slots.release()
 
     def _serve(self) -> None:
         status, body = self.server.owner.answer(self.command, self.path, self.headers)
