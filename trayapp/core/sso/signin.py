@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import shlex
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -45,16 +45,6 @@ class SsoContext:
     app: AppPaths
     clock: Clock = system_clock
     endpoint_url: str | None = None
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> SsoContext:
-        from trayapp.core.sts import sso_endpoint_from_env
-
-        return cls(
-            aws=AwsPaths.from_env(env),
-            app=AppPaths.from_env(env),
-            endpoint_url=sso_endpoint_from_env(env),
-        )
 
     @property
     def cache(self) -> TokenCache:
