@@ -755,3 +755,49 @@ def test_no_browser_prints_the_url_and_a_failing_browser_falls_back_to_the_devic
     _out, err = child.communicate(timeout=60)
     assert child.returncode == 0, "".join(seen) + err
     assert json.loads(cache_file(corp).read_text())["startUrl"] == ic.start_url
+
+
+def test_processes_refreshing_at_once_refresh_once_and_all_get_a_working_token(
+    home_env, ic, tmp_path
+):
+    """Issue 13 item 2: four processes (the tray, CLI commands) find the token expired at
+    once: one refreshes (the sandbox's refresh tokens work once), the others wait for it and
+    use its token; nobody is told to sign in again."""
+    corp = home_env
+    assert device_login(corp, ic, tmp_path).returncode == 0
+    data = json.loads(cache_file(corp).read_text())
+    data["expiresAt"] = "2020-01-01T00:00:00Z"
+    cache_file(corp).write_text(json.dumps(data))
+    ic.expire_tokens()
+    program = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from trayapp.core.model import IdentityCenter, Profile\n"
+        "from trayapp.core.paths import AppPaths, AwsPaths\n"
+        "from trayapp.core.sso.signin import SsoContext, access_token\n"
+        "home, aws, endpoint, start = sys.argv[1:]\n"
+        "ctx = SsoContext(aws=AwsPaths(Path(aws) / 'credentials', Path(aws) / 'config'),\n"
+        "                 app=AppPaths(Path(home), Path(home) / 'state'), endpoint_url=endpoint)\n"
+        "hub = Profile('corp', '', '', identity_center=IdentityCenter(start, 'eu-west-1'))\n"
+        "token = access_token(ctx, hub)\n"
+        "print(token)\n"
+    )
+    args = [str(corp.home), str(corp.aws_config.parent), corp.sandbox.endpoint_url, ic.start_url]
+    before = len(ic.requests)
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-c", program, *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=corp.environ(),
+        )
+        for _ in range(4)
+    ]
+    results = [child.communicate(timeout=120) for child in children]
+    assert all(child.returncode == 0 for child in children), results
+    tokens = {out.strip() for out, _ in results}
+    assert len(tokens) == 1, "each process should use the one refreshed token"
+    grants = [r.grant_type for r in ic.requests[before:] if r.operation == "CreateToken"]
+    assert grants == ["refresh_token"]
+    assert portal_accepts(corp.sandbox, tokens.pop())
