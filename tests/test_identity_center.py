@@ -148,8 +148,9 @@ def test_sync_adds_accounts_and_permission_sets_and_keeps_the_users_names(corp, 
 
 def test_prune_removes_only_synced_roles_no_longer_assigned(corp, ic):
     """Issue 13 item 2: without --prune nothing goes; with it, only synced permission sets no
-    longer assigned (and accounts left empty), never a role added by hand, a via role, the
-    permission set a via role needs, nor an account that still holds a hand-added role."""
+    longer assigned (and accounts left empty, and their sessions), never a role added by hand,
+    a via role, the permission set a via role needs, nor an account that still holds a
+    hand-added role."""
     ic.add_user("bob")
     ic.assign("bob", "dev", "AdministratorAccess")  # bob has nothing else
     write_config(
@@ -182,6 +183,9 @@ synced = true
 """,
         ),
     )
+    sign_in(corp, ic)  # alice has dev/ReadOnlyAccess: a live session of it
+    ok(corp.aacli("auth", "corp/dev/ReadOnlyAccess"))
+    assert "[dev-ReadOnlyAccess]" in corp.credentials.read_text()
     sign_in(corp, ic, user="bob")
     before = (corp.home / "config.toml").read_bytes()
     out = ok(corp.aacli("config", "sync", "corp"))
@@ -203,6 +207,9 @@ synced = true
     assert set(accounts["dev"]["roles"]) == {"AdministratorAccess", "PowerUserAccess", "DEVELOPER"}
     assert set(accounts["prod"]["roles"]) == {"ReadOnlyAccess", "ReadOnly"}
     assert accounts["prod"]["region"] == "us-east-2"  # the user's region stays
+    assert "[dev-ReadOnlyAccess]" not in corp.credentials.read_text()  # its session went too
+    status = ok_json(corp.aacli("status", "--json"))
+    assert status["sessions"] == []
 
 
 # Auth, chaining, the AWS CLI, the console
@@ -352,6 +359,9 @@ def test_config_errors_are_one_line_and_change_nothing(corp, ic):
             continue
         assert_one_line_error(result, message)
         assert (corp.home / "config.toml").read_bytes() == before
+    removed = corp.aacli("config", "remove", "corp", AACLI_PASSPHRASE="")
+    assert "Removed corp. Its sign-in, shared with the AWS CLI" in ok(removed)
+    assert not (corp.home / "vault.bin").exists()  # no secret store opened for it
 
 
 def test_not_signed_in_is_one_line_and_writes_nothing(corp, ic):

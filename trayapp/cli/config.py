@@ -440,10 +440,16 @@ def remove(service: Service, args: argparse.Namespace) -> int:
     from trayapp.cli.context import report_removals
 
     parts = args.path.strip("/").split("/")
+    hub = cfg.find_profile(service.config, parts[0])
     removed = config_ops.remove(service, parts)  # sessions signed out, secrets, then config
     report_removals(list(removed.signed_out))
     prefix, forgotten = removed.path, removed.secrets_forgotten
-    if len(parts) == 1:
+    if len(parts) == 1 and hub is not None and hub.is_identity_center:
+        say(
+            f"Removed {prefix}. Its sign-in, shared with the AWS CLI ([sso-session {prefix}]), "
+            f"is left as it is: 'aws sso logout' ends it."
+        )
+    elif len(parts) == 1:
         plural = "" if forgotten == 1 else "s"
         say(f"Removed {prefix} and its {forgotten} secret{plural} from {service.secrets().name}.")
     else:

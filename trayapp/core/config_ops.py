@@ -402,7 +402,9 @@ def remove(service: Service, parts: list[str]) -> Removed:
         removal = service.unauth(service.resolve(target))
         if removal is not None:
             signed_out.append(removal)
-    forgotten = service.forget_profile_secrets(parts[0]) if len(parts) == 1 else 0
+    hub = cfg.find_profile(service.config, parts[0])
+    keyed = hub is not None and not hub.is_identity_center  # an Identity Center hub has none
+    forgotten = service.forget_profile_secrets(parts[0]) if len(parts) == 1 and keyed else 0
     service.update_config(lambda config: cfg.remove_path(config, parts))
     return Removed(prefix, tuple(signed_out), forgotten)
 
