@@ -284,3 +284,29 @@ def test_config_serve_switches_the_setting(configured):
     assert bad.returncode != 0 and settings()["server_port"] == 47001
     assert configured.aacli("config", "serve", "off").returncode == 0
     assert "serve_credentials" not in settings() and settings()["server_port"] == 47001
+
+
+def test_a_bad_server_setting_is_one_line_naming_the_key(configured):
+    """Issue 16 settings: serve_credentials = true and a server_port are read; a port out of
+    range or a serve_credentials that is not a boolean is refused with one line naming the
+    key; the file is left as it was."""
+    from conftest import assert_one_line_error
+
+    path = configured.home / "config.toml"
+    good = path.read_text()
+    serving = good.replace(
+        'secret_backend = "vault"',
+        'secret_backend = "vault"\nserve_credentials = true\nserver_port = 47001',
+    )
+    path.write_text(serving)
+    shown = configured.aacli("config", "show", "--json")
+    assert shown.returncode == 0, shown.stderr
+    for line, key in (
+        ("server_port = 70000", "settings.server_port"),
+        ('serve_credentials = "yes"', "settings.serve_credentials"),
+    ):
+        bad = good.replace('secret_backend = "vault"', f'secret_backend = "vault"\n{line}')
+        path.write_text(bad)
+        assert_one_line_error(configured.aacli("config", "show"), key)
+        assert path.read_text() == bad
+    path.write_text(good)
