@@ -518,3 +518,52 @@ def test_the_settings_window_says_an_identity_center_hub_has_no_hub_key(corp, ic
     assert model.save() is False
     assert "an Identity Center hub has no hub key" in model.problem
     assert (corp.home / "config.toml").read_bytes() == before
+
+
+def test_sync_makes_portal_names_safe_and_never_takes_another_roles_aws_profile():
+    """Issue 13 item 2: account names from the portal become safe aacli names (control
+    characters, spaces and a name taken by another account of the hub become '-' or get the id
+    appended); unusable ids and permission-set names are skipped with an escaped note; a
+    permission set whose default AWS profile another hub writes gets one named after its hub."""
+    from pathlib import Path
+
+    from trayapp.core.config import config_to_data, parse_config
+    from trayapp.core.sso.portal import sync
+
+    start = (
+        'version = 1\n[profiles.acme]\naccess_key_id = "AKIAAAAAAAAAAAAAAAAA"\n'
+        'mfa_serial = "arn:aws:iam::999999999999:mfa/alice"\n'
+        '[profiles.acme.accounts.dev]\nid = "111111111111"\nregion = "eu-west-1"\n'
+        "[profiles.acme.accounts.dev.roles.Admin]\n"
+        '[profiles.corp]\nsso_start_url = "https://corp.awsapps.com/start"\n'
+        'sso_region = "eu-west-1"\n'
+        '[profiles.corp.accounts.dev]\nid = "222222222222"\nregion = "eu-west-1"\n'
+    )
+    config = parse_config(tomllib.loads(start), Path("config.toml"))
+    listed = [
+        ("444444444444", "\x1b]0;pwned\x07 Prod Team!", ["Admin"]),
+        ("555555555555", "dev", ["ReadOnly"]),
+        ("not-an-id\x1b[2J", "x", []),
+        ("666666666666", "\u202e\u202e", ["bad name\x1b[31m"]),
+        ("111111111111", "dev", ["Admin"]),
+        ("222222222222", "Renamed In The Portal", ["Admin"]),
+    ]
+    new, report = sync(config, "corp", listed, prune=False)
+    corp = next(p for p in new.profiles if p.name == "corp")
+    names = {a.account_id: a.name for a in corp.accounts}
+    assert names == {
+        "222222222222": "dev",
+        "444444444444": "0-pwned-Prod-Team",
+        "555555555555": "dev-555555555555",
+        "666666666666": "666666666666",
+        "111111111111": "dev-111111111111",
+    }
+    assert "skipped account not-an-id\\x1b[2J: not a 12-digit id" in report.notes
+    assert "skipped permission set bad name\\x1b[31m: not a role name" in report.notes
+    profiles = {
+        (a.name, r.name): r.aws_profile for a in corp.accounts for r in a.roles
+    }  # the default (None) unless another role writes it already
+    assert profiles[("0-pwned-Prod-Team", "Admin")] is None
+    assert profiles[("dev-111111111111", "Admin")] is None
+    assert profiles[("dev", "Admin")] == "corp-dev-Admin"  # acme/dev/Admin writes dev-Admin
+    assert parse_config(config_to_data(new), Path("config.toml")) == new  # saves as it is
