@@ -8,11 +8,15 @@ how much configparser reads to verify an edit (both were the whole file before).
 from __future__ import annotations
 
 import configparser
+import os
 import shlex
+import subprocess
+import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from conftest import ROOT
 from hypothesis import given
 from test_inifile import OURS, PROPERTY, ini_texts
 
@@ -205,3 +209,32 @@ def test_the_plain_reading_agrees_with_the_line_by_line_reading(text: str) -> No
         assert plain is None
         return
     assert plain is None or plain == exact
+
+
+def test_reading_an_ini_file_imports_nothing_heavy() -> None:
+    """Issue 16 perf (credential-process reads the credentials file through inifile):
+    importing it loads no configparser, dataclasses or typing; its written-out copies of
+    configparser's patterns read every kind of line as configparser's own do."""
+    code = (
+        "import sys, trayapp.core.inifile\n"
+        "print(','.join(m for m in ('configparser', 'dataclasses', 'typing', 'shlex')"
+        " if m in sys.modules))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        cwd="/",
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stdout.strip() == ""
+    theirs = configparser.RawConfigParser
+    lines = ["[a]", "[a] # c", "[]]", "[[x]]y", "k = v", "k:v", "k=", " = v", "a b : c = d"]
+    lines += ["no delimiter", "k  =  v  ", "[unclosed", "x=y:z", "\tk\t=\tv"]
+    for line in lines:
+        for ours, real in ((inifile._SECTION, theirs.SECTCRE), (inifile._OPTION, theirs.OPTCRE)):
+            mine, them = ours.match(line), real.match(line)
+            assert (mine and mine.groupdict()) == (them and them.groupdict()), line
+        assert inifile._NONSPACE.search(line).start() == theirs.NONSPACECRE.search(line).start()
+    assert inifile._DEFAULT_SECTION == configparser.DEFAULTSECT

@@ -10,14 +10,10 @@ being compared byte for byte, so the cost follows the sections touched, not the 
 
 from __future__ import annotations
 
-import configparser
 import functools
 import itertools
 import re
-import shlex
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field
-from typing import NamedTuple
 
 from trayapp.core.errors import CredFileError
 from trayapp.core.untrusted import shown
@@ -25,10 +21,13 @@ from trayapp.core.untrusted import shown
 BOM = "\ufeff"
 DEFAULT_PROFILE = "default"
 
-# The very patterns botocore's RawConfigParser uses, so we see the lines as it does.
-_SECTION = configparser.RawConfigParser.SECTCRE
-_OPTION = configparser.RawConfigParser.OPTCRE
-_NONSPACE = configparser.RawConfigParser.NONSPACECRE
+# The patterns of botocore's RawConfigParser (SECTCRE, OPTCRE with "=" and ":", NONSPACECRE),
+# so we see the lines as it does; written out because importing configparser is a cost
+# reading a file need not pay (tests/test_inifile_scale.py checks they read alike).
+_SECTION = re.compile(r"\[(?P<header>.+)\]")
+_OPTION = re.compile(r"(?P<option>.*?)\s*(?P<vi>=|:)\s*(?P<value>.*)$")
+_NONSPACE = re.compile(r"\S")
+_DEFAULT_SECTION = "DEFAULT"  # configparser.DEFAULTSECT
 _COMMENT_PREFIXES = ("#", ";")
 _NEWLINE = re.compile(r"\r\n|\r|\n")
 _KEY = re.compile(r"^[a-z0-9_]+$")
@@ -57,60 +56,95 @@ class IniError(CredFileError):
         self.line = line
 
 
-class _Line(NamedTuple):
-    text: str
-    end: str  # "\r\n" or "\n"; "" only on a last line without a final newline
+# Plain classes, not dataclasses or NamedTuples: ``credential-process`` reads the credentials
+# file through this module, and importing dataclasses or typing would cost it more than the
+# reading does (docs/PERFORMANCE.md).
 
 
-@dataclass
+class _Line:
+    __slots__ = ("end", "text")
+
+    def __init__(self, text: str, end: str) -> None:
+        self.text = text
+        self.end = end  # "\r\n" or "\n"; "" only on a last line without a final newline
+
+
 class _Option:
-    name: str  # lower-cased, as configparser's optionxform does
-    start: int  # index of its "key = value" line
-    parts: list[str]
-    continuations: list[int] = field(default_factory=list)
+    __slots__ = ("continuations", "name", "parts", "start")
+
+    def __init__(self, name: str, start: int, parts: list[str]) -> None:
+        self.name = name  # lower-cased, as configparser's optionxform does
+        self.start = start  # index of its "key = value" line
+        self.parts = parts
+        self.continuations: list[int] = []
 
     @property
     def value(self) -> str:
         return "\n".join(self.parts).rstrip()
 
 
-@dataclass
 class _Section:
-    name: str
-    start: int  # index of its header line
-    stop: int  # index of the next header, or the number of lines
-    options: list[_Option] = field(default_factory=list)
+    __slots__ = ("name", "options", "start", "stop")
+
+    def __init__(self, name: str, start: int, stop: int) -> None:
+        self.name = name
+        self.start = start  # index of its header line
+        self.stop = stop  # index of the next header, or the number of lines
+        self.options: list[_Option] = []
 
 
-class _Span(NamedTuple):
+class _Span:
     """Where a section is in the text: from its header line to the next header line."""
 
-    name: str
-    start: int  # offset of its header line in the body
-    stop: int  # offset of the next header line, or the body's length
+    __slots__ = ("name", "start", "stop")
+
+    def __init__(self, name: str, start: int, stop: int) -> None:
+        self.name = name
+        self.start = start  # offset of its header line in the body
+        self.stop = stop  # offset of the next header line, or the body's length
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, _Span):
+            return NotImplemented
+        return (self.name, self.start, self.stop) == (other.name, other.start, other.stop)
+
+    def __hash__(self) -> int:
+        return hash((self.name, self.start, self.stop))
+
+    def __repr__(self) -> str:
+        return f"_Span({self.name!r}, {self.start}, {self.stop})"
 
 
-@dataclass(frozen=True)
 class _Doc:
-    bom: str
-    body: str  # the text after the BOM
-    final_newline: bool
-    newline: str
-    sections: list[_Span]
-    index: dict[str, int]  # section name -> its place in ``sections`` (names are unique)
+    """A parsed text; never changed once made (recent ones are reused, see _load)."""
+
+    __slots__ = ("body", "bom", "final_newline", "index", "newline", "sections")
+
+    def __init__(
+        self, bom: str, body: str, final_newline: bool, newline: str, sections: list[_Span]
+    ) -> None:
+        self.bom = bom
+        self.body = body  # the text after the BOM
+        self.final_newline = final_newline
+        self.newline = newline
+        self.sections = sections  # every section, in file order
+        # section name -> its place in ``sections`` (names are unique)
+        self.index = {span.name: number for number, span in enumerate(sections)}
 
     def line_number(self, offset: int) -> int:
         return self.body.count("\n", 0, offset) + 1
 
 
-@dataclass(frozen=True)
 class _Block:
     """One section read line by line: its lines (the last one always has an end) and keys."""
 
-    span: _Span
-    lines: list[_Line]
-    section: _Section  # line indices relative to ``lines``
-    last: bool  # the section runs to the end of the file
+    __slots__ = ("last", "lines", "section", "span")
+
+    def __init__(self, span: _Span, lines: list[_Line], section: _Section, last: bool) -> None:
+        self.span = span
+        self.lines = lines
+        self.section = section  # line indices relative to ``lines``
+        self.last = last  # the section runs to the end of the file
 
 
 def config_section_name(profile: str) -> str:
@@ -311,14 +345,7 @@ def _load_uncached(text: str) -> _Doc:
     else:
         first = body.find("\n")
         newline = "\r\n" if first > 0 and body[first - 1] == "\r" else "\n"
-    return _Doc(
-        bom=bom,
-        body=body,
-        final_newline=not body or body.endswith("\n"),
-        newline=newline,
-        sections=spans,
-        index={span.name: number for number, span in enumerate(spans)},
-    )
+    return _Doc(bom, body, not body or body.endswith("\n"), newline, spans)
 
 
 def _plain_sections(body: str) -> list[_Span] | None:
@@ -493,6 +520,8 @@ def _check_nested(option: _Option, section: _Section) -> None:
 def _botocore_profile(section: str) -> str | None:
     """The profile botocore's config loader files this ``~/.aws/config`` section under."""
     if section.startswith("profile"):
+        import shlex
+
         try:
             parts = shlex.split(section)
         except ValueError:
@@ -510,8 +539,8 @@ def _find(doc: _Doc, section: str, config_style: bool) -> int | None:
     # (which can join pieces into it), can be filed under that profile: others are not asked.
     found = [
         place
-        for place, (name, _, _) in enumerate(doc.sections)
-        if (profile in name or "'" in name or '"' in name or "\\" in name)
+        for place, span in enumerate(doc.sections)
+        if (profile in (name := span.name) or "'" in name or '"' in name or "\\" in name)
         and _botocore_profile(name) == profile
     ]
     if len(found) > 1:
@@ -557,7 +586,7 @@ def _split_trailing_comments(
 
 
 def _check_section_name(section: str) -> None:
-    if section == configparser.DEFAULTSECT:
+    if section == _DEFAULT_SECTION:
         raise IniError(
             "[DEFAULT] is special to AWS tools (its keys apply to every profile); "
             "use another profile name"
@@ -626,6 +655,8 @@ def _verify(
 
 def _read_like_botocore(body: str, when: str) -> list[tuple[str, dict[str, str]]]:
     # default_section="\x00" (NUL is refused) keeps [DEFAULT] a plain section here.
+    import configparser
+
     parser = configparser.RawConfigParser(default_section="\x00")
     try:
         parser.read_string(body)
