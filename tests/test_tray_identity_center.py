@@ -117,7 +117,8 @@ def test_a_hub_not_signed_in_offers_the_sign_in_and_its_roles_still_click():
 
 def test_near_expiry_or_ended_the_line_becomes_sign_in_again():
     """Issue 13 Tray: within warn_minutes of the token's expiry, and after it, the hub offers
-    "Sign in to corp again…"; after it the status says it ended (and when)."""
+    "Sign in to corp again…"; after it the status says it ended (and when), and Refresh and
+    Sign out stay (the cached sign-in may still refresh; Sign out removes it)."""
     config = Config(profiles=(ACME, CORP), settings=Settings(warn_minutes=10))
     soon = NOW + timedelta(minutes=8)
     corp = _entry(build_menu(config, [], NOW, sign_ins={"corp": soon}), "corp").children
@@ -137,8 +138,9 @@ def test_near_expiry_or_ended_the_line_becomes_sign_in_again():
         f"Not signed in (ended {_hhmm(ended)})",
         "Sign in to corp again\u2026",
     ]
-    assert not _entry(corp, "Refresh accounts").enabled
-    assert _entry(corp, "Sign out of corp").enabled  # the cached sign-in can still be ended
+    # The ended sign-in's refresh token may still carry a refresh; Sign out removes it.
+    assert _entry(corp, "Refresh accounts").enabled
+    assert _entry(corp, "Sign out of corp").enabled
 
 
 def test_a_lone_hub_shows_its_lines_on_top_and_an_active_role_as_any_other():
@@ -629,4 +631,131 @@ def test_a_browser_sign_in_waits_on_the_sign_in_worker_and_cancel_ends_it(
         assert tray.hubs.expiries.get("corp") is None
         assert _entry(tray._snapshot()[0], "corp").children[1].label == "Sign in to corp\u2026"
     finally:
+        tray.stop()
+
+
+def test_the_scheduler_sleeps_until_a_cached_sign_ins_warning_and_gives_it(
+    configured, monkeypatch, tmp_path
+):
+    """Issue 13 Tray: the scheduler watches a hub's sign-in as it watches sessions: the
+    expiry read from the AWS CLI's token cache (an `aws sso login` or `aacli login` of
+    another process), it sleeps exactly until warn_minutes before it, then warns once."""
+    from trayapp.core.paths import AwsPaths
+    from trayapp.core.sso.cache import SsoToken, TokenCache
+    from trayapp.tray.scheduler import MAX_SLEEP, Scheduler
+
+    monkeypatch.setenv("HOME", configured.vars["HOME"])
+    _add_hub(configured)
+    clock = _Clock(datetime.now(timezone.utc).replace(microsecond=0))
+    notes: list[str] = []
+    tray = _headless_parts(configured, clock, notes)
+    tray.read_expiries()
+    assert tray.expiries == {"corp": None}
+    assert not tray.read_expiries()  # nothing changed since
+    expiry = clock.now + timedelta(minutes=5, seconds=20)
+    ic = configured.sandbox.identity_center
+    TokenCache(AwsPaths.from_env(configured.vars).sso_cache_dir).save(
+        "corp", SsoToken("not-a-real-token", expiry, ic.start_url, ic.region)
+    )
+    assert tray.read_expiries() and tray.expiries == {"corp": expiry}
+    scheduler = Scheduler(
+        tray.service, on_warning=lambda *a: None, on_expired=lambda r: None,
+        warn_minutes=lambda: 5, clock=clock, watchers=(tray.tick,),
+    )  # fmt: skip
+    tray._mark_synced("corp")  # refreshed just now: no refresh queued
+    assert scheduler.tick() == 20
+    assert notes == []
+    clock.now += timedelta(seconds=20)
+    assert scheduler.tick() == MAX_SLEEP  # the expiry is 5 min away: it looks every 30 s
+    assert len(notes) == 1 and "Your sign-in to corp ends in 5 min" in notes[0]
+    clock.now = expiry - timedelta(seconds=10)
+    assert scheduler.tick() == 10  # then until the expiry itself
+    clock.now = expiry + timedelta(seconds=1)
+    assert scheduler.tick() == MAX_SLEEP and len(notes) == 1
+
+
+class _Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def _headless_parts(configured, clock, notes) -> HubSignIns:
+    from trayapp.core.config import load_config
+    from trayapp.core.paths import AppPaths, AwsPaths
+    from trayapp.core.service import Deps, Service
+
+    app = AppPaths.from_env(configured.vars)
+    service = Service(Deps(app=app, aws=AwsPaths.from_env(configured.vars), clock=clock))
+    config = load_config(app.config_file)
+    return HubSignIns(
+        service, config=lambda: config, notify=lambda m, *a, **k: notes.append(m),
+        enqueue=lambda action: None, changed=lambda: None, clock=clock,
+        state_dir=app.state_dir,
+    )  # fmt: skip
+
+
+def test_with_no_display_the_device_code_sign_in_says_how_to_sign_in_instead(
+    configured, monkeypatch, tmp_path
+):
+    """Issue 13 Tray: no browser could be opened and no window can be shown (no display): the
+    sign-in stops at once with one line on the error line naming the terminal's way."""
+    import stat
+
+    _add_hub(configured)
+    failing = tmp_path / "no-browser.sh"
+    failing.write_text("#!/bin/sh\nexit 3\n")
+    failing.chmod(failing.stat().st_mode | stat.S_IXUSR)
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    tray = _headless_tray(configured, monkeypatch, failing, _NoCode())
+    try:
+        tray.enqueue(Action("sso_sign_in", "corp"))
+        error = _wait("the error line", lambda: tray.action_error, timeout=20)
+        assert error == (
+            "Could not show the sign-in code window (no display?); sign in from a terminal: "
+            "aacli login corp --device-code"
+        )
+        _wait("the sign-in to end", lambda: not tray.busy, timeout=5)
+        assert tray.hubs.expiries.get("corp") is None
+    finally:
+        tray.stop()
+
+
+@pytest.mark.display
+@pytest.mark.slow
+def test_tray_with_no_browser_falls_back_to_the_code_window_and_its_cancel_ends_the_sign_in(
+    configured, tmp_path
+):
+    """Issue 13 Tray: "Sign in to corp…" with no browser that can be started shows the
+    device-code window instead; its Cancel ends the sign-in: no error, not signed in."""
+    import stat
+
+    _display_ready()
+    _add_hub(configured)
+    failing = tmp_path / "no-browser.sh"
+    failing.write_text("#!/bin/sh\nexit 3\n")
+    failing.chmod(failing.stat().st_mode | stat.S_IXUSR)
+    with desktop(tmp_path) as desk:
+        tray = start_tray(desk, configured.environ(), tmp_path, BROWSER=str(failing))
+        _click(tray, "corp", "Sign in to corp")
+        window = _until(tray, "the code window", lambda: _windows(desk, "sign-in code"))[-1]
+        desk.xdotool("mousemove", "--window", window, "20", "20")
+        desk.xdotool("windowfocus", "--sync", window)
+        desk.xdotool("key", "Escape")
+        _until(tray, "the window closed", lambda: not _windows(desk, "sign-in code"))
+        _until(
+            tray,
+            "the sign-in offered again",
+            lambda: (
+                _child_labels(tray.model(), "corp")[:2]
+                == ["Not signed in", "Sign in to corp\u2026"]
+            ),
+        )
+        model = tray.model()
+        assert not model["error_mark"], model
+        assert not _menu_entry(model, "Signing in")
+        assert "Traceback" not in tray.log(), tray.log()
         tray.stop()

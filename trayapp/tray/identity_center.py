@@ -84,9 +84,10 @@ def hub_entries(
     busy: frozenset[str] = frozenset(),
 ) -> tuple[MenuEntry, ...]:
     """A hub's own lines, above its accounts: the status, the sign-in when one is due, Refresh
-    accounts (when signed in) and Sign out (when there is a sign-in to end)."""
+    accounts and Sign out (when there is a sign-in, even one that ended: its refresh token may
+    still carry the refresh, and Sign out removes it)."""
     name = profile.name
-    live = signed_in(expires_at, now)
+    cached = expires_at is not None
     if name in busy:
         entries = [MenuEntry(f"Signing in to {name}\u2026", enabled=False)]
     else:
@@ -97,8 +98,8 @@ def hub_entries(
                 MenuEntry("Sign in with a code\u2026", Action(SIGN_IN_CODE, name)),
             ]
     entries += [
-        MenuEntry("Refresh accounts", Action(SYNC, name), enabled=live and name not in busy),
-        MenuEntry(f"Sign out of {name}", Action(SIGN_OUT, name), enabled=expires_at is not None),
+        MenuEntry("Refresh accounts", Action(SYNC, name), enabled=cached and name not in busy),
+        MenuEntry(f"Sign out of {name}", Action(SIGN_OUT, name), enabled=cached),
     ]
     return tuple(entries)
 
