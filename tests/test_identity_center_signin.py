@@ -801,3 +801,22 @@ def test_processes_refreshing_at_once_refresh_once_and_all_get_a_working_token(
     grants = [r.grant_type for r in ic.requests[before:] if r.operation == "CreateToken"]
     assert grants == ["refresh_token"]
     assert portal_accepts(corp.sandbox, tokens.pop())
+
+
+def test_a_damaged_cache_file_means_sign_in_again_and_a_sign_in_replaces_it(home_env, ic, tmp_path):
+    """Issue 13 item 2: a cache file that is not a token (cut short, not JSON, no token in it)
+    is no sign-in: "Sign in to corp first", no traceback; the next sign-in replaces it 0600."""
+    from trayapp.core.errors import SignInNeeded
+    from trayapp.core.sso import signin
+
+    corp = home_env
+    cache_dir(corp).mkdir(parents=True, mode=0o700)
+    ctx, hub = sso_context(corp), corp_hub(ic)
+    for damaged in ('{"accessToken": "abc", "expiresAt": "tomorr', "[]", '{"startUrl": "x"}'):
+        cache_file(corp).write_text(damaged)
+        assert signin.token_expiry(ctx, hub) is None
+        with pytest.raises(SignInNeeded, match=r"^Sign in to corp first: aacli login corp$"):
+            signin.access_token(ctx, hub)
+    assert device_login(corp, ic, tmp_path).returncode == 0
+    assert portal_accepts(corp.sandbox, signin.access_token(ctx, hub))
+    assert stat.S_IMODE(cache_file(corp).stat().st_mode) == 0o600
