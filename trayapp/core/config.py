@@ -16,9 +16,9 @@ from trayapp.core.errors import ConfigError, UnsafeFileError, UsageError
 from trayapp.core.model import (
     DEFAULT_ROLE_DURATION,
     DEFAULT_ROTATE_AFTER,
+    DEFAULT_SSO_SCOPES,
     Account,
     Config,
-    IdentityCenter,
     Profile,
     Role,
     Settings,
@@ -109,7 +109,9 @@ def _parse_profile(name: str, data: Mapping[str, Any], path: Path) -> Profile:
     key = f"profiles.{name}"
     _check(lambda: validate.name(name, "profile name"), key, path)
     if "sso_start_url" in data or "sso_region" in data:
-        return _parse_identity_center(name, data, key, path)
+        from trayapp.core.config_sso import parse_identity_center
+
+        return parse_identity_center(name, data, key, path)
     _only_keys(
         data,
         (
@@ -142,8 +144,10 @@ def _parse_profile(name: str, data: Mapping[str, Any], path: Path) -> Profile:
     ids = [a.account_id for a in accounts]
     for dup in {i for i in ids if ids.count(i) > 1}:
         raise ConfigError(f"{path}: {key}.accounts: account id {dup} is listed twice")
+    from trayapp.core.config_sso import check_no_sso_keys
+
     for account in accounts:
-        _check_no_sso_keys(account, key, path)
+        check_no_sso_keys(account, key, path)
     mfa_session = data.get("mfa_session")
     if mfa_session is not None:
         if not isinstance(mfa_session, int | str) or isinstance(mfa_session, bool):
@@ -180,128 +184,6 @@ def _parse_profile(name: str, data: Mapping[str, Any], path: Path) -> Profile:
         **_parse_codes(data, key, path),
         **_parse_user_name(data, key, path),
     )
-
-
-# What only an IAM-user hub has: its key, its MFA device and what hangs on them.
-HUB_KEY_SETTINGS = (
-    "access_key_id",
-    "mfa_serial",
-    "sts_region",
-    "mfa_session",
-    "rotate_after",
-    "key_created",
-    "key_created_for",
-    "codes",
-    "ykman_account",
-    "ykman_serial",
-    "mfa_process",
-    "user_name",
-    "user_name_for",
-)
-SSO_KEYS = ("sso_start_url", "sso_region", "sso_scopes", "partition", "session_name", "accounts")
-DEFAULT_SSO_SCOPES = ("sso:account:access",)
-# GetRoleCredentials takes only the account and the permission set: nothing else is sent.
-PERMISSION_SET_REFUSES = ("duration", "external_id", "source_identity", "tags")
-
-
-def _parse_identity_center(name: str, data: Mapping[str, Any], key: str, path: Path) -> Profile:
-    """An Identity Center hub: it signs in at its start URL; no hub key, no MFA device."""
-    for setting in data:
-        if setting in HUB_KEY_SETTINGS:
-            raise ConfigError(
-                f"{path}: {key}.{setting}: an Identity Center hub has no hub key or MFA device "
-                f"(it signs in at sso_start_url); remove {setting}"
-            )
-    _only_keys(data, SSO_KEYS, key, path)
-    start_url = _check(
-        lambda: validate.sso_start_url(_required(data, "sso_start_url", key, path)),
-        f"{key}.sso_start_url",
-        path,
-    )
-    region = _check(
-        lambda: validate.region(_required(data, "sso_region", key, path)),
-        f"{key}.sso_region",
-        path,
-    )
-    scopes = data.get("sso_scopes", list(DEFAULT_SSO_SCOPES))
-    if (
-        not isinstance(scopes, list)
-        or not scopes
-        or not all(isinstance(s, str) and s and s.isprintable() and " " not in s for s in scopes)
-    ):
-        raise ConfigError(f"{path}: {key}.sso_scopes: must be a list of OAuth scopes")
-    session_name = data.get("session_name")
-    if session_name is not None and not isinstance(session_name, str):
-        raise ConfigError(f"{path}: {key}.session_name: must be a string")
-    accounts = tuple(
-        _parse_account(acc, _as_table(body, f"{key}.accounts.{acc}", path), key, path)
-        for acc, body in _table(data, "accounts", f"{key}.accounts", path).items()
-    )
-    ids = [a.account_id for a in accounts]
-    for dup in {i for i in ids if ids.count(i) > 1}:
-        raise ConfigError(f"{path}: {key}.accounts: account id {dup} is listed twice")
-    for account in accounts:
-        _check_chains(account, data, key, path)
-    return Profile(
-        name=name,
-        access_key_id="",
-        mfa_serial="",
-        partition=_check(
-            lambda: validate.partition(_typed(data, "partition", str, key, path, "aws")),
-            f"{key}.partition",
-            path,
-        ),
-        session_name=session_name,
-        accounts=accounts,
-        identity_center=IdentityCenter(start_url=start_url, region=region, scopes=tuple(scopes)),
-    )
-
-
-def _check_chains(account: Account, data: Mapping[str, Any], key: str, path: Path) -> None:
-    """A permission set takes no AssumeRole options; a ``via`` names a permission set of the
-    same account (a role without ``via``)."""
-    where = f"{key}.accounts.{account.name}"
-    permission_sets = [r.name for r in account.roles if r.via is None]
-    for role in account.roles:
-        role_key = f"{where}.roles.{role.name}"
-        if role.via is None:
-            body = data["accounts"][account.name]["roles"][role.name]
-            for option in PERMISSION_SET_REFUSES:
-                if option in body:
-                    raise ConfigError(
-                        f"{path}: {role_key}.{option}: a permission set takes no {option} "
-                        "(Identity Center sets its session); only a role with via does"
-                    )
-        elif role.via not in permission_sets:
-            known = ", ".join(permission_sets) or "none yet"
-            raise ConfigError(
-                f"{path}: {role_key}.via: {role.via!r} is no permission set of account "
-                f"'{account.name}' (its permission sets: {known})"
-            )
-        elif role.synced:
-            raise ConfigError(
-                f"{path}: {role_key}.synced: a role with via is added by hand, never synced"
-            )
-        elif role.source_identity == "auto":
-            raise ConfigError(
-                f"{path}: {role_key}.source_identity: 'auto' is a hub IAM user's name and an "
-                "Identity Center hub has none; give a fixed value"
-            )
-
-
-def _check_no_sso_keys(account: Account, key: str, path: Path) -> None:
-    """``via`` and ``synced`` belong to Identity Center hubs only."""
-    for role in account.roles:
-        role_key = f"{key}.accounts.{account.name}.roles.{role.name}"
-        if role.via is not None:
-            raise ConfigError(
-                f"{path}: {role_key}.via: only a role of an Identity Center hub is chained "
-                "from a permission set; this hub signs in with its IAM user's key"
-            )
-        if role.synced:
-            raise ConfigError(
-                f"{path}: {role_key}.synced: only an Identity Center hub's roles are synced"
-            )
 
 
 CODE_SOURCES = ("ask", "ykman", "process")
@@ -642,7 +524,9 @@ def add_role(config: Config, profile_name: str, account_name: str, role: Role) -
     )
     if any(r.name == role.name for r in account.roles):
         raise UsageError(f"account '{account_name}' already has a role '{role.name}'")
-    _check_new_chain(profile, account, role)
+    from trayapp.core.config_sso import check_new_chain
+
+    check_new_chain(profile, account, role)
     new_account = replace(account, roles=(*account.roles, role))
     new_profile = replace(
         profile,
@@ -654,24 +538,6 @@ def add_role(config: Config, profile_name: str, account_name: str, role: Role) -
     except ConfigError as exc:
         raise UsageError(str(exc).removeprefix("config: ")) from None
     return new_config
-
-
-def _check_new_chain(profile: Profile, account: Account, role: Role) -> None:
-    """A role going ``via`` a permission set: an Identity Center hub's, and the permission set
-    one of the same account (what the config file demands, said as the CLI's words)."""
-    if role.via is None:
-        return
-    if not profile.is_identity_center:
-        raise UsageError(
-            f"'{profile.name}' is an IAM-user hub: its roles are assumed with the hub key and "
-            "an MFA code, not --via a permission set (that is for Identity Center hubs)"
-        )
-    sets = [r.name for r in account.roles if r.via is None]
-    if role.via not in sets:
-        raise UsageError(
-            f"{profile.name}/{account.name} has no permission set '{role.via}' (it has: "
-            f"{', '.join(sets) or 'none yet'}); 'aacli config sync {profile.name}' adds them"
-        )
 
 
 def replace_role(config: Config, profile_name: str, account_name: str, role: Role) -> Config:

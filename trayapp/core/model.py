@@ -8,6 +8,7 @@ from datetime import datetime
 DEFAULT_ROLE_DURATION = 3600
 DEFAULT_STS_REGION = "us-east-1"
 DEFAULT_ROTATE_AFTER = 90  # days: the common audit rule for long-lived access keys
+DEFAULT_SSO_SCOPES = ("sso:account:access",)  # what the AWS CLI registers for
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,7 @@ class IdentityCenter:
 
     start_url: str
     region: str
-    scopes: tuple[str, ...] = ("sso:account:access",)
+    scopes: tuple[str, ...] = DEFAULT_SSO_SCOPES
 
 
 @dataclass(frozen=True)
