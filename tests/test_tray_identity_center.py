@@ -11,7 +11,6 @@ import pytest
 from tray_harness import desktop, start_tray, wait_for
 
 from trayapp.core.model import Account, Config, IdentityCenter, Profile, Role, Session, Settings
-from trayapp.tray import identity_center
 from trayapp.tray.identity_center import HubSignIns
 from trayapp.tray.menu import Action, MenuEntry, build_menu, find_action
 
@@ -216,15 +215,10 @@ def test_the_sign_in_expiry_is_watched_warned_once_then_the_menu_changes(tmp_pat
     hubs.tick(expiry + timedelta(hours=8) - timedelta(minutes=4))
     assert len(recorder.notes) == 2
 
-
-def test_no_sign_in_means_nothing_due(tmp_path):
-    """Issue 13 Tray: a hub not signed in has no deadline and refreshes nothing by itself."""
-    recorder = _Recorder()
-    hubs = _watcher(tmp_path, recorder)
+    # Signed out: nothing is due, nothing refreshed by itself.
     hubs.expiries = {"corp": None}
-    assert hubs.tick(NOW) is None
-    assert recorder.queued == [] and recorder.notes == []
-    assert identity_center.sign_in_due(None, NOW, 5)
+    assert hubs.tick(expiry + timedelta(days=3)) is None
+    assert recorder.queued == [Action("sso_sync", "corp")] and len(recorder.notes) == 2
 
 
 # The real tray (display-marked, as test_tray_e2e): the sandbox's Identity Center over HTTP
@@ -730,7 +724,8 @@ def test_tray_with_no_browser_falls_back_to_the_code_window_and_its_cancel_ends_
     configured, tmp_path
 ):
     """Issue 13 Tray: "Sign in to corp…" with no browser that can be started shows the
-    device-code window instead; its Cancel ends the sign-in: no error, not signed in."""
+    device-code window instead; its Cancel (Esc) ends the sign-in: no error, not signed in; a
+    code that expires unused closes the window and is told on the error line."""
     import stat
 
     _display_ready()
@@ -757,5 +752,13 @@ def test_tray_with_no_browser_falls_back_to_the_code_window_and_its_cancel_ends_
         model = tray.model()
         assert not model["error_mark"], model
         assert not _menu_entry(model, "Signing in")
+
+        # A code that expires before it is entered: the window goes, the error line says so.
+        _click(tray, "corp", "Sign in with a code")
+        _until(tray, "the code window again", lambda: _windows(desk, "sign-in code"))
+        configured.sandbox.identity_center.expire_device_codes()
+        _until(tray, "the window closed", lambda: not _windows(desk, "sign-in code"))
+        model = _until(tray, "the error line", lambda: (m := tray.model())["error_mark"] and m)
+        assert _menu_entry(model, "\u26a0 Last error: ")["label"].count("expired") == 1, model
         assert "Traceback" not in tray.log(), tray.log()
         tray.stop()

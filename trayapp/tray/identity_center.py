@@ -32,11 +32,9 @@ SIGN_IN_CODE = "sso_sign_in_code"  # the device flow, for when the browser is el
 SYNC = "sso_sync"
 SIGN_OUT = "sso_sign_out"
 SIGN_IN_KINDS = (SIGN_IN, SIGN_IN_CODE)  # may wait for the user: the tray's sign-in worker
-KINDS = (*SIGN_IN_KINDS, SYNC, SIGN_OUT)
 
 SYNC_EVERY = timedelta(days=1)
 SYNCED_FILE = "identity-center-synced.json"  # when each hub's accounts were last refreshed
-WINDOW_GRACE = 5.0  # seconds: the device-code window outlives its code by this at most
 
 
 # The menu (pure: config, expiries and now in, plain data out)
@@ -48,10 +46,6 @@ def _clock(moment: datetime) -> str:
 
 def is_hub(profile: Profile) -> bool:
     return profile.is_identity_center
-
-
-def signed_in(expires_at: datetime | None, now: datetime) -> bool:
-    return expires_at is not None and expires_at > now
 
 
 def sign_in_due(expires_at: datetime | None, now: datetime, warn_minutes: int) -> bool:
@@ -146,6 +140,7 @@ class DeviceCodeWindow:
     def __init__(self, hub: str) -> None:
         self.hub = hub
         self.child: subprocess.Popen[bytes] | None = None
+        self.expires_at: datetime | None = None  # the code's
 
     def show(self, code: DeviceCode) -> None:
         from trayapp.core import children
@@ -158,6 +153,7 @@ class DeviceCodeWindow:
             "verification_uri_complete": code.verification_uri_complete,
             "expires_at": isoformat_z(code.expires_at),
         }
+        self.expires_at = code.expires_at
         argv = children.python_command("trayapp.dialogs", "device-code")
         try:
             child = children.start(argv, stdin=subprocess.PIPE)
@@ -216,6 +212,7 @@ class HubSignIns:
         self.synced_file = state_dir / SYNCED_FILE
         self.state_dir = state_dir
         self.expiries: Mapping[str, datetime | None] = {}
+        self._unread: dict[str, str] = {}  # why a hub's sign-in could not be read (logged once)
         self.warned: set[tuple[str, datetime]] = set()
         self.ended: set[tuple[str, datetime]] = set()
         self._window: DeviceCodeWindow | None = None
@@ -236,8 +233,11 @@ class HubSignIns:
         for profile in self.hubs():
             try:
                 found[profile.name] = self.service.sso_expiry(profile.name)
+                self._unread.pop(profile.name, None)
             except AacliError as exc:  # an unsafe cache file: the hub shows as not signed in
-                log.warning("sign-in of %s not read: %s", profile.name, exc)
+                if self._unread.get(profile.name) != str(exc):
+                    log.warning("sign-in of %s not read: %s", profile.name, exc)
+                self._unread[profile.name] = str(exc)
                 found[profile.name] = None
         if found == self.expiries:
             return False
@@ -307,6 +307,11 @@ class HubSignIns:
                 raise AacliError(
                     "Could not show the sign-in code window (no display?); "
                     f"sign in from a terminal: aacli login {name} --device-code"
+                ) from None
+            if window.expires_at is not None and window.expires_at <= self.clock():
+                raise AacliError(
+                    f"The sign-in code for {name} expired before it was entered; "
+                    f"sign in again from the menu (Sign in to {name}\u2026)."
                 ) from None
             if stopped():
                 raise CodeCancelled(f"Sign-in to {name} cancelled.") from None
