@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import subprocess
+import sys
 import time
 from datetime import datetime, timezone
 
@@ -236,6 +237,9 @@ def test_auth_of_a_permission_set_writes_a_profile_the_aws_cli_uses(corp, ic):
     status = ok_json(corp.aacli("status", "--json"))
     assert [s["target"] for s in status["sessions"]] == ["corp/dev/AdministratorAccess"]
     assert status["hub_keys"] == []
+    [sign_in_entry] = status["identity_center"]
+    assert sign_in_entry["profile"] == "corp" and sign_in_entry["seconds_left"] > 3600
+    assert "Identity Center hub corp: signed in until " in ok(corp.aacli("status"))
     env_out = ok(corp.aacli("env", "corp/dev/AdministratorAccess"))
     assert "AWS_SESSION_TOKEN=" in env_out
     process = ok_json(corp.aacli("credential-process", "corp/dev/AdministratorAccess"))
@@ -362,6 +366,23 @@ def test_config_errors_are_one_line_and_change_nothing(corp, ic):
     removed = corp.aacli("config", "remove", "corp", AACLI_PASSPHRASE="")
     assert "Removed corp. Its sign-in, shared with the AWS CLI" in ok(removed)
     assert not (corp.home / "vault.bin").exists()  # no secret store opened for it
+
+
+def test_status_of_an_identity_center_hub_reads_the_cache_without_botocore(corp, ic):
+    """Issue 13 item 2: `aacli status` says whether each Identity Center hub is signed in, from
+    the token cache alone: no network, no botocore (status stays a fast path)."""
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "trayapp.cli.main", "status"],
+        capture_output=True,
+        text=True,
+        env=corp.environ(),
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Identity Center hub corp: not signed in (aacli login corp)" in done.stdout
+    loaded = {line.rsplit("|", 1)[1].strip() for line in done.stderr.splitlines() if "|" in line}
+    assert "trayapp.core.sso.cache" in loaded
+    assert not {name.split(".")[0] for name in loaded} & {"boto3", "botocore"}
 
 
 def test_not_signed_in_is_one_line_and_writes_nothing(corp, ic):
