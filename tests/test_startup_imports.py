@@ -7,6 +7,8 @@ themselves are `make bench`'s business (docs/PERFORMANCE.md), not a test's.
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
@@ -67,6 +69,103 @@ def test_fast_paths_import_no_heavy_library(three_sessions, argv):
     assert heavy == [], f"aacli {' '.join(argv)} imported {heavy}"
     if argv == ["status"]:
         assert "trayapp.core.sessions" in loaded  # it did read the ledger
+
+
+# What `credential-process` with a live session must not load either: SDKs run it for every
+# client they build (issue 16: at most 2.0 times `python -c pass`, measured by `make bench`).
+NOT_FOR_CREDENTIAL_PROCESS = (
+    *HEAVY,
+    "tomllib",
+    "asyncio",
+    "filelock",
+    "argparse",
+    "dataclasses",
+    "typing",
+    "trayapp.core.service",
+    "trayapp.core.config",
+    "trayapp.core.model",
+)
+CONFIG = """version = 1
+
+[settings]
+secret_backend = "vault"
+
+[profiles.acme]
+access_key_id = "AKIAEXAMPLEHUB000001"
+mfa_serial = "arn:aws:iam::999999999999:mfa/tester"
+
+[profiles.acme.accounts.dev]
+id = "111111111111"
+region = "eu-west-1"
+
+[profiles.acme.accounts.dev.roles.ROLE0]
+duration = "2h"
+"""
+
+
+@pytest.fixture
+def live_session(env):
+    """A config, and a live session of acme/dev/ROLE0 in the ledger and the credentials file."""
+    from trayapp.core.credfile import write_profile_credentials
+    from trayapp.core.model import Credentials
+
+    env.home.mkdir(mode=0o700)
+    (env.home / "config.toml").write_text(CONFIG, encoding="utf-8")
+    (env.home / "config.toml").chmod(0o600)
+    now = datetime.now(timezone.utc) + timedelta(seconds=1)  # the ledger keeps whole seconds
+    creds = Credentials("ASIAEXAMPLE000000000", "s" * 40, "t" * 300, now + timedelta(hours=1))
+    env.credentials.parent.mkdir(mode=0o700)
+    write_profile_credentials(env.credentials, "dev-ROLE0", creds, set())
+    session = Session(
+        target="acme/dev/ROLE0",
+        aws_profiles=("dev-ROLE0",),
+        access_key_id=creds.access_key_id,
+        expiration=creds.expiration,
+        issued_at=now,
+        credentials_file=str(env.credentials),
+        config_file=str(env.aws_config),
+        region="eu-west-1",
+    )
+    save_ledger(env.home / "state" / "sessions.json", [session])
+    return env
+
+
+def credential_process(env, *argv: str) -> tuple[set[str], dict[str, object]]:
+    loaded = imported_modules(env, "credential-process", *argv)
+    answer = env.aacli("credential-process", *argv)
+    assert answer.returncode == 0, answer.stderr
+    return loaded, json.loads(answer.stdout)
+
+
+def test_credential_process_with_a_live_session_loads_almost_nothing(live_session):
+    """Issue 16 perf: `credential-process TARGET` with a live session imports none of the
+    service, botocore, keyring, tomllib, argparse or dataclasses, and answers exactly what the
+    full path answers; with a doubt (a shortening, the config changed since the session
+    began) the full path answers, the same; `--server` without a tray falls back to it too."""
+    loaded, quick = credential_process(live_session, "acme/dev/ROLE0")
+    heavy = sorted(
+        name
+        for name in NOT_FOR_CREDENTIAL_PROCESS
+        if name in loaded or name in {n.split(".")[0] for n in loaded}
+    )
+    assert heavy == [], f"credential-process imported {heavy}"
+    assert "trayapp.core.quick_session" in loaded
+    assert quick["AccessKeyId"] == "ASIAEXAMPLE000000000" and quick["Version"] == 1
+
+    loaded, full = credential_process(live_session, "dev/ROLE0")  # a shortening
+    assert "trayapp.core.service" in loaded
+    assert full == quick
+
+    loaded, with_server = credential_process(live_session, "--server", "acme/dev/ROLE0")
+    assert not {"botocore", "boto3", "keyring", "tomllib"} & {n.split(".")[0] for n in loaded}
+    assert with_server == quick  # no tray listens: the live session answers
+
+    config = live_session.home / "config.toml"
+    later = config.stat().st_mtime + 5
+    os.utime(config, (later, later))
+    loaded, changed = credential_process(live_session, "acme/dev/ROLE0")
+    assert "trayapp.core.service" in loaded
+    assert changed == quick
 
 
 def test_help_imports_no_command_module(env):

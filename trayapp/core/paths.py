@@ -7,7 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-APP_NAME = "aacli"
+from trayapp.core.app_dirs import APP_NAME as APP_NAME  # re-exported
+from trayapp.core.app_dirs import app_dirs
 
 
 @dataclass(frozen=True)
@@ -54,17 +55,8 @@ class AppPaths:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> AppPaths:
         """``AACLI_HOME`` puts everything under one folder; else the platform dirs."""
-        env = os.environ if env is None else env
-        home = env.get("AACLI_HOME")
-        if home:
-            base = Path(home).expanduser()
-            return cls(config_dir=base, state_dir=base / "state")
-        import platformdirs
-
-        return cls(
-            config_dir=Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)),
-            state_dir=Path(platformdirs.user_state_dir(APP_NAME, appauthor=False)),
-        )
+        config_dir, state_dir = app_dirs(env)
+        return cls(config_dir=config_dir, state_dir=state_dir)
 
 
 @dataclass(frozen=True)
