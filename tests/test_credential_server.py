@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -387,6 +388,80 @@ def _listeners(port: int) -> list[str]:
     return found
 
 
+@pytest.mark.slow
+def test_serve_asks_for_the_code_on_its_terminal_when_a_renewal_needs_one(configured):
+    """Issue 16: `aacli serve` on a terminal, without a stored seed, asks there for the MFA
+    code of a renewal (credentials of 20 s: renewed at half-life, before any client waits),
+    and then serves the renewed credentials."""
+    import pty
+
+    sandbox = configured.sandbox
+    sandbox.credential_lifetime = 20
+    main, secondary = pty.openpty()
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "trayapp.cli.main",
+            "serve",
+            "dev/DEVELOPER",
+            "--format",
+            "json",
+            "--code",
+            configured.code(),
+        ],
+        stdin=secondary,
+        stdout=subprocess.PIPE,
+        stderr=secondary,
+        text=True,
+        env=configured.environ(**NO_TERMINAL),
+        cwd=configured.root,
+    )
+    os.close(secondary)
+    try:
+        out = Lines(child.stdout)
+        variables = json.loads("\n".join(out.next(60) for _ in range(4)))
+        url, token = variables.values()
+        first = _get(url, {"Authorization": token})[1]["AccessKeyId"]
+        said = _read_until(main, "MFA code for acme/dev/DEVELOPER", 40)
+        assert "Serving acme/dev/DEVELOPER on 127.0.0.1:" in said
+        typed = configured.next_code()
+        os.write(main, (typed + "\n").encode())
+        deadline = time.monotonic() + 20
+        while (renewed := _get(url, {"Authorization": token})[1]["AccessKeyId"]) == first:
+            assert time.monotonic() < deadline, "the typed code did not renew the role"
+            time.sleep(0.5)
+        assert renewed.startswith("ASIA")
+        assert [
+            r.token_code
+            for r in sandbox.sts_requests
+            if r.serial == configured.hub.mfa_serial and r.action == "AssumeRole"
+        ][-1] == typed
+    finally:
+        sandbox.credential_lifetime = None
+        child.send_signal(signal.SIGINT)
+        try:
+            child.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            child.kill()
+        os.close(main)
+
+
+def _read_until(fd: int, text: str, seconds: float) -> str:
+    """What the child wrote to its terminal until ``text`` appeared."""
+    import select
+
+    seen = b""
+    deadline = time.monotonic() + seconds
+    while text.encode() not in seen:
+        left = deadline - time.monotonic()
+        assert left > 0, f"{text!r} not asked in {seconds} s; got {seen!r}"
+        ready, _, _ = select.select([fd], [], [], left)
+        if ready:
+            seen += os.read(fd, 4096)
+    return seen.decode(errors="replace")
+
+
 def test_serve_refuses_a_busy_port_in_one_line(serving, configured):
     """Issue 16: `aacli serve --port N` on a port in use says so in one line."""
     _, url, _, _ = serving
@@ -470,6 +545,46 @@ def test_credentials_with_15_minutes_left_or_less_are_renewed_before_handing_out
     start = service.deps.clock()
     two_minutes = Credentials("ASIA", "s", "t", start + timedelta(minutes=2))
     assert renew_margin(two_minutes, start) == timedelta(minutes=1)
+
+
+def test_a_failed_renewal_keeps_the_held_credentials_and_is_not_retried_by_every_poll(seeded):
+    """Issue 16: when a renewal fails (STS unavailable) while the held credentials still have
+    time left, clients keep getting them and no client's poll retries the renewal for the next
+    60 s (a cancelled prompt is not reopened by each SDK call); once they are too close to
+    expiry the failure is the error; when STS answers again the role is renewed."""
+    from datetime import timedelta
+
+    from trayapp.core.codes import FixedCode
+    from trayapp.core.errors import AacliError
+    from trayapp.core.server import RETRY_AFTER, Renewer
+
+    service = _service(seeded)
+    codes = [seeded.code()]
+    offset = [timedelta(0)]
+    renewer = Renewer(
+        service,
+        lambda target: FixedCode(codes.pop(0) if codes else seeded.next_code()),
+        clock=lambda: service.deps.clock() + offset[0],
+        retry_after=RETRY_AFTER,
+    )
+    first = renewer.fetch(TARGET)
+    left = first.expiration - service.deps.clock()
+    faults = seeded.sandbox.faults
+    faults.next("503", count=50, action="AssumeRole")
+    offset[0] = left - timedelta(minutes=14)  # due: the renewal fails, the held ones go out
+    assert renewer.fetch(TARGET) == first
+    tried = len(faults.applied)
+    assert tried >= 1
+    offset[0] += timedelta(seconds=RETRY_AFTER - 5)  # cooling down: no new try
+    assert renewer.fetch(TARGET) == first
+    assert len(faults.applied) == tried
+    offset[0] = left - timedelta(minutes=1)  # too close to expiry: the failure is the answer
+    with pytest.raises(AacliError, match=r"(?i)unavailable"):
+        renewer.fetch(TARGET)
+    faults.clear()
+    offset[0] += timedelta(seconds=RETRY_AFTER + 1)
+    renewed = renewer.fetch(TARGET)
+    assert renewed.access_key_id != first.access_key_id
 
 
 def test_env_server_without_a_tray_is_one_clear_line(configured):

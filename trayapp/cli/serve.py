@@ -47,10 +47,11 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 def renewer_for(service: Service, code: str | None) -> Renewer:
     """A Renewer whose first renewal uses ``code`` (--code) and later ones the profile's usual
-    source (stored seed, YubiKey, MFA command, else the terminal or a dialog)."""
+    source (stored seed, YubiKey, MFA command, else the terminal or a dialog); a failed
+    renewal is retried by the background renewal, not by each client's poll."""
     from trayapp.cli.codes import code_source
     from trayapp.core.codes import FixedCode, LazyCode
-    from trayapp.core.server import Renewer
+    from trayapp.core.server import RETRY_AFTER, Renewer
 
     given = [code] if code is not None else []
 
@@ -59,7 +60,7 @@ def renewer_for(service: Service, code: str | None) -> Renewer:
             return FixedCode(given.pop())
         return LazyCode(lambda: code_source(None, service=service, target=target, use_tty=True))
 
-    return Renewer(service, source_for)
+    return Renewer(service, source_for, retry_after=RETRY_AFTER)
 
 
 def one_role(renewer: Renewer, label: str) -> Callable[[str], Credentials]:

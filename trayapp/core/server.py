@@ -40,6 +40,7 @@ REQUEST_TIMEOUT = 10.0  # seconds a client may take to send its request
 MAX_HEADER_BYTES = 16 * 1024
 MAX_CLIENTS = 32  # requests answered at once; more are told "busy" (503)
 KEEP_FRESH_POLL = 30.0  # seconds between looks of keep_fresh, at most
+STILL_USABLE = timedelta(minutes=2)  # held credentials given out after a failed renewal
 RETRY_AFTER = 60.0  # seconds before keep_fresh tries a failed renewal again
 FULL_URI = "AWS_CONTAINER_CREDENTIALS_FULL_URI"
 TOKEN_VARIABLE = "AWS_CONTAINER_AUTHORIZATION_TOKEN"
@@ -318,7 +319,8 @@ class _Entry:
     lock: threading.Lock = field(default_factory=threading.Lock)
     creds: Credentials | None = None
     fetched_at: datetime | None = None
-    error: AacliError | None = None
+    error: AacliError | None = None  # of the last renewal, None when it worked
+    failed_at: datetime | None = None
     generation: int = 0  # bumped by every renewal, so a waiter knows one ended meanwhile
 
 
@@ -331,7 +333,13 @@ def renew_margin(creds: Credentials, fetched_at: datetime) -> timedelta:
 class Renewer:
     """In-memory credentials per target, renewed through the providers (nothing on disk);
     one renewal per target at a time (a second caller waits for the first and shares its
-    outcome, so a cancelled dialog is not asked again at once by each waiting client)."""
+    outcome, so a cancelled dialog is not asked again at once by each waiting client).
+
+    With ``retry_after`` (seconds), a failed renewal is not tried again by clients for that
+    long (a cancelled prompt is not reopened by every poll of an SDK); meanwhile, and after
+    the failure itself, clients get the held credentials while they have more than
+    STILL_USABLE left (an SDK takes them), else the failure's error.
+    """
 
     def __init__(
         self,
@@ -339,30 +347,50 @@ class Renewer:
         code_source: Callable[[Target], CodeSource],
         *,
         clock: Clock | None = None,
+        retry_after: float = 0.0,
     ) -> None:
         self._service = service
         self._code_source = code_source
         self._clock = clock or service.deps.clock
+        self._retry_after = retry_after
         self._lock = threading.Lock()
         self._entries: dict[str, _Entry] = {}
 
     def fetch(self, target_label: str) -> Credentials:
-        target = self._target(target_label)
+        return self._fetch(target_label, background=False)
+
+    def _fetch(self, label: str, *, background: bool) -> Credentials:
+        target = self._target(label)
         entry = self._entry(target.label)
         seen = entry.generation
         with entry.lock:
             if entry.generation != seen and entry.error is not None:
-                raise entry.error  # the renewal this caller waited for failed just now
+                return self._after_failure(entry, background)  # the renewal waited for failed
             if entry.creds is not None and not self._due(entry):
                 return entry.creds
+            if not background and self._cooling_down(entry):
+                return self._after_failure(entry, background)
             entry.generation += 1
             try:
                 creds = self._service.fetch_credentials(target, self._code_source(target))
             except AacliError as exc:
-                entry.error = exc
-                raise
+                entry.error, entry.failed_at = exc, self._now()
+                return self._after_failure(entry, background)
             entry.creds, entry.fetched_at, entry.error = creds, self._now(), None
             return creds
+
+    def _cooling_down(self, entry: _Entry) -> bool:
+        if entry.error is None or entry.failed_at is None:
+            return False
+        return (self._now() - entry.failed_at).total_seconds() < self._retry_after
+
+    def _after_failure(self, entry: _Entry, background: bool) -> Credentials:
+        assert entry.error is not None
+        held = entry.creds
+        usable = held is not None and held.expiration - self._now() > STILL_USABLE
+        if self._retry_after and not background and held is not None and usable:
+            return held
+        raise entry.error
 
     def keep_fresh(
         self,
@@ -383,7 +411,7 @@ class Renewer:
                     stop.wait(min(wait, KEEP_FRESH_POLL))
                     continue
                 try:
-                    self.fetch(target_label)
+                    self._fetch(target_label, background=True)
                 except AacliError as exc:
                     if on_error is not None:
                         on_error(exc)
