@@ -505,7 +505,7 @@ class _NoCode:
         raise CodeCancelled("no code here")
 
 
-def _headless_tray(configured, monkeypatch, browser, codes):
+def _headless_tray(configured, monkeypatch, browser, codes, passphrase=None):
     from conftest import PASSPHRASE
 
     from trayapp.core.paths import AppPaths, AwsPaths
@@ -521,7 +521,7 @@ def _headless_tray(configured, monkeypatch, browser, codes):
             aws=AwsPaths.from_env(configured.vars),
             endpoint_url=configured.sandbox.endpoint_url,
             sso_endpoint_url=configured.sandbox.endpoint_url,
-            passphrase=lambda: PASSPHRASE,
+            passphrase=passphrase or (lambda: PASSPHRASE),
         )
     )
     monkeypatch.setattr(app, "to_pystray", lambda entries, on_action: entries)
@@ -761,4 +761,46 @@ def test_tray_with_no_browser_falls_back_to_the_code_window_and_its_cancel_ends_
         model = _until(tray, "the error line", lambda: (m := tray.model())["error_mark"] and m)
         assert _menu_entry(model, "\u26a0 Last error: ")["label"].count("expired") == 1, model
         assert "Traceback" not in tray.log(), tray.log()
+        tray.stop()
+
+
+def test_a_keep_fresh_role_of_a_hub_is_renewed_without_opening_the_secret_store(
+    configured, monkeypatch, tmp_path, short_lived
+):
+    """Issue 13 Tray: a keep-fresh role of an Identity Center hub is renewed silently before it
+    expires, from the hub's sign-in: no code asked and the vault never unlocked for it (an
+    IAM-user hub's stored seed would need it; a dialog would ask for the passphrase)."""
+    from conftest import PASSPHRASE
+
+    _add_hub(configured)
+    browser, _browsed = _http_browser(tmp_path)
+    unlocked: list[str] = []
+
+    def passphrase() -> str:
+        unlocked.append("asked")
+        return PASSPHRASE
+
+    codes = _NoCode()
+    tray = _headless_tray(configured, monkeypatch, browser, codes, passphrase)
+    try:
+        tray.enqueue(Action("sso_sign_in", "corp"))
+        _wait("the refresh", lambda: tray.config.profiles[-1].accounts, timeout=30)
+        config = configured.home / "config.toml"
+        text = config.read_text(encoding="utf-8")
+        marker = "[profiles.corp.accounts.dev.roles.AdministratorAccess]\n"
+        assert marker in text, text
+        config.write_text(text.replace(marker, marker + "keep_fresh = true\n"), encoding="utf-8")
+        _wait(
+            "keep_fresh read", lambda: tray.config.profiles[-1].accounts[0].roles[0].keep_fresh, 10
+        )
+
+        tray.enqueue(Action("auth", "corp/dev/AdministratorAccess"))  # 4 s credentials
+        _wait(
+            "a keep-fresh renewal",
+            lambda: any("renewed (keep fresh)" in m for _t, m in tray.notify.sent),
+            timeout=30,
+        )
+        assert tray.action_error is None, tray.action_error
+        assert codes.asked == 0 and unlocked == []
+    finally:
         tray.stop()

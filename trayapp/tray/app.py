@@ -354,9 +354,10 @@ class TrayApp:
         elif kind == "renew_quiet":
             target = self._target(action.target)
             quiet = target.profile.codes == "process"  # a command: no one is asked
+            hub = target.profile.is_identity_center  # no code, no secret store to open
             source = (
                 (self._source_for(target) if quiet else None)
-                or self.service.stored_code_source(target.profile)
+                or (None if hub else self.service.stored_code_source(target.profile))
                 or LazyCode(_no_prompt)
             )
             session = self._sign_in(target, source)
