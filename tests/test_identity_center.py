@@ -181,6 +181,9 @@ id = "222222222222"
 region = "eu-west-1"
 [profiles.corp.accounts.stage.roles.ReadOnlyAccess]
 synced = true
+[profiles.corp.accounts.lab]
+id = "777777777777"
+region = "eu-west-1"
 """,
         ),
     )
@@ -203,8 +206,9 @@ synced = true
         "kept corp/prod/ReadOnlyAccess (not assigned now; a role added by hand goes via it)" in out
     )
     assert "kept corp/prod (not assigned now; holds roles added by hand)" in out
+    assert "kept corp/lab (not assigned now; added by hand, with no roles)" in out
     accounts = config_data(corp)["profiles"]["corp"]["accounts"]
-    assert set(accounts) == {"dev", "prod"}
+    assert set(accounts) == {"dev", "prod", "lab"}
     assert set(accounts["dev"]["roles"]) == {"AdministratorAccess", "PowerUserAccess", "DEVELOPER"}
     assert set(accounts["prod"]["roles"]) == {"ReadOnlyAccess", "ReadOnly"}
     assert accounts["prod"]["region"] == "us-east-2"  # the user's region stays

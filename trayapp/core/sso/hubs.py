@@ -21,8 +21,8 @@ if TYPE_CHECKING:
     from trayapp.core.sso.signin import DeviceCode, SsoContext
 
 
-class Service(Protocol):
-    """What the verbs use of the service."""
+class ServiceParts(Protocol):
+    """What the verbs use of the service they are mixed into."""
 
     deps: Deps
     files: SessionFiles
@@ -41,7 +41,7 @@ class IdentityCenterVerbs:
 
     _sso_context: SsoContext | None = None
 
-    def sso_context(self: Service) -> SsoContext:
+    def sso_context(self: ServiceParts) -> SsoContext:
         """Identity Center's files, clock and endpoint for this service (made on first use)."""
         if self._sso_context is None:
             from trayapp.core.sso.signin import SsoContext
@@ -54,7 +54,7 @@ class IdentityCenterVerbs:
             )
         return self._sso_context
 
-    def identity_center_hub(self: Service, name: str) -> Profile:
+    def identity_center_hub(self: ServiceParts, name: str) -> Profile:
         """Profile ``name``, which must be an Identity Center hub."""
         from trayapp.core.config import find_profile
 
@@ -69,7 +69,7 @@ class IdentityCenterVerbs:
         return hub
 
     def sign_in(
-        self: Service,
+        self: ServiceParts,
         name: str,
         *,
         open_browser: Callable[[str], bool],
@@ -90,25 +90,25 @@ class IdentityCenterVerbs:
         )
         return token.expires_at
 
-    def sign_out(self: Service, name: str) -> bool:
+    def sign_out(self: ServiceParts, name: str) -> bool:
         """End hub ``name``'s sign-in; True when there was one. Written credentials stay
         until they expire (AWS cannot revoke them either), as with ``aws sso logout``."""
         from trayapp.core.sso import signin
 
         return signin.sign_out(self.sso_context(), self.identity_center_hub(name))
 
-    def sso_expiry(self: Service, name: str) -> datetime | None:
+    def sso_expiry(self: ServiceParts, name: str) -> datetime | None:
         """When hub ``name``'s sign-in ends (None: not signed in); no network."""
         from trayapp.core.sso import signin
 
         return signin.token_expiry(self.sso_context(), self.identity_center_hub(name))
 
-    def signed_in(self: Service, hub: Profile) -> bool:
+    def signed_in(self: ServiceParts, hub: Profile) -> bool:
         """Whether ``hub`` has a live sign-in (a role of it is then had without asking)."""
         expiry = self.sso_expiry(hub.name)
         return expiry is not None and expiry > self.deps.clock()
 
-    def sync(self: Service, name: str, prune: bool = False) -> SyncReport:
+    def sync(self: ServiceParts, name: str, prune: bool = False) -> SyncReport:
         """Accounts and permission sets of hub ``name`` from the portal into the config; with
         ``prune``, synced ones no longer assigned go (their sessions signed out)."""
         from trayapp.core.sso import portal, signin

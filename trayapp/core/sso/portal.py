@@ -179,9 +179,11 @@ def sync(
         if prune and account_id not in assigned:
             if account.roles:
                 kept.append(f"{account.name} (not assigned now; holds roles added by hand)")
-            else:
+            elif gone:  # its synced roles were all it had
                 removed.append(account.name)
                 order.remove(account_id)
+            else:
+                kept.append(f"{account.name} (not assigned now; added by hand, with no roles)")
         accounts[account_id] = account
     new_hub = replace(hub, accounts=tuple(accounts[i] for i in order))
     report = SyncReport(hub_name, tuple(added), tuple(removed), tuple(kept), tuple(notes))
