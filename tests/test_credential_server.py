@@ -342,6 +342,7 @@ def test_serve_prints_sh_variables_and_refuses_what_it_must(serving):
         (403, {"Authorization": token, "Host": "127.0.0.1.nip.io:" + port}),
         (403, {"Authorization": token, "Origin": "http://127.0.0.1:" + port}),
         (403, {"Authorization": token, "Origin": "null"}),
+        (403, {"Authorization": token, "Sec-Fetch-Site": "cross-site"}),  # any browser
         (431, {"Authorization": token, "X-Padding": "a" * 20_000}),  # bounded request
     ]
     for expected, headers in refused:

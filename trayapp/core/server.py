@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import os
 import re
 import secrets
 import threading
@@ -175,7 +176,8 @@ class CredentialServer:
         allowed = {HOST, f"{HOST}:{port}", "localhost", f"localhost:{port}"}
         if host[0].strip().lower() not in allowed:
             raise Refused(403, "ForbiddenHost", f"only requests to {HOST}:{port} are served")
-        if headers.get("Origin") is not None:
+        # Browsers send Origin with every cross-site request and Sec-Fetch-* with every one.
+        if headers.get("Origin") is not None or headers.get("Sec-Fetch-Site") is not None:
             raise Refused(403, "ForbiddenOrigin", "requests from web pages are refused")
 
     def _check_token(self, headers: Any) -> None:
@@ -226,7 +228,9 @@ class _Outcome:
 
 class _HttpServer(ThreadingHTTPServer):
     daemon_threads = True  # a stuck client never keeps aacli alive
-    allow_reuse_address = False  # a port in use by someone else is an error, not shared
+    # A fixed --port can be used again at once after a stop (sockets in TIME_WAIT). Not on
+    # Windows, where SO_REUSEADDR would let another program take over a port in use.
+    allow_reuse_address = os.name != "nt"
 
     def __init__(self, address: tuple[str, int], owner: CredentialServer) -> None:
         self.owner = owner
