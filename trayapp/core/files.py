@@ -11,7 +11,6 @@ import contextlib
 import errno
 import os
 import stat
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -221,6 +220,8 @@ def atomic_write(path: Path, data: str | bytes, *, mode: int = 0o600) -> None:
     if not folder.is_dir():
         private_dir(folder)
     remove_stale_temps(folder, target.name)
+    import tempfile  # here: reading files (credential-process) need not pay for its import
+
     try:
         fd, temp_name = tempfile.mkstemp(
             prefix=f".{target.name}{TEMP_MARK}{os.getpid()}-", dir=folder
