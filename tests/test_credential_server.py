@@ -64,9 +64,18 @@ def _aws_files(env) -> dict[str, bytes | None]:
     return found
 
 
-def _exec_server(env, *command: str, timeout: float = 120, **extra: str):
+def _exec_server(env, *command: str, timeout: float = 120, code: str | None = None, **extra: str):
+    given = ["--code", code] if code else []
     return env.aacli(
-        "exec", "--server", "dev/DEVELOPER", "--", *command, timeout=timeout, **NO_TERMINAL, **extra
+        "exec",
+        "--server",
+        "dev/DEVELOPER",
+        *given,
+        "--",
+        *command,
+        timeout=timeout,
+        **NO_TERMINAL,
+        **extra,
     )
 
 
@@ -220,6 +229,21 @@ def test_exec_server_passes_the_exit_code_and_signals_through(seeded):
     finally:
         with contextlib.suppress(OSError):  # the command too, whatever happened
             os.killpg(child.pid, signal.SIGKILL)
+
+
+def test_exec_server_warns_when_a_default_profile_would_shadow_the_server(seeded):
+    """Issue 16: SDKs read the shared files before the container endpoint, so a [default]
+    profile with keys would be used instead of the server: `exec --server` says so (and runs)."""
+    seeded.credentials.parent.mkdir(mode=0o700, exist_ok=True)
+    seeded.credentials.write_text(
+        "[default]\naws_access_key_id = AKIAEXAMPLE\naws_secret_access_key = x\n"
+    )
+    result = _exec_server(seeded, "true")
+    assert result.returncode == 0, result.stderr
+    assert f"warning: {seeded.credentials} has a [default] profile" in result.stderr
+    seeded.credentials.write_text("[other]\naws_access_key_id = AKIAEXAMPLE\n")
+    result = _exec_server(seeded, "true", code=seeded.next_code())  # no wait for a window
+    assert result.returncode == 0 and "warning" not in result.stderr, result.stderr
 
 
 def test_exec_server_errors_are_one_line(seeded):
