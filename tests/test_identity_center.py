@@ -407,6 +407,42 @@ def test_not_signed_in_is_one_line_and_writes_nothing(corp, ic):
     assert not corp.credentials.exists()
 
 
+def test_refusals_are_one_line_in_identity_center_words(corp, ic):
+    """Issue 13 item 2: a spoke role that does not trust the permission set, a permission set
+    not assigned to the signed-in user, a sign-in the portal no longer accepts: each one line
+    saying what to do (no hub user, no MFA in it), nothing written."""
+    write_config(
+        corp,
+        corp_hub_toml(
+            ic,
+            '\n[profiles.corp.accounts.dev]\nid = "111111111111"\nregion = "eu-west-1"\n'
+            "[profiles.corp.accounts.dev.roles.ReadOnlyAccess]\n"
+            "[profiles.corp.accounts.dev.roles.AdministratorAccess]\n"
+            '[profiles.corp.accounts.dev.roles.Missing]\nvia = "ReadOnlyAccess"\n',
+        ),
+    )
+    sign_in(corp, ic)
+    result = corp.aacli("auth", "corp/dev/Missing")
+    assert_one_line_error(
+        result,
+        "Permission set ReadOnlyAccess may not assume arn:aws:iam::111111111111:role/Missing",
+        "AWSReservedSSO_ReadOnlyAccess_",
+    )
+    assert "MFA" not in result.stderr and "hub user" not in result.stderr
+    ic.add_user("carol")  # assigned nothing
+    sign_in(corp, ic, user="carol")
+    assert_one_line_error(
+        corp.aacli("auth", "corp/dev/AdministratorAccess"),
+        "Identity Center does not give you permission set AdministratorAccess in account dev",
+    )
+    ic.expire_tokens()
+    assert_one_line_error(
+        corp.aacli("auth", "corp/dev/ReadOnlyAccess"),
+        "The sign-in to corp has expired or was revoked; sign in again: aacli login corp",
+    )
+    assert not corp.credentials.exists()
+
+
 def test_link_aws_writes_an_sso_profile_the_aws_cli_uses(corp, ic, sandbox, tmp_path):
     """Issue 13 item 2: `config link-aws` of a permission set writes the AWS CLI's own sso
     profile (sso_session, sso_account_id, sso_role_name, region), byte-preserving; after the

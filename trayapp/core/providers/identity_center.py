@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
-from trayapp.core.errors import StsError
+from trayapp.core.errors import AccessDeniedError, StsError
 from trayapp.core.model import Credentials, Target
 from trayapp.core.providers.base import CredentialProvider, Hint, ProviderContext
 from trayapp.core.providers.chained_role import ChainedRole
@@ -78,7 +78,7 @@ def identity_center_provider(
     via = next((r for r in target.account.roles if r.name == target.role.via), None)
     if via is None or via.via is not None:  # the config refuses this; a hand-made Config may not
         raise StsError(f"{target.label} goes via {target.role.via!r}, no permission set of it.")
-    return ChainedRole(
+    chained = ChainedRole(
         ctx,
         base=PermissionSet(sso, Target(target.profile, target.account, via)),
         target=target,
@@ -86,3 +86,26 @@ def identity_center_provider(
         session_name=session_name,
         source_identity=source_identity,
     )
+    return ChainedFromPermissionSet(chained, via.name)
+
+
+@dataclass(frozen=True)
+class ChainedFromPermissionSet:
+    """Needs and gives what ``ChainedRole`` does; says a refusal in Identity Center's words
+    (no hub user, no MFA: the role must trust the permission set's role)."""
+
+    chained: ChainedRole
+    permission_set: str
+
+    def retrieve(self, source: CodeSource, hint: Hint = None) -> Credentials:
+        try:
+            return self.chained.retrieve(source, hint)
+        except AccessDeniedError:
+            target = self.chained.target
+            raise AccessDeniedError(
+                f"Permission set {self.permission_set} may not assume {target.role_arn}: the "
+                "role's trust policy must trust the permission set's role (arn:"
+                f"{target.profile.partition}:iam::{target.account.account_id}:role/aws-reserved/"
+                f"sso.amazonaws.com/AWSReservedSSO_{self.permission_set}_…), and the permission "
+                "set must allow sts:AssumeRole on the role."
+            ) from None
