@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import logging
 import os
 import re
 import secrets
@@ -32,6 +33,8 @@ from trayapp.core.model import Credentials, Target
 if TYPE_CHECKING:
     from trayapp.core.codes import CodeSource
     from trayapp.core.service import Service
+
+log = logging.getLogger(__name__)
 
 TOKEN_BYTES = 32  # 256-bit token per server start
 RENEW_BEFORE = timedelta(minutes=15)  # botocore refreshes 15 min before expiry (must at 10)
@@ -237,12 +240,18 @@ class _HttpServer(ThreadingHTTPServer):
         self.slots = threading.BoundedSemaphore(MAX_CLIENTS)
         super().__init__(address, _Handler)
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that went away mid-answer: logged (--debug), never printed (core prints
+        # nothing; socketserver's default prints a traceback on stderr).
+        log.debug("credential server: request from %s failed", client_address, exc_info=True)
+
 
 class _Handler(BaseHTTPRequestHandler):
     server: _HttpServer
     timeout = REQUEST_TIMEOUT  # the socket's timeout: a slow client is dropped
-    server_version = "aacli"
-    sys_version = ""
+
+    def version_string(self) -> str:
+        return "aacli"
 
     def setup(self) -> None:
         super().setup()
@@ -288,6 +297,7 @@ class _Handler(BaseHTTPRequestHandler):
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         # The stdlib's own errors (malformed request line, bad version) in our JSON shape.
         self.close_connection = True
+        self.request_version = "HTTP/1.0"  # a status line even for a request without a version
         self._reply(code, {"code": "BadRequest", "message": message or "malformed request"})
 
     def log_message(self, format: str, *args: Any) -> None:
