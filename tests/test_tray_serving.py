@@ -139,6 +139,11 @@ def test_tray_serves_and_renews_silently_with_a_stored_seed(configured, tmp_path
             assert set(variables) >= {FULL_URI, TOKEN}
             assert variables[FULL_URI].startswith("http://127.0.0.1:")
             assert "AWS_SECRET_ACCESS_KEY" not in variables
+            port = variables[FULL_URI].split(":")[2].split("/")[0]
+            wait_for(
+                "the menu to say where it serves",
+                lambda: _entry(tray.model(), f"Serving credentials on 127.0.0.1:{port}"),
+            )
 
             before = len(sandbox.sts_requests)
             child_env = {
@@ -196,6 +201,7 @@ def test_tray_serves_and_renews_silently_with_a_stored_seed(configured, tmp_path
                 ),
             )
             assert "Stopped serving credentials" in desk.notifications()
+            assert not _entry(tray.model(), "Serving credentials on")
             tray.alive()
             assert "Traceback" not in tray.log(), tray.log()
             tray.stop()

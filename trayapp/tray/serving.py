@@ -142,7 +142,7 @@ class TrayServing:
         self.server, self.port = server, server.port
         self.notify(
             f"Serving credentials to programs on 127.0.0.1:{server.port}; "
-            f"each role's menu has {COPY_SERVER_ENV}."
+            f"an active role's menu has {COPY_SERVER_ENV}."
         )
 
     def stop(self) -> None:
@@ -272,11 +272,20 @@ class TrayServing:
     # The menu
 
     def decorate(self, entries: Sequence[MenuEntry]) -> tuple[MenuEntry, ...]:
-        """While serving, each role's submenu gains "Copy server env" after "Copy env for
-        shell" (menu.py builds the menu; this only adds to it)."""
-        if not self.serving:
+        """While serving, each active role's submenu gains "Copy server env" after "Copy env
+        for shell", and a line above Settings… says where it listens (menu.py builds the menu;
+        this only adds to it)."""
+        server = self.server
+        if server is None:
             return tuple(entries)
-        return tuple(_with_copy_server_env(e) for e in entries)
+        decorated = [_with_copy_server_env(e) for e in entries]
+        # Above Settings…: a listening server is never a secret from its user.
+        settings = [i for i, e in enumerate(decorated) if e.action == Action("settings")]
+        where = settings[-1] if settings else len(decorated)
+        decorated.insert(
+            where, MenuEntry(f"Serving credentials on 127.0.0.1:{server.port}", enabled=False)
+        )
+        return tuple(decorated)
 
 
 def renew_margin_for(lifetime: timedelta) -> timedelta:
