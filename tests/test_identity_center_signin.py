@@ -820,3 +820,47 @@ def test_a_damaged_cache_file_means_sign_in_again_and_a_sign_in_replaces_it(home
     assert device_login(corp, ic, tmp_path).returncode == 0
     assert portal_accepts(corp.sandbox, signin.access_token(ctx, hub))
     assert stat.S_IMODE(cache_file(corp).stat().st_mode) == 0o600
+
+
+def test_a_registration_identity_center_refuses_is_replaced_not_retried_forever(
+    home_env, ic, tmp_path
+):
+    """Issue 13 item 2: Identity Center drops aacli's client registration before its stated
+    end: a device sign-in registers again by itself; a refresh refused for it says "sign in"
+    (once the token is spent) and forgets the registration, so the browser sign-in that
+    follows registers anew."""
+    from trayapp.core.errors import SignInNeeded
+    from trayapp.core.sso import signin
+
+    corp = home_env
+    assert device_login(corp, ic, tmp_path).returncode == 0
+    first = json.loads(cache_file(corp).read_text())["clientId"]
+    ic.expire_clients()
+    before = len(ic.requests)
+    assert device_login(corp, ic, tmp_path).returncode == 0  # the cached one, refused: anew
+    second = json.loads(cache_file(corp).read_text())["clientId"]
+    assert second != first
+    outcomes = [(r.operation, r.outcome) for r in ic.requests[before:]][:3]
+    assert outcomes == [
+        ("StartDeviceAuthorization", "InvalidClientException"),
+        ("RegisterClient", "ok"),
+        ("StartDeviceAuthorization", "ok"),
+    ]
+
+    ic.token_lifetime = 60  # the next access_token refreshes
+    browser, _ = following_browser(tmp_path)
+    assert corp.aacli("login", "corp", BROWSER=str(browser), timeout=90).returncode == 0
+    token = json.loads(cache_file(corp).read_text())["accessToken"]
+    ic.expire_clients()
+    # Refused for its client; the token still has a minute: that is used meanwhile.
+    assert signin.access_token(sso_context(corp), corp_hub(ic)) == token
+    left = json.loads(cache_file(corp).read_text())
+    assert "clientId" not in left and "clientSecret" not in left and "refreshToken" not in left
+    left["expiresAt"] = "2020-01-01T00:00:00Z"
+    cache_file(corp).write_text(json.dumps(left))
+    with pytest.raises(SignInNeeded):
+        signin.access_token(sso_context(corp), corp_hub(ic))
+    before = len(ic.requests)
+    result = corp.aacli("login", "corp", BROWSER=str(browser), timeout=90)
+    assert result.returncode == 0, result.stderr
+    assert ic.requests[before].operation == "RegisterClient"

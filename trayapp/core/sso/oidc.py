@@ -190,7 +190,7 @@ class Oidc:
 
 def pkce_pair() -> tuple[str, str]:
     """A PKCE code verifier (secret) and its S256 challenge (RFC 7636)."""
-    verifier = secrets.token_urlsafe(64)[:96]
+    verifier = secrets.token_urlsafe(64)  # 86 characters of [A-Za-z0-9_-]: RFC 7636 asks 43-128
     digest = hashlib.sha256(verifier.encode("ascii")).digest()
     return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
@@ -311,6 +311,10 @@ class CallbackListener:
 _EXPIRED = "The sign-in code expired before it was approved; sign in again."
 
 
+class ClientRejected(SignInError):
+    """Identity Center no longer accepts the client registration: register again."""
+
+
 class _Pending(SignInError):
     """authorization_pending: the person has not approved the code yet."""
 
@@ -377,7 +381,7 @@ def map_error(exc: BaseException, step: str) -> AacliError:
     if code == "InvalidGrantException":
         return SignInError("Identity Center no longer accepts this sign-in; sign in again.")
     if code in ("InvalidClientException", "UnauthorizedClientException"):
-        return SignInError(
+        return ClientRejected(
             "Identity Center does not accept aacli's client registration; sign in again."
         )
     if code == "InvalidScopeException":

@@ -9,9 +9,10 @@ through the callbacks they pass in.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import functools
 import shlex
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -37,7 +38,7 @@ TOKEN_LOCK = "sso-token.lock"
 LOCK_TIMEOUT = 60.0
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class SsoContext:
     """What Identity Center calls need: the files, the clock, the endpoint (tests: sandbox)."""
 
@@ -57,7 +58,7 @@ class SsoContext:
         return make_client(service, StsCaller("", "", region, endpoint_url=self.endpoint_url))
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class DeviceCode:
     """What a person needs for the device flow: the code to check and where to approve it."""
 
@@ -87,6 +88,37 @@ def sign_in(
     write_sso_session(ctx, hub, dry_run=True)  # and a ~/.aws/config aacli cannot edit
     api = oidc.Oidc(ctx.client("sso-oidc", ic.region), ctx.clock)
     previous = _cached(ctx, hub)
+    attempt = functools.partial(
+        _sign_in,
+        ctx,
+        hub,
+        api,
+        open_browser=open_browser,
+        show_device_code=show_device_code,
+        device_code=device_code,
+        cancelled=cancelled,
+    )
+    try:
+        return attempt(previous)
+    except oidc.ClientRejected:
+        if previous is None or not previous.client_id:
+            raise
+        return attempt(None)  # the cached registration was refused early: a new one
+
+
+def _sign_in(
+    ctx: SsoContext,
+    hub: Profile,
+    api: oidc.Oidc,
+    previous: SsoToken | None,
+    *,
+    open_browser: Callable[[str], bool],
+    show_device_code: Callable[[DeviceCode], None],
+    device_code: bool,
+    cancelled: Callable[[], bool],
+) -> SsoToken:
+    """One sign-in attempt (see :func:`sign_in`), reusing ``previous``'s registration."""
+    ic = _identity_center(hub)
     issued: oidc.IssuedToken | None = None
     reg: oidc.Registration | None = None
     if not device_code:
@@ -266,7 +298,20 @@ def _refresh(ctx: SsoContext, ic: IdentityCenter, hub: Profile, token: SsoToken)
         token.registration_flow or "",
     )
     api = oidc.Oidc(ctx.client("sso-oidc", token.region or ic.region), ctx.clock)
-    issued = api.refresh(reg, token.refresh_token)
+    try:
+        issued = api.refresh(reg, token.refresh_token)
+    except oidc.ClientRejected:
+        # Forget the refused registration, so the next sign-in registers anew.
+        forgotten = dataclasses.replace(
+            token,
+            refresh_token=None,
+            client_id=None,
+            client_secret=None,
+            registration_expires_at=None,
+            registration_flow=None,
+        )
+        ctx.cache.save(hub.name, forgotten)
+        raise
     if issued.refresh_token is None:  # the same refresh token goes on
         issued = oidc.IssuedToken(issued.access_token, issued.expires_at, token.refresh_token)
     fresh = _token(ic, issued, reg)
