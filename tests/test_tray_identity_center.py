@@ -804,3 +804,52 @@ def test_a_keep_fresh_role_of_a_hub_is_renewed_without_opening_the_secret_store(
         assert codes.asked == 0 and unlocked == []
     finally:
         tray.stop()
+
+
+def test_refresh_accounts_on_demand_adds_what_was_assigned_since_and_never_prunes(
+    configured, monkeypatch, tmp_path
+):
+    """Issue 13 Tray: "Refresh accounts" calls the sync on demand: what was assigned since
+    appears in the menu, and what is no longer assigned stays (the tray never prunes; the
+    notification names `aacli config sync corp --prune`)."""
+    import secrets
+
+    ic = configured.sandbox.identity_center
+    first, second = (f"tray-{secrets.token_hex(3)}" for _ in range(2))
+    ic.add_user(first)
+    ic.assign(first, "dev", "AdministratorAccess")
+    ic.add_user(second)
+    ic.assign(second, "prod", "ReadOnlyAccess")
+    _add_hub(configured)
+    browser, _browsed = _http_browser(tmp_path)
+    saved, ic.default_user = ic.default_user, first  # who the sandbox's sign-in page signs in
+    tray = _headless_tray(configured, monkeypatch, browser, _NoCode())
+
+    def hub_roles():
+        return {t.label for t in tray.service.targets() if t.profile.name == "corp"}
+
+    def said(text):
+        return any(text in message for _title, message in tray.notify.sent)
+
+    try:
+        tray.enqueue(Action("sso_sign_in", "corp"))
+        _wait("the first refresh", lambda: hub_roles() == {"corp/dev/AdministratorAccess"}, 30)
+        ic.assign(first, "prod", "ReadOnlyAccess")
+        tray.enqueue(Action("sso_sync", "corp"))
+        _wait("the new account", lambda: "corp/prod/ReadOnlyAccess" in hub_roles(), 30)
+        assert said("corp: accounts refreshed, 1 account and 1 role added.")
+        assert find_action(tray._snapshot()[0], "corp", "prod (", "ReadOnlyAccess").kind == "auth"
+
+        tray.enqueue(Action("sso_sign_out", "corp"))
+        _wait("signed out", lambda: tray.hubs.expiries.get("corp") is None, 10)
+        ic.default_user = second  # dev/AdministratorAccess is not assigned to this one
+        tray.enqueue(Action("sso_sign_in", "corp"))
+        _wait("signed in again", lambda: tray.hubs.expiries.get("corp"), 30)
+        tray.enqueue(Action("sso_sync", "corp"))
+        _wait("the refresh", lambda: said("no longer assigned, kept"), 30)
+        assert said("`aacli config sync corp --prune` removes the synced ones")
+        assert "corp/dev/AdministratorAccess" in hub_roles()  # never pruned by the tray
+        assert tray.action_error is None, tray.action_error
+    finally:
+        ic.default_user = saved
+        tray.stop()
