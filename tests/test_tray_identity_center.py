@@ -853,3 +853,27 @@ def test_refresh_accounts_on_demand_adds_what_was_assigned_since_and_never_prune
     finally:
         ic.default_user = saved
         tray.stop()
+
+
+def test_the_device_code_window_refuses_malformed_details_in_one_line():
+    """Issue 13 Tray: the device-code window takes its details on stdin only (never argv);
+    malformed ones end it at once with one line naming no value, and the exit status the tray
+    reads as "could not be shown"."""
+    import subprocess
+
+    from trayapp.core import children
+    from trayapp.dialogs.__main__ import EXIT_NO_DISPLAY
+
+    for given in (b"", b"not json", b'{"hub": "corp"}', b'{"hub": "corp", "user_code": "ABCD-EFGH", '
+                  b'"verification_uri": "https://x", "expires_at": "soon"}'):  # fmt: skip
+        done = subprocess.run(
+            children.python_command("trayapp.dialogs", "device-code"),
+            input=given, capture_output=True, timeout=60, env=children.child_env(drop=("DISPLAY",)),
+        )  # fmt: skip
+        assert done.returncode == EXIT_NO_DISPLAY, (given, done.stderr)
+        lines = done.stderr.decode().strip().splitlines()
+        assert lines == [
+            "aacli: cannot show the device-code dialog: its details on stdin are missing or "
+            "malformed"
+        ], (given, lines)
+        assert b"ABCD" not in done.stderr
