@@ -17,7 +17,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "auth": ("auth", "assume a role with an MFA code and write its credentials"),
     "status": ("status", "show the active sessions and their time left"),
     "unauth": ("unauth", "remove a role's credentials (or all with --all)"),
-    "login": ("login", "sign in to an Identity Center hub (browser, or --device-code)"),
+    "login": ("login", "sign in to an Identity Center hub (browser, device code)"),
     "logout": ("logout", "sign out of an Identity Center hub"),
     "web": ("web", "open the AWS console signed in as a role"),
     "exec": ("exec_cmd", "run a command with a role's credentials in its environment"),
