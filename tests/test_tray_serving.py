@@ -212,9 +212,11 @@ def test_tray_serves_and_renews_silently_with_a_stored_seed(configured, tmp_path
 
 def test_tray_asks_with_the_dialog_once_when_no_code_can_be_had(configured, tmp_path):
     """Issue 16 must-show 3 (dialog): with no silent code source, two clients asking at once
-    for the same role get one MFA dialog; once its code is typed both get the same
-    credentials, and credential-process --server then answers without asking; a cancelled
-    dialog gives the client the error JSON, and a client polling again does not reopen it."""
+    for the same role get one MFA dialog, and a click on the role meanwhile waits its turn on
+    the sign-in worker; once the code is typed both clients get the same credentials, and
+    credential-process --server answers at once even while the click's dialog is open; a
+    cancelled dialog gives the client the error JSON, and a client polling again does not
+    reopen it."""
     _need_gi()
     config = configured.home / "config.toml"
     config.write_text(
@@ -240,6 +242,11 @@ def test_tray_asks_with_the_dialog_once_when_no_code_can_be_had(configured, tmp_
         time.sleep(1.5)  # the second client is waiting too: still one dialog
         assert len(_dialogs(desk)) == 1
         desk.screenshot("tray-serving-dialog.png")
+        tray.open_menu()  # the user clicks the role meanwhile: its sign-in waits its turn
+        tray.walk(*ROLE)
+        tray.activate()
+        time.sleep(1.5)
+        assert _dialogs(desk) == [window]
         _type_code(desk, window, configured.code())
         for client in clients:
             client.join(timeout=60)
@@ -247,9 +254,15 @@ def test_tray_asks_with_the_dialog_once_when_no_code_can_be_had(configured, tmp_
         assert answers[0][1]["AccessKeyId"] == answers[1][1]["AccessKeyId"]
         assert answers[0][1]["RoleArn"].endswith(":role/DEVELOPER")
 
+        # Then the click's own dialog; while it is open, the held credentials are still
+        # handed out at once (credential-process --server), no second dialog.
+        click_dialog = _dialog_window(tray)  # the first one has closed: its code came back
         done = configured.aacli("credential-process", "--server", "dev/DEVELOPER")
         assert done.returncode == 0, done.stderr
         assert json.loads(done.stdout)["AccessKeyId"] == answers[0][1]["AccessKeyId"]
+        assert _dialogs(desk) == [click_dialog]
+        _type_code(desk, click_dialog, configured.next_code())
+        wait_for("DEVELOPER active", lambda: (e := _entry(tray.model(), *ROLE)) and e["checked"])
         assert not _dialogs(desk)
 
         other = _server_env(configured, "dev/ReadOnly")
@@ -268,7 +281,6 @@ def test_tray_asks_with_the_dialog_once_when_no_code_can_be_had(configured, tmp_
         status, body = _get(other)  # an SDK polling again: no new dialog at once
         assert status == 503 and "was cancelled" in body["message"], body
         assert time.monotonic() - started < 5 and not _dialogs(desk)
-        assert not configured.credentials.exists()
         tray.alive()
         assert "Traceback" not in tray.log(), tray.log()
         tray.stop()
