@@ -864,3 +864,20 @@ def test_a_registration_identity_center_refuses_is_replaced_not_retried_forever(
     result = corp.aacli("login", "corp", BROWSER=str(browser), timeout=90)
     assert result.returncode == 0, result.stderr
     assert ic.requests[before].operation == "RegisterClient"
+
+
+def test_expiry_times_in_every_form_the_aws_cli_has_written_are_read(home_env, ic):
+    """Issue 13 item 2: expiresAt as AWS CLI v2 writes it ("…Z"), as older versions did
+    ("…UTC") and with an offset: the same moment; token_expiry makes no call."""
+    from trayapp.core.sso import signin
+
+    corp = home_env
+    cache_dir(corp).mkdir(parents=True, mode=0o700)
+    ctx, hub = sso_context(corp), corp_hub(ic)
+    moment = datetime(2030, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    before = len(ic.requests)
+    for written in ("2030-01-02T03:04:05Z", "2030-01-02T03:04:05UTC", "2030-01-02T04:04:05+01:00"):
+        token = {"startUrl": ic.start_url, "region": "eu-west-1", "accessToken": "t"}
+        cache_file(corp).write_text(json.dumps({**token, "expiresAt": written}))
+        assert signin.token_expiry(ctx, hub) == moment, written
+    assert ic.requests[before:] == []
