@@ -286,7 +286,8 @@ def test_a_role_chained_from_a_permission_set_is_capped_at_1h_and_renewed(corp, 
         "duration": 7200,
         "via": "AdministratorAccess",
     }
-    ok(corp.aacli("auth", "corp/dev/DEVELOPER"))
+    said = ok(corp.aacli("auth", "corp/dev/DEVELOPER"))
+    assert "note: roles assumed from AdministratorAccess last at most 1 h" in said
     arn = caller_arn(corp, "dev-DEVELOPER")
     assert arn.startswith("arn:aws:sts::111111111111:assumed-role/DEVELOPER/")
     session = ok_json(corp.aacli("status", "--json"))["sessions"][0]

@@ -58,9 +58,10 @@ def run(args: argparse.Namespace) -> int:
         target, source, duration_seconds=duration, also_default=args.default
     )
     asked = duration or target.role.duration_seconds
-    if target.profile.mfa_session_seconds and asked > CHAINED_MAX:
+    if (target.profile.mfa_session_seconds or target.role.via) and asked > CHAINED_MAX:
+        through = f"from {target.role.via}" if target.role.via else "through an MFA session"
         say(
-            f"note: roles assumed through an MFA session last at most 1 h (AWS's rule), "
+            f"note: roles assumed {through} last at most 1 h (AWS's rule), "
             f"not the {asked // 60} min asked for."
         )
     left = int((session.expiration - service.deps.clock()).total_seconds())
