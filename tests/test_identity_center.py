@@ -390,6 +390,28 @@ def test_status_of_an_identity_center_hub_reads_the_cache_without_botocore(corp,
     assert not {name.split(".")[0] for name in loaded} & {"boto3", "botocore"}
 
 
+def test_import_aws_says_why_it_skips_what_has_no_hub_key(corp, ic):
+    """Issue 13 item 1: `config import-aws` does not turn an Identity Center sign-in into a hub
+    key: a role whose source profile is an sso profile, and a source named like an Identity
+    Center hub of the config, are skipped with the reason; the config stays as it was."""
+    corp.aws_config.parent.mkdir(mode=0o700, exist_ok=True)
+    corp.aws_config.write_text(
+        "[profile sso-admin]\nsso_session = corp\nsso_account_id = 111111111111\n"
+        "sso_role_name = AdministratorAccess\n"
+        "[profile chained]\nrole_arn = arn:aws:iam::111111111111:role/DEVELOPER\n"
+        "source_profile = sso-admin\n"
+        "[profile corp]\naws_access_key_id = AKIAAAAAAAAAAAAAAAAA\n"
+        "mfa_serial = arn:aws:iam::999999999999:mfa/alice\n"
+        "[profile keyed]\nrole_arn = arn:aws:iam::111111111111:role/ReadOnly\n"
+        "source_profile = corp\n"
+    )
+    before = (corp.home / "config.toml").read_bytes()
+    out = ok(corp.aacli("config", "import-aws"))
+    assert "skipped chained: source profile 'sso-admin' signs in with Identity Center" in out
+    assert "skipped keyed: profile corp is an Identity Center hub, which has no hub key" in out
+    assert (corp.home / "config.toml").read_bytes() == before
+
+
 def test_not_signed_in_is_one_line_and_writes_nothing(corp, ic):
     """Issue 13 item 2: a role of a hub that is not signed in: one line saying how to sign in,
     no credentials written."""

@@ -127,6 +127,11 @@ def _merge_one(
         else {}
     )
     source_creds: Mapping[str, str] = creds[source] if creds.has_section(source) else {}
+    if "sso_session" in source_values or "sso_start_url" in source_values:
+        raise _Skip(
+            f"source profile '{shown(source)}' signs in with Identity Center, which has no hub "
+            "key: add it with 'aacli config add-sso' and this role with 'config add-role --via'"
+        )
     mfa = values.get("mfa_serial") or source_values.get("mfa_serial")
     if not mfa:
         raise _Skip("no mfa_serial (aacli is for MFA-protected roles)")
