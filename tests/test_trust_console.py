@@ -166,6 +166,15 @@ def test_redirect_page_keeps_any_url_inert():
     assert json.loads(page.split("location.replace(", 1)[1].split(");</script>", 1)[0]) == nasty
 
 
+def test_redirect_page_says_what_it_signs_in_to():
+    """Issue 13: an Identity Center sign-in's page says so (not "the AWS console"), escaped."""
+    page = browser.redirect_page("https://h/authorize?x=1", browser.IDENTITY_CENTER_TITLE)
+    assert "<title>Signing in to IAM Identity Center</title>" in page
+    assert "AWS console" not in page
+    assert "<b>" not in browser.redirect_page("https://h/", "<b>x</b>")
+    assert "<title>Signing in to the AWS console</title>" in browser.redirect_page("https://h/")
+
+
 def test_tray_open_console_uses_the_private_page(configured, tmp_path, monkeypatch):
     """Issue 11 item 9: the tray's Open console hands the browser the page, not the URL."""
     from test_tray_menu import _tray

@@ -40,7 +40,7 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from trayapp.core.browser import BrowserError, open_signin_page
+    from trayapp.core.browser import IDENTITY_CENTER_TITLE, BrowserError, open_signin_page
     from trayapp.core.sso.signin import DeviceCode
 
     service = start()
@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
             return True
         say(f"Opening the browser to sign in to {name}\u2026")
         try:
-            open_signin_page(url, service.deps.app.state_dir)
+            open_signin_page(url, service.deps.app.state_dir, title=IDENTITY_CENTER_TITLE)
         except BrowserError:
             say("No browser could be opened; sign in with a code instead.")
             return False

@@ -39,6 +39,10 @@ SWEEP_AFTER_SECONDS = 300.0
 PRINT_HINT = "use `aacli web --print` to get the sign-in URL"
 
 
+CONSOLE_TITLE = "Signing in to the AWS console"
+IDENTITY_CENTER_TITLE = "Signing in to IAM Identity Center"
+
+
 class BrowserError(ConsoleError):
     """No browser could be started for the sign-in page."""
 
@@ -49,6 +53,7 @@ def open_signin_page(
     *,
     env: Mapping[str, str] | None = None,
     platform: str = sys.platform,
+    title: str = CONSOLE_TITLE,
 ) -> str:
     """Open ``url`` through a private redirect page; the name of the browser started.
 
@@ -60,7 +65,7 @@ def open_signin_page(
     folder = private_dir(state_dir / FOLDER_NAME)
     sweep(folder)
     page = folder / f"{PREFIX}{secrets.token_urlsafe(24)}{SUFFIX}"
-    atomic_write(page, redirect_page(url), mode=0o600)
+    atomic_write(page, redirect_page(url, title), mode=0o600)
     try:
         name = _launch(page, os.environ if env is None else env, platform)
     except BaseException:
@@ -70,18 +75,19 @@ def open_signin_page(
     return name
 
 
-def redirect_page(url: str) -> str:
+def redirect_page(url: str, title: str = CONSOLE_TITLE) -> str:
     """A page that sends the browser on to ``url`` at once, with no referrer."""
     attribute = html.escape(url, quote=True)
+    heading = html.escape(title)
     # json.dumps escapes quotes and line separators; these three keep it inert inside <script>.
     script = json.dumps(url).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     return (
         '<!doctype html>\n<html><head><meta charset="utf-8">'
         '<meta name="referrer" content="no-referrer">'
         f'<meta http-equiv="refresh" content="0; url={attribute}">'
-        "<title>Signing in to the AWS console</title>"
+        f"<title>{heading}</title>"
         f"<script>window.location.replace({script});</script>"
-        "</head><body><p>Signing in to the AWS console\u2026 "
+        f"</head><body><p>{heading}\u2026 "
         f'<a href="{attribute}" rel="noreferrer">Continue</a></p></body></html>\n'
     )
 

@@ -358,11 +358,11 @@ class HubSignIns:
     def open_browser(self, url: str) -> bool:
         """The tray's browser opener: False when no browser could be started (then the sign-in
         falls back to the device flow and its window)."""
-        from trayapp.core.browser import open_signin_page
+        from trayapp.core.browser import IDENTITY_CENTER_TITLE, open_signin_page
         from trayapp.core.errors import ConsoleError
 
         try:
-            open_signin_page(url, self.state_dir)  # the URL never on the browser's argv
+            open_signin_page(url, self.state_dir, title=IDENTITY_CENTER_TITLE)  # URL never on argv
         except ConsoleError as exc:
             log.info("no browser for the sign-in: %s", exc)
             return False
