@@ -188,6 +188,11 @@ def test_tray_serves_and_renews_silently_with_a_stored_seed(configured, tmp_path
             assert variables[FULL_URI] in copied and variables[TOKEN] in copied
             assert "AWS_SECRET_ACCESS_KEY" not in copied and "AWS_SESSION_TOKEN" not in copied
 
+            # The tray's live session is what the server hands out while it has time left.
+            status, body = _get(variables, timeout=20)
+            assert status == 200 and body["AccessKeyId"] in configured.credentials.read_text()
+            assert body["RoleArn"] == "arn:aws:iam::111111111111:role/DEVELOPER"
+
             _switch_serving(desk, configured, tmp_path, on=False)
             wait_for("the server to stop", lambda: not _port_open(variables[FULL_URI]))
             wait_for(

@@ -175,9 +175,11 @@ class TrayServing:
             margin = renew_margin_for(session.expiration - session.issued_at)
             if session.expiration - self.service.deps.clock() > margin:
                 try:
-                    return self.service.credentials_of(session)
+                    creds = self.service.credentials_of(session)
                 except AacliError:
                     pass  # its keys were removed by hand: renew in memory
+                else:  # the file holds no ARN; the ECS answer carries the role's
+                    return replace(creds, assumed_role_arn=target.role_arn)
         return self.renewer.fetch(target.label)
 
     def answer(self, request: dict[str, str]) -> dict[str, Any]:
