@@ -22,6 +22,7 @@ from pathlib import Path
 from trayapp.cli import demo_shell, demo_sso
 from trayapp.core import children
 from trayapp.core.errors import AacliError
+from trayapp.core.paths import AwsPaths
 
 DESCRIPTION = """\
 Try aacli with no AWS account. Starts a local AWS sandbox (moto) with a hub user,
@@ -98,7 +99,6 @@ def run(args: argparse.Namespace) -> int:
         reason = no_tray.rstrip(".")
         print(f"The terminal walk-through instead of the tray: {reason}.", flush=True)
     workdir = Path(tempfile.mkdtemp(prefix="aacli-demo-"))  # 0700, a random name
-    demo_shell.pin_state_dir()  # found by a second shell, whose HOME is the user's
     # Before anything makes an AWS session: the user's AWS settings never reach the demo.
     _isolate_environment(workdir)
     try:
@@ -155,14 +155,31 @@ class DemoHintCode:
         return self.inner.get_code(dataclasses.replace(request, hint=self.hint()))
 
 
+@dataclasses.dataclass(frozen=True)
+class DemoAwsPaths(AwsPaths):
+    """The demo's AWS files, with the Identity Center token cache under its own folder (where
+    the AWS CLI it runs, HOME=the folder, finds it too)."""
+
+    home: Path = Path("/nonexistent")
+
+    @property
+    def sso_cache_dir(self) -> Path:
+        return self.home / ".aws" / "sso" / "cache"
+
+
 def _tray(sandbox, workdir: Path) -> int:  # type: ignore[no-untyped-def]
+    from trayapp.core.service import Service
     from trayapp.dialogs.source import DialogCode
     from trayapp.tray.app import TrayApp
     from trayapp.tray.main import make_tray_service
 
     debug = os.environ.get("AACLI_TRAY_DEBUG_MENU")
+    service = make_tray_service()
+    # The tray opens the user's browser (HOME stays theirs); its Identity Center sign-in is
+    # kept in the demo's folder all the same, never in the user's ~/.aws/sso/cache.
+    aws = DemoAwsPaths(service.deps.aws.credentials_file, service.deps.aws.config_file, workdir)
     tray = TrayApp(
-        make_tray_service(),
+        Service(dataclasses.replace(service.deps, aws=aws)),
         code_source=lambda: DemoHintCode(DialogCode(), sandbox.current_code),
         debug_menu=Path(debug) if debug else None,
     )
@@ -215,13 +232,8 @@ def _isolate_environment(workdir: Path) -> None:
     ignore_user_service_models()
     for name in [n for n in os.environ if n.startswith("AWS_") or n in AACLI_VARIABLES]:
         del os.environ[name]
-    xauthority = Path("~/.Xauthority").expanduser()
-    if "XAUTHORITY" not in os.environ and xauthority.exists():
-        os.environ["XAUTHORITY"] = str(xauthority)  # the display's cookie, as HOME moves
     os.environ.update(
         {
-            # ~/.aws/sso/cache (the Identity Center sign-in) is always under HOME: the demo's.
-            "HOME": str(workdir),
             "AACLI_HOME": str(workdir / "aacli"),
             "AWS_SHARED_CREDENTIALS_FILE": str(workdir / "aws" / "credentials"),
             "AWS_CONFIG_FILE": str(workdir / "aws" / "config"),
@@ -271,6 +283,9 @@ def _write_demo_config(sandbox) -> None:  # type: ignore[no-untyped-def]
 
 
 def _walk(sandbox, workdir: Path) -> int:  # type: ignore[no-untyped-def]
+    # The Identity Center sign-in is kept in ~/.aws/sso/cache, under HOME: the demo's own
+    # folder, as for the AWS CLI it runs (no browser is opened here, which wants the user's).
+    os.environ["HOME"] = str(workdir)
     print(f"Sandbox at {sandbox.endpoint_url}; temporary files in {workdir}")
     print(
         "Demo config: profile 'demo', accounts dev/stage/prod, roles DEVELOPER and ReadOnly;\n"

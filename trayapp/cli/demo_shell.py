@@ -33,25 +33,12 @@ SHELL_VARIABLES = PATH_VARIABLES + URL_VARIABLES
 NO_DEMO = "no demo is running; start one with 'aacli demo' first"
 
 
-_pinned: Path | None = None
-
-
-def pin_state_dir() -> None:
-    """Fix :func:`state_dir` as it is now: the demo then moves HOME into its own folder, and a
-    second shell (with the user's HOME) must still find the running demo."""
-    global _pinned
-    _pinned = None
-    _pinned = state_dir()
-
-
 def state_dir() -> Path:
     """``$XDG_RUNTIME_DIR/aacli`` when that folder is the user's own, else aacli's state folder.
 
     Not under ``AACLI_HOME``: the demo exports its own ``AACLI_HOME`` to the shells it serves,
     and a shell that evaluated it must still find the running demo.
     """
-    if _pinned is not None:
-        return _pinned
     runtime = os.environ.get("XDG_RUNTIME_DIR", "")
     if runtime and _private_runtime_dir(Path(runtime)):
         return Path(runtime) / "aacli"

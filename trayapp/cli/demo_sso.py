@@ -6,8 +6,12 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from trayapp.core.model import IdentityCenter, Profile
+
+if TYPE_CHECKING:
+    from trayapp.core.sso.signin import DeviceCode
 
 HUB = "corp"
 PERMISSION_SET = "AdministratorAccess"
@@ -15,7 +19,7 @@ CHAINED = "DEVELOPER"  # the sandbox's spoke role, which trusts the permission s
 CHAINED_PROFILE = "corp-dev-DEVELOPER"  # dev-DEVELOPER is the IAM-user hub's
 
 
-def corp_hub(sandbox) -> Profile:  # type: ignore[no-untyped-def]
+def corp_hub(sandbox: Any) -> Profile:
     """The demo's Identity Center hub: no accounts yet ('config sync' brings them)."""
     ic = sandbox.identity_center
     return Profile(
@@ -28,7 +32,7 @@ def corp_hub(sandbox) -> Profile:  # type: ignore[no-untyped-def]
 
 
 def walk(
-    sandbox,  # type: ignore[no-untyped-def]
+    sandbox: Any,
     run_cli: Callable[[list[str]], int],
     step: Callable[[str], None],
     show_identity: Callable[[str], None],
@@ -44,7 +48,7 @@ def walk(
     step(f"aacli login {HUB} --device-code")
     ic = sandbox.identity_center
 
-    def show_and_approve(code) -> None:  # type: ignore[no-untyped-def]
+    def show_and_approve(code: DeviceCode) -> None:
         print(f"To sign in to {HUB}, open {code.verification_uri}")
         print(f"and enter the code: {code.user_code}")
         print(f"(the demo approves {code.user_code} on the sandbox's device page, as you would)")
