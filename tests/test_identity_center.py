@@ -360,6 +360,10 @@ def test_config_errors_are_one_line_and_change_nothing(corp, ic):
         (("config", "add-role", "corp/dev", "Admin", "--duration", "2h"),
          "--duration: a permission set takes none"),
         (("login", "nobody"), "no profile named 'nobody'"),
+        (("config", "add-role", "corp/dev", "AdministratorAccess"), None),
+        (("config", "add-role", "corp/dev", "DEVELOPER", "--via", "AdministratorAccess"), None),
+        (("config", "remove", "corp/dev/AdministratorAccess"),
+         "corp/dev/AdministratorAccess is the permission set DEVELOPER goes via; remove that first"),
     ]:  # fmt: skip
         before = (corp.home / "config.toml").read_bytes()
         result = corp.aacli(*args)

@@ -570,6 +570,13 @@ def remove_path(config: Config, parts: list[str]) -> Config:
             next((r for r in account.roles if r.name == parts[2]), None),
             f"account '{parts[1]}' has no role '{parts[2]}'",
         )
+        chained = [r.name for r in account.roles if r.via == parts[2]]
+        if chained:
+            raise UsageError(
+                f"{'/'.join(parts)} is the permission set {', '.join(chained)} "
+                f"{'goes' if len(chained) == 1 else 'go'} via; remove "
+                f"{'that' if len(chained) == 1 else 'those'} first"
+            )
         roles = tuple(r for r in account.roles if r.name != parts[2])
         accounts = tuple(
             replace(a, roles=roles) if a.name == parts[1] else a for a in profile.accounts
