@@ -536,6 +536,64 @@ def test_one_renewal_per_role_at_a_time_and_errors_become_503(seeded):
         assert _assume_role_calls(seeded) - before == 1
 
 
+class SlowTypist:
+    """A code source like a dialog the user takes a while to answer: it waits for ``typed``."""
+
+    name = "slow typist"
+    can_retry = True
+
+    def __init__(self, code: str) -> None:
+        self.code, self.typed, self.asked = code, threading.Event(), []
+
+    def get_code(self, request) -> str:
+        self.asked.append(request.target)
+        assert self.typed.wait(60)
+        return self.code
+
+
+def test_a_client_waits_a_bounded_time_behind_one_prompt_per_role(seeded):
+    """Issue 16: while a renewal waits for its code (a dialog), clients wait at most the
+    server's wait_seconds and get the RenewalPending error JSON; however many ask, the code is
+    asked for once; once it is typed, they get the credentials."""
+    from trayapp.core.server import CredentialServer, Renewer
+
+    typist = SlowTypist(seeded.code())
+    renewer = Renewer(_service(seeded), lambda target: typist)
+    with CredentialServer(renewer.fetch, wait_seconds=1.0) as server:
+        url, token = server.url(TARGET), server.token
+        started = time.monotonic()
+        answers: list[tuple[int, dict]] = []
+        threads = [
+            threading.Thread(target=lambda: answers.append(_get(url, {"Authorization": token})))
+            for _ in range(4)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+        assert time.monotonic() - started < 10
+        assert [(status, body["code"]) for status, body in answers] == [(503, "RenewalPending")] * 4
+        assert typist.asked == [TARGET]  # one prompt, not one per client
+        typist.typed.set()
+        deadline = time.monotonic() + 30
+        while (answer := _get(url, {"Authorization": token}))[0] != 200:
+            assert time.monotonic() < deadline, answer
+            time.sleep(0.2)
+        assert typist.asked == [TARGET]
+
+
+def test_each_start_has_its_own_256_bit_token():
+    """Issue 16: a token per server start, 256 bits (43 url-safe characters)."""
+    from trayapp.core.server import CredentialServer
+
+    tokens = set()
+    for _ in range(3):
+        with CredentialServer(lambda label: None) as server:  # type: ignore[arg-type, return-value]
+            tokens.add(server.token)
+    assert len(tokens) == 3
+    assert all(len(token) == 43 and token.isascii() for token in tokens)
+
+
 def test_credentials_with_15_minutes_left_or_less_are_renewed_before_handing_out(seeded):
     """Issue 16: the server hands out credentials with more than 15 minutes left where the
     role allows (a 2 h role: renewed once 15 min are left, not before); short-lived ones are
