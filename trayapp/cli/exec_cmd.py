@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from types import FrameType
 
 from trayapp.cli.codes import live_credentials
-from trayapp.cli.context import say
 from trayapp.core.children import child_env
 from trayapp.core.envvars import credential_variables
 from trayapp.core.errors import AacliError, UsageError
@@ -45,9 +44,6 @@ SHADOWING_VARIABLES = (
     "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",  # botocore prefers it to the token we give
     "AWS_WEB_IDENTITY_TOKEN_FILE",
     "AWS_ROLE_ARN",
-)
-SHADOWING_KEYS = frozenset(
-    {"aws_access_key_id", "credential_process", "role_arn", "sso_session", "sso_start_url"}
 )
 FORWARDED_SIGNALS = ("SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2")
 
@@ -103,12 +99,6 @@ def run_with_server(target_text: str, code: str | None, command: list[str]) -> i
     from trayapp.cli.serve import start_server
 
     target, server, stop = start_server(target_text, code, 0)
-    shadow = default_profile_credentials()
-    if shadow is not None:
-        say(
-            f"aacli: warning: {shadow} has a [default] profile with credentials; the command's "
-            "AWS tools will use those, not the server's (SDKs read it first)"
-        )
     try:
         env = child_env(
             {
@@ -166,22 +156,3 @@ def run_in_foreground(argv: list[str], env: Mapping[str, str]) -> int:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
     return 128 - status if status < 0 else status
-
-
-def default_profile_credentials() -> str | None:
-    """The AWS file whose [default] profile would shadow the server, if one does: SDKs look
-    at the shared files before the container endpoint."""
-    from trayapp.core.files import read_text
-    from trayapp.core.inifile import get_section
-    from trayapp.core.paths import AwsPaths
-
-    aws = AwsPaths.from_env()
-    for path, config_style in ((aws.credentials_file, False), (aws.config_file, True)):
-        try:
-            text = read_text(path, what="AWS file")
-            section = get_section(text, "default", config_style=config_style) if text else None
-        except AacliError:
-            continue  # unreadable or malformed: the SDKs will say so themselves
-        if section and SHADOWING_KEYS & set(section):
-            return str(path)
-    return None

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from trayapp.cli.context import say
 from trayapp.core.envvars import FORMATS, render
+from trayapp.core.errors import AacliError
 
 if TYPE_CHECKING:
     from trayapp.core.codes import CodeSource
@@ -28,7 +29,8 @@ the server for credentials and refresh by themselves. Nothing is written to
 before the SDKs' refresh window (15 min before expiry), asking here for an MFA
 code when a renewal needs one (none with a stored seed, a YubiKey or an MFA
 session). The token is new at each start: only programs given it get
-credentials. Runs until Ctrl-C."""
+credentials. SDKs read ~/.aws first: a [default] profile with keys there would
+be used instead (aacli warns). Runs until Ctrl-C."""
 
 EPILOG = """\
 examples:
@@ -43,6 +45,12 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=0, help="the port (default: a free one)")
     parser.add_argument("--format", choices=FORMATS, default="sh", help="default: sh")
     parser.add_argument("--code", help="the 6-digit MFA code for the first credentials")
+
+
+# Keys of a [default] profile that SDKs use before they look at the container endpoint.
+SHADOWING_KEYS = frozenset(
+    {"aws_access_key_id", "credential_process", "role_arn", "sso_session", "sso_start_url"}
+)
 
 
 def renewer_for(service: Service, code: str | None) -> Renewer:
@@ -96,6 +104,12 @@ def start_server(
     except BaseException:
         server.stop()
         raise
+    shadow = default_profile_credentials()
+    if shadow is not None:
+        say(
+            f"aacli: warning: {shadow} has a [default] profile with credentials; AWS tools "
+            "will use those, not the server's (SDKs read it first)"
+        )
     stop = threading.Event()
     renewer.keep_fresh(
         target.label,
@@ -130,3 +144,22 @@ def run(args: argparse.Namespace) -> int:
     say(f"Stopped serving {target.label}.")
     sys.stdout.flush()
     return 0
+
+
+def default_profile_credentials() -> str | None:
+    """The AWS file whose [default] profile would shadow the server, if one does: SDKs look
+    at the shared files before the container endpoint."""
+    from trayapp.core.files import read_text
+    from trayapp.core.inifile import get_section
+    from trayapp.core.paths import AwsPaths
+
+    aws = AwsPaths.from_env()
+    for path, config_style in ((aws.credentials_file, False), (aws.config_file, True)):
+        try:
+            text = read_text(path, what="AWS file")
+            section = get_section(text, "default", config_style=config_style) if text else None
+        except AacliError:
+            continue  # unreadable or malformed: the SDKs will say so themselves
+        if section and SHADOWING_KEYS & set(section):
+            return str(path)
+    return None
