@@ -34,14 +34,13 @@ _KEY = re.compile(r"^[a-z0-9_]+$")
 _BAD_VALUE_CHARS = re.compile(r"[\r\n\x00]")
 # What sends a file to the line-by-line reading: a NUL, a lone CR, an indented line that is
 # not a comment (a continued value, an indented header: its meaning depends on the lines
-# before it).
-_NOT_PLAIN = re.compile(r"\x00|\r(?!\n)|^[^\S\n]+[^\s#;]", re.MULTILINE)
+# before it). Each pattern starts with a literal, so the regex engine skips to it at C speed;
+# the text is searched with a newline put in front, so the first line is a line like the rest.
+_LONE_CR = re.compile(r"\r(?!\n)")
+_INDENTED = re.compile(r"\n[^\S\n]+[^\s#;]")
 # In a plain file every line that is not blank or a comment starts at column 0 and is a
 # header, a "key = value" line, or an error (the line-by-line reading then names it).
-_LINE_KIND = re.compile(
-    r"^(?:\[(?P<header>.+)\]|(?P<key>[^\s#;=:][^=:\n]*?)[^\S\n]*[=:]|(?P<bad>[^\s#;]))",
-    re.MULTILINE,
-)
+_LINE_KIND = re.compile(r"\n(?:\[(.+)\]|([^\s#;=:][^=:\n]*)[=:]|[^\s#;])")  # header, key, fault
 
 
 class IniError(CredFileError):
@@ -93,6 +92,9 @@ class _Section:
         self.options: list[_Option] = []
 
 
+_Sections = tuple[list[str], list[int]]  # the names of the sections, their headers' offsets
+
+
 class _Span:
     """Where a section is in the text: from its header line to the next header line."""
 
@@ -103,33 +105,32 @@ class _Span:
         self.start = start  # offset of its header line in the body
         self.stop = stop  # offset of the next header line, or the body's length
 
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, _Span):
-            return NotImplemented
-        return (self.name, self.start, self.stop) == (other.name, other.start, other.stop)
-
-    def __hash__(self) -> int:
-        return hash((self.name, self.start, self.stop))
-
-    def __repr__(self) -> str:
-        return f"_Span({self.name!r}, {self.start}, {self.stop})"
-
 
 class _Doc:
     """A parsed text; never changed once made (recent ones are reused, see _load)."""
 
-    __slots__ = ("body", "bom", "final_newline", "index", "newline", "sections")
+    __slots__ = ("body", "bom", "final_newline", "names", "newline", "starts")
 
     def __init__(
-        self, bom: str, body: str, final_newline: bool, newline: str, sections: list[_Span]
+        self, bom: str, body: str, final_newline: bool, newline: str, sections: _Sections
     ) -> None:
         self.bom = bom
         self.body = body  # the text after the BOM
         self.final_newline = final_newline
         self.newline = newline
-        self.sections = sections  # every section, in file order
-        # section name -> its place in ``sections`` (names are unique)
-        self.index = {span.name: number for number, span in enumerate(sections)}
+        # Every section's name and the offset of its header line, in file order (names are
+        # unique); plain lists, as a file of 10,000 profiles need not make 10,000 objects.
+        self.names, self.starts = sections
+
+    def span(self, place: int) -> _Span:
+        stop = self.starts[place + 1] if place + 1 < len(self.starts) else len(self.body)
+        return _Span(self.names[place], self.starts[place], stop)
+
+    def place(self, name: str) -> int | None:
+        try:
+            return self.names.index(name)
+        except ValueError:
+            return None
 
     def line_number(self, offset: int) -> int:
         return self.body.count("\n", 0, offset) + 1
@@ -335,9 +336,9 @@ def _load(text: str) -> _Doc:
 def _load_uncached(text: str) -> _Doc:
     bom = BOM if text.startswith(BOM) else ""
     body = text[len(bom) :]
-    spans = _plain_sections(body)
-    if spans is None:
-        spans = _sections_line_by_line(body)
+    sections = _plain_sections(body)
+    if sections is None:
+        sections = _sections_line_by_line(body)
     crlf = body.count("\r\n")
     lf = body.count("\n") - crlf
     if crlf != lf:
@@ -345,13 +346,14 @@ def _load_uncached(text: str) -> _Doc:
     else:
         first = body.find("\n")
         newline = "\r\n" if first > 0 and body[first - 1] == "\r" else "\n"
-    return _Doc(bom, body, not body or body.endswith("\n"), newline, spans)
+    return _Doc(bom, body, not body or body.endswith("\n"), newline, sections)
 
 
-def _plain_sections(body: str) -> list[_Span] | None:
+def _plain_sections(body: str) -> _Sections | None:
     """The sections of a plain file, checked as the line-by-line reading would check them;
     None when the file is not plain, or has any fault (the line-by-line reading names it)."""
-    if _NOT_PLAIN.search(body) is not None:
+    lines = "\n" + body  # match.start() in it is the offset of the line in the body
+    if "\x00" in body or ("\r" in body and _LONE_CR.search(body)) or _INDENTED.search(lines):
         return None
     if not body.isascii():
         try:
@@ -360,41 +362,41 @@ def _plain_sections(body: str) -> list[_Span] | None:
             return None
     names: list[str] = []
     starts: list[int] = []
-    keys: set[str] = set()
     seen: set[str] = set()
-    for match in _LINE_KIND.finditer(body):
-        kind = match.lastgroup
-        if kind == "key":
-            key = match.group("key").lower()
+    keys: set[str] = set()
+    add = keys.add  # the loop runs once per line of the file: kept lean
+    for match in _LINE_KIND.finditer(lines):
+        key = match[2]
+        if key is not None:
+            key = key.rstrip().lower()  # the text before the first delimiter
             if key in keys or not names:
                 return None  # a key twice, or before the first header
-            keys.add(key)
-        elif kind == "header":
-            name = match.group("header")
-            if name in seen:
-                return None
-            seen.add(name)
-            names.append(name)
-            starts.append(match.start())
-            keys = set()
-        else:
-            return None
-    stops = [*starts[1:], len(body)] if starts else []
-    return [_Span(*span) for span in zip(names, starts, stops, strict=True)]
+            add(key)
+            continue
+        name = match[1]
+        if name is None or name in seen:
+            return None  # neither header nor key, or a header twice
+        seen.add(name)
+        names.append(name)
+        starts.append(match.start())
+        keys = set()
+        add = keys.add
+    return names, starts
 
 
-def _sections_line_by_line(body: str) -> list[_Span]:
+def _sections_line_by_line(body: str) -> _Sections:
     """Every line classified as configparser would; raises IniError naming the first fault."""
     lines = _split(body)
     _check_characters(lines)
     offsets = list(
         itertools.accumulate((len(line.text) + len(line.end) for line in lines), initial=0)
     )
-    return [_Span(s.name, offsets[s.start], offsets[s.stop]) for s in _parse(lines)]
+    sections = _parse(lines)
+    return [s.name for s in sections], [offsets[s.start] for s in sections]
 
 
 def _block(doc: _Doc, place: int) -> _Block:
-    span = doc.sections[place]
+    span = doc.span(place)
     lines = _split(doc.body[span.start : span.stop])
     last = span.stop == len(doc.body)
     if last and lines and not lines[-1].end:
@@ -531,20 +533,20 @@ def _botocore_profile(section: str) -> str | None:
 
 
 def _find(doc: _Doc, section: str, config_style: bool) -> int | None:
-    """The place of ``[section]`` in ``doc.sections``; None when it is absent."""
+    """The place of ``[section]`` in ``doc.names``; None when it is absent."""
     profile = _botocore_profile(section) if config_style else None
     if profile is None:
-        return doc.index.get(section)
+        return doc.place(section)
     # shlex splits on whitespace, so only a header that holds the name, or quotes or escapes
     # (which can join pieces into it), can be filed under that profile: others are not asked.
     found = [
         place
-        for place, span in enumerate(doc.sections)
-        if (profile in (name := span.name) or "'" in name or '"' in name or "\\" in name)
+        for place, name in enumerate(doc.names)
+        if (profile in name or "'" in name or '"' in name or "\\" in name)
         and _botocore_profile(name) == profile
     ]
     if len(found) > 1:
-        lines = [doc.line_number(doc.sections[place].start) for place in found]
+        lines = [doc.line_number(doc.starts[place]) for place in found]
         raise IniError(
             f"section [{shown(section)}] appears more than once "
             f"(lines {', '.join(str(n) for n in lines)}), so it is unclear which to edit",
@@ -628,13 +630,13 @@ def _verify(
     (a header that became a continuation, a section that swallowed the next one), so this
     checks what reading the whole file would.
     """
-    body, spans = doc.body, doc.sections
+    body, count = doc.body, len(doc.names)
     if place is None:
-        start = spans[-1].start if spans else 0
+        start = doc.starts[-1] if count else 0
         stop = len(body)
     else:
-        start = spans[place - 1].start if place > 0 else 0
-        stop = spans[place + 1].stop if place + 1 < len(spans) else len(body)
+        start = doc.starts[place - 1] if place > 0 else 0
+        stop = doc.span(place + 1).stop if place + 1 < count else len(body)
     tail = len(body) - stop
     if result[:start] != body[:start] or result[len(result) - tail :] != body[stop:]:
         raise IniError("the file's layout is too unusual to edit safely")
@@ -649,7 +651,7 @@ def _verify(
         expected.append((section, values))
     after = _read_like_botocore(result[start : len(result) - tail], "after")
     outside = {name for name, _ in after} - {name for name, _ in expected}
-    if after != expected or outside or (place is None and section in doc.index):
+    if after != expected or outside or (place is None and section in doc.names):
         raise IniError("the file's layout is too unusual to edit safely")
 
 
