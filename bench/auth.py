@@ -14,7 +14,17 @@ import sys
 import tempfile
 from pathlib import Path
 
-from common import AWS_CLI, ROOT, BenchHome, Case, make_home, ratio, run_interleaved, table
+from common import (
+    AWS_CLI,
+    ROOT,
+    BenchHome,
+    Case,
+    Install,
+    make_home,
+    ratio,
+    run_interleaved,
+    table,
+)
 
 VENV = ROOT / "bench" / ".venv-peers"
 TARGET = "dev/DEVELOPER"
@@ -69,8 +79,11 @@ def peer_home(root: Path, home: BenchHome) -> dict[str, str]:
     return env
 
 
-def run(home: BenchHome, keyring_home: BenchHome | None, runs: int) -> tuple[str, dict[str, float]]:
-    py = sys.executable
+def run(
+    home: BenchHome, keyring_home: BenchHome | None, install: Install, runs: int
+) -> tuple[str, dict[str, float]]:
+    """The aacli rows and the boto3 floor run in the wheel install (build/bench-venv)."""
+    py = install.python
     hub = home.hub
     with tempfile.TemporaryDirectory(prefix="aacli-bench-peers-") as tmp:
         peers = peer_home(Path(tmp), home)
@@ -89,36 +102,30 @@ def run(home: BenchHome, keyring_home: BenchHome | None, runs: int) -> tuple[str
             ),
             Case(
                 "aacli auth (vault backend)",
-                lambda _n: [
-                    py,
-                    "-m",
-                    "trayapp.cli.main",
-                    "auth",
-                    TARGET,
-                    "--code",
-                    home.next_code(),
-                ],
-                home.env,
+                lambda _n: [install.aacli, "auth", TARGET, "--code", home.next_code()],
+                install.env(home.env),
                 shown=f"aacli auth {TARGET} --code C",
             ),
         ]
         if keyring_home is not None:
-            cases.append(
+            # The first run discovers keyring's backend and remembers it (state folder);
+            # the second row forgets it before each run, as every run did before.
+            memory = keyring_home.home / "state" / "keyring-backend.json"
+            cases += [
                 Case(
                     "aacli auth (keyring backend)",
-                    lambda _n: [
-                        py,
-                        "-m",
-                        "trayapp.cli.main",
-                        "auth",
-                        TARGET,
-                        "--code",
-                        keyring_home.next_code(),
-                    ],
-                    keyring_home.env,
+                    lambda _n: [install.aacli, "auth", TARGET, "--code", keyring_home.next_code()],
+                    install.env(keyring_home.env),
                     shown=f"aacli auth {TARGET} --code C (Secret Service)",
-                )
-            )
+                ),
+                Case(
+                    "aacli auth (keyring, discovery each run)",
+                    lambda _n: [install.aacli, "auth", TARGET, "--code", keyring_home.next_code()],
+                    install.env(keyring_home.env),
+                    before=lambda _n: memory.unlink(missing_ok=True),
+                    shown=f"rm {memory.name}; aacli auth {TARGET} --code C (Secret Service)",
+                ),
+            ]
         script = awsume()
         if script:
             cases.append(
@@ -178,7 +185,7 @@ def run(home: BenchHome, keyring_home: BenchHome | None, runs: int) -> tuple[str
         ),
         "",
     ]
-    for name in [c.name for c in cases if c.name.startswith("aacli")]:
+    for name in [c.name for c in cases if c.name.startswith("aacli") and "discovery" not in c.name]:
         ours = by_name[name]
         verdicts = [
             f"≤ 1.3× floor: {ratio(ours, floor)} ({'met' if ours <= 1.3 * floor else 'NOT met'})"

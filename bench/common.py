@@ -44,7 +44,11 @@ class Case:
 
 
 def time_process(argv: Argv, env: Mapping[str, str] | None) -> float:
-    """Wall time of one whole process, spawn to exit; a failure stops the benchmark."""
+    """Wall time of one whole process, spawn to exit; a failure stops the benchmark.
+
+    It runs in /: ``python -m`` and ``-c`` put the working directory first on sys.path, and a
+    wheel install must never import this source tree instead of itself.
+    """
     start = time.perf_counter()
     done = subprocess.run(
         list(argv),
@@ -53,6 +57,7 @@ def time_process(argv: Argv, env: Mapping[str, str] | None) -> float:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         check=False,
+        cwd="/",
     )
     elapsed = time.perf_counter() - start
     if done.returncode != 0:
@@ -72,6 +77,37 @@ def run_interleaved(cases: Sequence[Case], runs: int, warmup: int = 2) -> list[C
             if round_number >= warmup:
                 case.times.append(elapsed)
     return list(cases)
+
+
+@dataclass(frozen=True)
+class Install:
+    """The aacli the benchmarks time: the wheel in build/bench-venv (bench/install.py)."""
+
+    python: str  # the bench venv's interpreter: its `python -c pass` is the floor
+    aacli: str  # the console script pip wrote
+
+    def env(self, env: Mapping[str, str]) -> dict[str, str]:
+        """``env`` without PYTHONPATH (the homes' own points at this tree, for the harness)."""
+        return {k: v for k, v in env.items() if k != "PYTHONPATH"}
+
+
+def wheel_install() -> Install:
+    """The bench venv, checked: its aacli is the wheel's, not this tree (make bench builds it)."""
+    venv = ROOT / "build" / "bench-venv"
+    python, script = venv / "bin" / "python", venv / "bin" / "aacli"
+    if not script.exists():
+        raise SystemExit("no build/bench-venv: run `make bench` (or python bench/install.py)")
+    found = subprocess.run(
+        [str(python), "-c", "import trayapp; print(trayapp.__file__)"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd="/",
+        env=clean_env(),
+    ).stdout.strip()
+    if not found.startswith(str(venv)):
+        raise SystemExit(f"build/bench-venv imports aacli from {found}: rerun bench/install.py")
+    return Install(str(python), str(script))
 
 
 def machine() -> str:
@@ -107,7 +143,12 @@ def ratio(value: float, base: float) -> str:
 
 def clean_env(**extra: str) -> dict[str, str]:
     """The caller's environment minus anything AWS or aacli, plus ``extra``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "AACLI_"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("AWS_", "AACLI_"))
+        and k not in ("PYTHONPATH", "PYTHONDONTWRITEBYTECODE")
+    }
     env.update(extra)
     return env
 

@@ -23,7 +23,7 @@ import auth
 import scale
 import startup
 import tray
-from common import ROOT, machine, make_home
+from common import ROOT, machine, make_home, wheel_install
 
 from trayapp.sandbox import Sandbox
 
@@ -45,6 +45,8 @@ def main() -> int:
     # What pip does at install time: the modules' bytecode exists (PYTHONDONTWRITEBYTECODE
     # would otherwise make every timed run compile aacli from source, which no user's does).
     compileall.compile_dir(ROOT / "trayapp", quiet=1)
+    # The timed aacli is the wheel's (make bench installs it in build/bench-venv).
+    install = wheel_install()
     sections: list[str] = []
     with contextlib.ExitStack() as stack:
         sandbox = stack.enter_context(Sandbox(mfa_check=False))
@@ -56,8 +58,11 @@ def main() -> int:
 
         if "startup" in only:
             home = make_home(tmp / "startup", sandbox)
-            body, _ = startup.run(home, runs=8 if quick else 30)
-            section("1. CLI start-up", body)
+            body, _ = startup.run(home, install, runs=8 if quick else 30)
+            served, _ = startup.exec_server(
+                make_home(tmp / "exec-server", sandbox), install, runs=3 if quick else 10
+            )
+            section("1. CLI start-up", body + "\n\n### `exec --server` start-up\n\n" + served)
         if "auth" in only:
             home = make_home(tmp / "auth", sandbox)
             keyring_home = None
@@ -70,7 +75,7 @@ def main() -> int:
                 )
             except BaseException as exc:  # no gnome-keyring here: the vault row still runs
                 print(f"(no Secret Service, keyring row left out: {exc})", file=sys.stderr)
-            body, _ = auth.run(home, keyring_home, runs=3 if quick else 10)
+            body, _ = auth.run(home, keyring_home, install, runs=3 if quick else 10)
             section("2. Authenticate end to end", body)
         if "tray" in only:
             home = make_home(tmp / "tray", sandbox)
@@ -84,6 +89,12 @@ def main() -> int:
         if "scale" in only:
             home = make_home(tmp / "scale", sandbox)
             files, _ = scale.auth_unauth_scale(home, runs=2 if quick else 5)
+            whole, _ = scale.whole_process_scale(
+                make_home(tmp / "whole-0", sandbox),
+                make_home(tmp / "whole-10000", sandbox),
+                install,
+                runs=2 if quick else 5,
+            )
             menu, _ = scale.menu_scale(runs=5 if quick else 20)
             status, _ = scale.status_scale(
                 make_home(tmp / "status", sandbox), runs=5 if quick else 20
@@ -92,6 +103,8 @@ def main() -> int:
                 "4. Scale",
                 "### auth + unauth beside foreign profiles\n\n"
                 + files
+                + "\n\n### auth + unauth beside 10,000 foreign profiles, whole processes\n\n"
+                + whole
                 + "\n\n### Tray menu model\n\n"
                 + menu
                 + "\n\n### `aacli status` with 100 sessions\n\n"
