@@ -99,6 +99,14 @@ def _switch_serving(desk, configured, tmp_path, on):
     assert child.wait(timeout=15) == 0
 
 
+def _escape(desk, window):
+    """Cancel an MFA dialog as a user does (Esc)."""
+    desk.xdotool("mousemove", "--window", window, "20", "20")
+    desk.xdotool("windowfocus", "--sync", window)
+    time.sleep(0.3)
+    desk.xdotool("key", "Escape")
+
+
 def _clipboard(desk):
     done = subprocess.run(
         ["xclip", "-selection", "clipboard", "-out"],
@@ -219,9 +227,9 @@ def test_tray_asks_with_the_dialog_once_when_no_code_can_be_had(configured, tmp_
     """Issue 16 must-show 3 (dialog): with no silent code source, two clients asking at once
     for the same role get one MFA dialog, and a click on the role meanwhile waits its turn on
     the sign-in worker; once the code is typed both clients get the same credentials, and
-    credential-process --server answers at once even while the click's dialog is open; a
-    cancelled dialog gives the client the error JSON, and a client polling again does not
-    reopen it."""
+    credential-process --server answers at once even while the click's dialog is open; Sign out
+    drops the held credentials too (the next client makes the tray ask again); a cancelled dialog
+    gives the client the error JSON, and a client polling again does not reopen it."""
     _need_gi()
     config = configured.home / "config.toml"
     config.write_text(
@@ -270,15 +278,23 @@ def test_tray_asks_with_the_dialog_once_when_no_code_can_be_had(configured, tmp_
         wait_for("DEVELOPER active", lambda: (e := _entry(tray.model(), *ROLE)) and e["checked"])
         assert not _dialogs(desk)
 
+        # Sign out drops what the server held too: the next client makes the tray ask again.
+        tray.open_menu()
+        tray.walk(*ROLE, "Sign out")
+        tray.activate()
+        wait_for("DEVELOPER signed out", lambda: _entry(tray.model(), *ROLE)["action"] == "auth")
+        after: list[tuple[int, dict]] = []
+        client = threading.Thread(target=lambda: after.append(_get(variables)))
+        client.start()
+        _escape(desk, _dialog_window(tray))  # asked again: nothing held any more
+        client.join(timeout=60)
+        assert after and after[0][0] == 503, after
+
         other = _server_env(configured, "dev/ReadOnly")
         cancelled: list[tuple[int, dict]] = []
         client = threading.Thread(target=lambda: cancelled.append(_get(other)))
         client.start()
-        window = _dialog_window(tray)
-        desk.xdotool("mousemove", "--window", window, "20", "20")
-        desk.xdotool("windowfocus", "--sync", window)
-        time.sleep(0.3)
-        desk.xdotool("key", "Escape")
+        _escape(desk, _dialog_window(tray))
         client.join(timeout=60)
         status, body = cancelled[0]
         assert status == 503 and body["message"], cancelled

@@ -389,11 +389,13 @@ class TrayApp:
             self.serving.run_asked()
         elif kind == "unauth":
             removal = self.service.unauth(self._target(action.target))
+            self.serving.forget(action.target)  # and what the credential server held for it
             self.clipboard.clear_if_ours(action.target)
             if removal is not None:
                 self._report([removal], "signed out; credentials removed")
         elif kind == "unauth_all":
             self._report(self.service.unauth_all(), "signed out; credentials removed")
+            self.serving.forget()
             self.clipboard.clear_if_ours()
         elif kind == "settings":
             self._open_settings(action.target)

@@ -70,7 +70,7 @@ class _OnSignInWorker:
 
 
 class TrayServing:
-    """The tray socket, the credential server when switched on, and their shared Renewer.
+    """The tray socket, the credential server when switched on, and the Renewers they share.
 
     ``source_for``: the tray's code source for a target; ``to_sign_in_worker``: queues one
     ``serve_code`` action on the tray's sign-in worker (which calls ``run_asked``);
@@ -84,14 +84,13 @@ class TrayServing:
         to_sign_in_worker: Callable[[], None],
         notify: Callable[[str], None],
     ) -> None:
-        from trayapp.core.server import Renewer
         from trayapp.core.tray_socket import TraySocket
 
         self.service = service
         self.source_for = source_for
         self.to_sign_in_worker = to_sign_in_worker
         self.notify = notify
-        self.renewer: Renewer = Renewer(service, self._renewal_source)
+        self._renewers: dict[str, Renewer] = {}  # one per role: Sign out drops its own
         self.server: CredentialServer | None = None
         self.port = 0  # the port of this run, kept when the switch goes off and on again
         self.socket = TraySocket(service.deps.app.tray_socket_file, self.answer)
@@ -180,7 +179,24 @@ class TrayServing:
                     pass  # its keys were removed by hand: renew in memory
                 else:  # the file holds no ARN; the ECS answer carries the role's
                     return replace(creds, assumed_role_arn=target.role_arn)
-        return self.renewer.fetch(target.label)
+        return self._renewer(target.label).fetch(target.label)
+
+    def _renewer(self, label: str) -> Renewer:
+        from trayapp.core.server import Renewer
+
+        with self._lock:
+            if label not in self._renewers:
+                self._renewers[label] = Renewer(self.service, self._renewal_source)
+            return self._renewers[label]
+
+    def forget(self, label: str | None = None) -> None:
+        """Sign out: the credentials held for ``label`` (None: every role) are dropped, so
+        the next program that asks gets a renewal (a dialog, when one is needed)."""
+        with self._lock:
+            if label is None:
+                self._renewers.clear()
+            else:
+                self._renewers.pop(label, None)
 
     def answer(self, request: dict[str, str]) -> dict[str, Any]:
         """The tray socket's handler (core/tray_socket)."""
