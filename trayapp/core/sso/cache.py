@@ -135,7 +135,11 @@ class TokenCache:
             GRANT_FIELD: token.registration_flow,
         }
         data.update({key: value for key, value in optional.items() if value})
-        files.atomic_write(self.path(session_name), json.dumps(data, indent=2) + "\n", mode=0o600)
+        path = self.path(session_name)
+        # A symlinked token file is followed (as the AWS CLI does), but only into a folder of
+        # the user's own: never hand the tokens to a folder another user controls.
+        files.check_trusted_path(path.resolve().parent, what=FOLDER_WHAT)
+        files.atomic_write(path, json.dumps(data, indent=2) + "\n", mode=0o600)
 
     def remove(self, session_name: str) -> bool:
         """Remove the session's token file; True when there was one."""
