@@ -78,6 +78,8 @@ class IcRequest:
 
 @dataclass
 class Client:
+    """A RegisterClient registration; no grant types registered means any grant."""
+
     client_id: str
     secret: str = field(repr=False)
     name: str
@@ -93,6 +95,8 @@ class Client:
 
 @dataclass
 class DeviceAuth:
+    """A StartDeviceAuthorization waiting for the user at the device page."""
+
     client_id: str
     user_code: str
     expires_at: datetime
@@ -104,6 +108,8 @@ class DeviceAuth:
 
 @dataclass(frozen=True)
 class AuthCode:
+    """An authorization code the start page gave, for CreateToken with its PKCE verifier."""
+
     client_id: str
     redirect_uri: str
     challenge: str
@@ -187,6 +193,7 @@ class OidcService:
                 session.expires_at = min(session.expires_at, past)
 
     def expire_device_codes(self) -> None:
+        """Every pending device code is expired (expired_token; its page says so)."""
         past = self._clock() - timedelta(seconds=1)
         with self._lock:
             for device in self._devices.values():
