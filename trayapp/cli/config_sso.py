@@ -6,9 +6,8 @@ import argparse
 from typing import Any
 
 from trayapp.cli.context import say
-from trayapp.core import config as cfg
 from trayapp.core import validate
-from trayapp.core.model import IdentityCenter, Profile, Target
+from trayapp.core.model import Target
 from trayapp.core.service import Service
 
 ADD_SSO_HELP = """\
@@ -65,15 +64,9 @@ def register(sub: Any) -> None:
 
 
 def add_sso(service: Service, args: argparse.Namespace) -> int:
-    hub = Profile(
-        name=validate.name(args.name, "profile name"),
-        access_key_id="",
-        mfa_serial="",
-        identity_center=IdentityCenter(
-            start_url=validate.sso_start_url(args.start_url), region=validate.region(args.region)
-        ),
-    )
-    service.update_config(lambda config: cfg.add_profile(config, hub))
+    from trayapp.core import config_ops
+
+    hub = config_ops.add_identity_center_hub(service, args.name, args.start_url, args.region)
     say(
         f"Added Identity Center hub '{hub.name}'. Next: 'aacli login {hub.name}', then "
         f"'aacli config sync {hub.name}' for its accounts and permission sets."

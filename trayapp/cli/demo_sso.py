@@ -27,6 +27,7 @@ def corp_hub(sandbox: Any) -> Profile:
         access_key_id="",
         mfa_serial="",
         session_name="demo-user",  # a chained role's RoleSessionName
+        sts_region=ic.region,
         identity_center=IdentityCenter(start_url=ic.start_url, region=ic.region),
     )
 

@@ -92,6 +92,7 @@ def parse_identity_center(name: str, data: Mapping[str, Any], key: str, path: Pa
         session_name=session_name,
         accounts=accounts,
         identity_center=IdentityCenter(start_url=start_url, region=region, scopes=tuple(scopes)),
+        sts_region=region,  # a chained role's AssumeRole: STS in the instance's region
     )
 
 

@@ -72,7 +72,8 @@ class Profile:
     rotate_after: int = DEFAULT_ROTATE_AFTER  # days before the hub key is due; 0: never remind
     key_created: datetime | None = None  # when the hub key was made (IAM's CreateDate) ...
     key_created_for: str | None = None  # ... for this key id: a date of another key is stale
-    identity_center: IdentityCenter | None = None  # set: access_key_id == mfa_serial == ""
+    # Set: access_key_id == mfa_serial == "", and sts_region is the instance's region.
+    identity_center: IdentityCenter | None = None
 
     @property
     def is_identity_center(self) -> bool:
