@@ -542,7 +542,7 @@ def test_console_url_for_a_permission_set_and_a_chained_role(corp, ic, sandbox):
             assert who in page.read().decode()
 
 
-# The facade the tray calls, and the settings window's model
+# The facade the tray calls
 
 
 def corp_service(env):
@@ -591,21 +591,6 @@ def test_the_service_signs_in_syncs_and_gets_a_permission_set_without_a_code(cor
     assert service.sso_expiry("corp") is None and not service.can_renew_silently(target)
     with pytest.raises(SignInNeeded, match="aacli login corp"):
         service.authenticate(target, NoCodes())
-
-
-def test_the_settings_window_says_an_identity_center_hub_has_no_hub_key(corp, ic):
-    """Issue 13 item 1: the settings window's model lists the hub by its start URL, and its
-    page says there is no hub key instead of offering to save one (nothing is written)."""
-    from trayapp.dialogs.settings.model import SettingsModel
-
-    model = SettingsModel(corp_service(corp))
-    assert [n.label for n in model.tree()] == [f"corp  (Identity Center, {ic.start_url})"]
-    before = (corp.home / "config.toml").read_bytes()
-    model.edit(("corp",))
-    assert "an Identity Center hub has no hub key" in model.problem
-    assert model.save() is False
-    assert "an Identity Center hub has no hub key" in model.problem
-    assert (corp.home / "config.toml").read_bytes() == before
 
 
 def test_sync_makes_portal_names_safe_and_never_takes_another_roles_aws_profile():
