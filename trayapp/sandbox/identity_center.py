@@ -2,8 +2,8 @@
 (``sso``: ListAccounts, ListAccountRoles, GetRoleCredentials, Logout) as botocore's model defines
 it, and role credentials moto's STS accepts (an ``AWSReservedSSO_...`` role assumed in moto).
 
-The OIDC half (sso-oidc) is identity_center_oidc.py; the sign-in pages (``/authorize``,
-``/start``, ``/device``) are identity_center_pages.py.
+The OIDC half (sso-oidc) is identity_center_oidc.py, its records identity_center_records.py;
+the sign-in pages (``/authorize``, ``/start``, ``/device``) are identity_center_pages.py.
 """
 
 from __future__ import annotations
@@ -18,15 +18,9 @@ from urllib.parse import parse_qs
 
 from trayapp.core.clock import Clock
 from trayapp.sandbox.checker import CheckerSettings, StartResponse
-from trayapp.sandbox.identity_center_oidc import (
-    OIDC_ROUTES,
-    ApiError,
-    IcRequest,
-    OidcService,
-    Session,
-    answer,
-)
+from trayapp.sandbox.identity_center_oidc import OIDC_ROUTES, OidcService, answer
 from trayapp.sandbox.identity_center_pages import SignInPages
+from trayapp.sandbox.identity_center_records import ApiError, IcRequest, Session
 from trayapp.sandbox.issued import ASSUME_ROLE, IssuedCredentials, IssuedLedger
 from trayapp.sandbox.provision import (
     PARTITION,

@@ -4,21 +4,29 @@ RegisterClient, StartDeviceAuthorization and CreateToken for the device-code, au
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import hmac
 import json
 import secrets
-import string
 import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 from trayapp.core.clock import Clock
 from trayapp.sandbox.checker import StartResponse
+from trayapp.sandbox.identity_center_records import (
+    ApiError,
+    AuthCode,
+    Client,
+    DeviceAuth,
+    Grant,
+    IcRequest,
+    Session,
+    loopback_match,
+    new_secret,
+    new_user_code,
+    s256,
+)
 
 DEFAULT_USER = "alice"
 TOKEN_LIFETIME = 8 * 3600  # seconds: an access token of AWS's default session
@@ -52,109 +60,6 @@ OIDC_ERRORS = {
     "InvalidClientMetadataException": (400, "invalid_client_metadata"),
 }
 _STATUS = {200: "200 OK", 400: "400 Bad Request", 401: "401 Unauthorized", 404: "404 Not Found"}
-
-
-class ApiError(Exception):
-    """An error answered as the service model defines it; the message is the description."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
-@dataclass(frozen=True)
-class IcRequest:
-    """One call Identity Center received, without its secrets."""
-
-    operation: str
-    grant_type: str | None = None
-    client_id: str | None = None
-    user: str | None = None
-    account_id: str | None = None
-    role_name: str | None = None
-    outcome: str = "ok"  # "ok" or the error code answered
-
-
-@dataclass
-class Client:
-    """A RegisterClient registration; no grant types registered means any grant."""
-
-    client_id: str
-    secret: str = field(repr=False)
-    name: str
-    grant_types: tuple[str, ...]
-    redirect_uris: tuple[str, ...]
-    scopes: tuple[str, ...]
-    issued_at: datetime
-    expires_at: datetime
-
-    def allows(self, grant: str) -> bool:
-        return not self.grant_types or grant in self.grant_types
-
-
-@dataclass
-class DeviceAuth:
-    """A StartDeviceAuthorization waiting for the user at the device page."""
-
-    client_id: str
-    user_code: str
-    expires_at: datetime
-    interval: int
-    last_poll: datetime | None = None
-    user: str | None = None  # set when approved
-    denied: bool = False
-
-
-@dataclass(frozen=True)
-class AuthCode:
-    """An authorization code the start page gave, for CreateToken with its PKCE verifier."""
-
-    client_id: str
-    redirect_uri: str
-    challenge: str
-    user: str
-    scopes: tuple[str, ...]
-    expires_at: datetime
-
-
-@dataclass
-class Session:
-    """An access token (and the refresh token that may renew it) of a signed-in user."""
-
-    user: str
-    client_id: str
-    scopes: tuple[str, ...]
-    expires_at: datetime
-    signin: str  # one sign-in, through all the tokens its refresh tokens gave
-    refresh_token: str | None = field(default=None, repr=False)
-
-
-Grant = tuple[str, tuple[str, ...], str]  # user, scopes, sign-in id
-
-
-def _new_secret(prefix: str, length: int = 48) -> str:
-    return prefix + secrets.token_urlsafe(length)
-
-
-def _user_code() -> str:
-    alphabet = string.ascii_uppercase.replace("O", "").replace("I", "")
-    half = ["".join(secrets.choice(alphabet) for _ in range(4)) for _ in range(2)]
-    return "-".join(half)
-
-
-def s256(verifier: str) -> str:
-    """The PKCE S256 challenge of a code verifier."""
-    digest = hashlib.sha256(verifier.encode("ascii", "replace")).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
-
-
-def loopback_match(registered: str, asked: str) -> bool:
-    """RFC 8252: a loopback redirect URI matches its registration on any port."""
-    a, b = urlsplit(registered), urlsplit(asked)
-    if b.scheme != "http" or b.hostname not in ("127.0.0.1", "localhost"):
-        return False
-    return (a.scheme, a.hostname, a.path) == (b.scheme, b.hostname, b.path)
 
 
 class OidcService:
@@ -271,8 +176,8 @@ class OidcService:
             )
         now = self._clock().replace(microsecond=0)
         client = Client(
-            client_id=_new_secret("", 16),
-            secret=_new_secret("sandbox-client-secret-", 64),
+            client_id=new_secret("", 16),
+            secret=new_secret("sandbox-client-secret-", 64),
             name=name,
             grant_types=grants,
             redirect_uris=redirects,
@@ -311,10 +216,10 @@ class OidcService:
             raise ApiError("UnauthorizedClientException", "Client may not use the device flow")
         if not string_param(params, "startUrl"):
             raise ApiError("InvalidRequestException", "startUrl is required")
-        device_code = _new_secret("sandbox-device-")
+        device_code = new_secret("sandbox-device-")
         device = DeviceAuth(
             client_id=client.client_id,
-            user_code=_user_code(),
+            user_code=new_user_code(),
             expires_at=self._clock() + timedelta(seconds=self.device_code_lifetime),
             interval=self.poll_interval,
         )
@@ -402,14 +307,14 @@ class OidcService:
     def _new_session(
         self, user: str, client: Client, scopes: tuple[str, ...], signin: str
     ) -> tuple[str, Session]:
-        access_token = _new_secret("aoa")
+        access_token = new_secret("aoa")
         session = Session(
             user=user,
             client_id=client.client_id,
             scopes=scopes,
             expires_at=self._clock() + timedelta(seconds=self.token_lifetime),
             signin=signin,
-            refresh_token=_new_secret("aor"),
+            refresh_token=new_secret("aor"),
         )
         self._sessions[access_token] = session
         assert session.refresh_token is not None
@@ -420,7 +325,7 @@ class OidcService:
         self, client: Client, redirect_uri: str, challenge: str, scopes: tuple[str, ...]
     ) -> str:
         """An authorization code for the default user (the start page's sign-in)."""
-        code = _new_secret("sandbox-code-", 32)
+        code = new_secret("sandbox-code-", 32)
         with self._lock:
             self._codes[code] = AuthCode(
                 client.client_id,

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlencode
 
 from trayapp.sandbox.checker import StartResponse
-from trayapp.sandbox.identity_center_oidc import CODE_GRANT, ApiError, Client, loopback_match
+from trayapp.sandbox.identity_center_oidc import CODE_GRANT
+from trayapp.sandbox.identity_center_records import ApiError, Client, loopback_match
 
 if TYPE_CHECKING:
     from trayapp.sandbox.identity_center import IdentityCenter
