@@ -1,0 +1,344 @@
+"""Issue 16 held to issue 11's standard: the credential server and the tray's Unix socket
+attacked as a second local user (uid 4242, through setpriv) and by what a web page can send."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import secrets
+import shlex
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from conftest import ATTACKER_UID, as_attacker
+
+from trayapp.core.paths import AppPaths
+
+TOKEN_VARIABLE = "AWS_CONTAINER_AUTHORIZATION_TOKEN"
+URI_VARIABLE = "AWS_CONTAINER_CREDENTIALS_FULL_URI"
+NO_TERMINAL = {"DISPLAY": "", "WAYLAND_DISPLAY": ""}
+
+# Run as the attacker: GET the URL once per header set, print [[status, body], ...].
+PROBE = """
+import http.client, json, sys
+url, cases = sys.argv[1], json.loads(sys.argv[2])
+host_port, _, path = url.removeprefix("http://").partition("/")
+host, _, port = host_port.partition(":")
+out = []
+for headers in cases:
+    c = http.client.HTTPConnection(host, int(port), timeout=10)
+    c.putrequest("GET", "/" + path, skip_host=True)
+    for name, value in {"Host": host_port, **headers}.items():
+        c.putheader(name, value)
+    c.endheaders()
+    r = c.getresponse()
+    out.append([r.status, r.read().decode()])
+    c.close()
+print(json.dumps(out))
+"""
+
+
+class Lines:
+    """A child's output, line by line, with a bounded wait."""
+
+    def __init__(self, stream) -> None:
+        self.seen: list[str] = []
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        threading.Thread(target=self._pump, args=(stream,), daemon=True).start()
+
+    def _pump(self, stream) -> None:
+        for line in stream:
+            self._queue.put(line)
+        self._queue.put(None)
+
+    def next(self, timeout: float = 60) -> str:
+        line = self._queue.get(timeout=timeout)
+        assert line is not None, "the child ended: " + "".join(self.seen) + self.other()
+        self.seen.append(line)
+        return line.rstrip("\n")
+
+    other = staticmethod(lambda: "")
+
+    def rest(self, timeout: float = 15) -> str:
+        while (line := self._queue.get(timeout=timeout)) is not None:
+            self.seen.append(line)
+        return "".join(self.seen)
+
+
+def start_serve(
+    env, *options: str, code: str | None = None
+) -> tuple[subprocess.Popen[str], dict[str, str], Lines]:
+    """`aacli [options] serve dev/DEVELOPER --code …`; its printed variables and its stderr."""
+    child = subprocess.Popen(
+        [sys.executable, "-m", "trayapp.cli.main", *options, "serve", "dev/DEVELOPER"]
+        + ["--code", code or env.code()],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env.environ(**NO_TERMINAL),
+        cwd=env.root,
+    )
+    out, err = Lines(child.stdout), Lines(child.stderr)
+    out.other = lambda: err.rest()  # type: ignore[method-assign]
+    variables: dict[str, str] = {}
+    for _ in range(3):
+        words = shlex.split(out.next())
+        if words[0] == "export":
+            name, _, value = words[1].partition("=")
+            variables[name] = value
+    assert set(variables) == {URI_VARIABLE, TOKEN_VARIABLE}
+    return child, variables, err
+
+
+def stop(child: subprocess.Popen[str]) -> None:
+    if child.poll() is None:
+        child.send_signal(signal.SIGINT)
+        try:
+            child.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+
+
+def processes_holding(secret: str) -> dict[str, list[str]]:
+    """Every process whose argv or environment holds ``secret`` (we are root: we see all)."""
+    needle = secret.encode()
+    found: dict[str, list[str]] = {}
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        for part in ("cmdline", "environ"):
+            try:
+                data = Path(f"/proc/{pid}/{part}").read_bytes()
+            except OSError:
+                continue
+            if needle in data:
+                found.setdefault(pid, []).append(part)
+    return found
+
+
+def probe_as_attacker(url: str, cases: list[dict[str, str]]) -> list[tuple[int, str]]:
+    argv = ["/usr/bin/python3", "-I", "-c", PROBE, url, json.dumps(cases)]
+    return [tuple(item) for item in json.loads(as_attacker(argv, cwd="/", timeout=60).stdout)]
+
+
+# The credential server
+
+
+def test_another_user_on_loopback_gets_nothing_without_this_starts_token(configured, attacker_uid):
+    """Issue 16 trust (credential server): another local user on 127.0.0.1 gets no credentials
+    without the token, with a guessed one, a prefix of it, or the token of an earlier start
+    (401/403); with the right token a browser-like request (Origin, Sec-Fetch-Site, a foreign
+    Host) is refused too. No answer, and nothing aacli logs (--debug), shows a token or a key;
+    no process has the token in its argv or environment."""
+    first, old, _ = start_serve(configured)
+    stop(first)
+    child, variables, err = start_serve(configured, "--debug", code=configured.next_code())
+    try:
+        url, token = variables[URI_VARIABLE], variables[TOKEN_VARIABLE]
+        assert token != old[TOKEN_VARIABLE] and len(token) >= 43  # 256 bits, new per start
+        guessed = secrets.token_urlsafe(32)
+        port = url.split(":")[2].split("/")[0]
+        refused = [
+            {},
+            {"Authorization": ""},
+            {"Authorization": guessed},
+            {"Authorization": token[:20]},
+            {"Authorization": old[TOKEN_VARIABLE]},
+            {"Authorization": "Bearer " + token},
+            {"Authorization": token, "Origin": "http://127.0.0.1:" + port},
+            {"Authorization": token, "Sec-Fetch-Site": "same-origin"},
+            {"Authorization": token, "Host": "attacker.example:" + port},
+            {"Authorization": token, "Host": "localhost.attacker.example"},
+        ]
+        answers = probe_as_attacker(url, refused)
+        for headers, (status, body) in zip(refused, answers, strict=True):
+            assert status in (401, 403), (headers, status, body)
+            assert set(json.loads(body)) == {"code", "message"}
+            for secret in (token, old[TOKEN_VARIABLE], guessed, token[:20]):
+                assert secret not in body
+        granted = probe_as_attacker(url, [{"Authorization": token}])  # only with the token
+        assert granted[0][0] == 200
+        key = json.loads(granted[0][1])
+        assert processes_holding(token) == {}
+    finally:
+        stop(child)
+    said = err.rest()
+    assert "Traceback" not in said
+    for secret in (token, old[TOKEN_VARIABLE], guessed, key["SecretAccessKey"], key["Token"]):
+        assert secret not in said
+
+
+EXEC_CHILD = """
+import json, os
+token = os.environ["AWS_CONTAINER_AUTHORIZATION_TOKEN"]
+holders = {}
+for pid in os.listdir("/proc"):
+    if not pid.isdigit():
+        continue
+    for part in ("cmdline", "environ"):
+        try:
+            data = open(f"/proc/{pid}/{part}", "rb").read()
+        except OSError:
+            continue
+        if token.encode() in data:
+            holders.setdefault(pid, []).append(part)
+parent = open(f"/proc/{os.getppid()}/environ", "rb").read().decode(errors="replace")
+print(json.dumps({"me": str(os.getpid()), "holders": holders, "parent_env": parent}))
+"""
+
+
+def test_exec_server_gives_the_token_to_the_command_only(configured):
+    """Issue 16 trust (credential server): under `aacli exec --server`, the token is in the
+    command's environment (its SDKs need it) and in no other process's argv or environment,
+    aacli's own included (/proc/<pid>/environ), and never on a command line."""
+    result = configured.aacli(
+        "exec",
+        "--server",
+        "dev/DEVELOPER",
+        "--code",
+        configured.code(),
+        "--",
+        sys.executable,
+        "-c",
+        EXEC_CHILD,
+        timeout=120,
+        **NO_TERMINAL,
+    )
+    assert result.returncode == 0, result.stderr
+    seen = json.loads(result.stdout)
+    assert seen["holders"] == {seen["me"]: ["environ"]}
+    assert "AWS_CONTAINER" not in seen["parent_env"]
+
+
+# The tray's Unix socket
+
+ATTACKER_TRAY = """
+import json, os, socket, sys
+path, log = sys.argv[1], sys.argv[2]
+s = socket.socket(socket.AF_UNIX)
+s.bind(path)
+os.chmod(path, 0o777)
+s.listen(8)
+print("listening", flush=True)
+while True:
+    conn, _ = s.accept()
+    with open(log, "a") as f:
+        f.write("connected\\n")
+    conn.sendall(json.dumps({"Version": 1, "AccessKeyId": "ASIAATTACKERSFAKEKEY",
+        "SecretAccessKey": "x", "SessionToken": "y",
+        "Expiration": "2099-01-01T00:00:00Z",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI": "http://127.0.0.1:1/role/x",
+        "AWS_CONTAINER_AUTHORIZATION_TOKEN": "attacker"}).encode())
+    conn.close()
+"""
+
+
+@pytest.fixture
+def attacker_tray(attacker_uid):
+    """Another user's socket, listening in their own folder in /tmp; (socket, its log)."""
+    folder = Path(tempfile.mkdtemp(prefix="aacli-attacker-", dir="/tmp"))
+    folder.chmod(0o755)
+    os.chown(folder, attacker_uid, -1)
+    path, log = folder / "tray.sock", folder / "log"
+    child = subprocess.Popen(
+        ["setpriv", f"--reuid={ATTACKER_UID}", "--regid=65534", "--clear-groups"]
+        + ["/usr/bin/python3", "-I", "-c", ATTACKER_TRAY, str(path), str(log)],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd="/",
+    )
+    try:
+        assert child.stdout is not None and child.stdout.readline().strip() == "listening"
+        yield path, log
+    finally:
+        child.kill()
+        child.wait()
+        subprocess.run(["rm", "-rf", str(folder)], check=False)
+
+
+def plant(planted: str, socket_file: Path, theirs: Path) -> None:
+    """Put another user's socket where the tray's goes: a symlink to it, or the socket itself
+    (moved in; it keeps its owner and still listens)."""
+    socket_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if planted == "symlink":
+        socket_file.symlink_to(theirs)
+    else:
+        os.rename(theirs, socket_file)
+    assert os.lstat(socket_file).st_uid in (ATTACKER_UID, os.getuid())
+
+
+@pytest.mark.parametrize("planted", ["symlink", "their-socket"])
+def test_a_socket_another_user_planted_is_never_asked(configured, attacker_tray, planted):
+    """Issue 16 trust (tray socket): a symlink to another user's socket, or their socket
+    itself, where the tray's socket goes: `credential-process --server` does not connect to
+    it and falls back to the usual path (real credentials), and `env --server` says no tray
+    runs; the other user's socket never sees a connection."""
+    theirs, log = attacker_tray
+    socket_file = AppPaths.from_env(configured.environ()).tray_socket_file
+    plant(planted, socket_file, theirs)
+    done = configured.aacli(
+        "credential-process", "--server", "dev/DEVELOPER", "--code", configured.code()
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["AccessKeyId"].startswith("ASIA")
+    assert "ATTACKER" not in done.stdout
+    env = configured.aacli("env", "--server", "dev/DEVELOPER")
+    assert env.returncode != 0 and "attacker" not in env.stdout
+    assert "tray" in env.stderr.lower() and "Traceback" not in env.stderr
+    assert not log.exists()
+
+
+@pytest.mark.parametrize("planted", ["symlink", "their-socket", "regular-file", "their-folder"])
+def test_the_tray_listens_only_on_a_socket_of_its_own(configured, attacker_tray, planted):
+    """Issue 16 trust (tray socket): when the tray starts, a symlink (to another user's
+    socket) or a plain file at its socket's path is refused in one line and left as it is;
+    a state folder another user owns is refused; another user's socket there is replaced by
+    the tray's own (0600, the user's), which answers; the other socket sees no connection."""
+    from trayapp.core.errors import UnsafeFileError
+    from trayapp.core.tray_socket import TraySocket, ask_tray
+
+    theirs, log = attacker_tray
+    paths = AppPaths.from_env(configured.environ())
+    socket_file = paths.tray_socket_file
+    if planted == "regular-file":
+        socket_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        socket_file.write_text("not a socket")
+    elif planted == "their-folder":
+        socket_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chown(socket_file.parent, ATTACKER_UID, -1)
+    else:
+        plant(planted, socket_file, theirs)
+    tray = TraySocket(socket_file, lambda request: {"ours": request["target"]})
+    if planted == "their-socket":
+        tray.serve()
+        try:
+            st = os.lstat(socket_file)
+            assert st.st_uid == os.getuid() and st.st_mode & 0o777 == 0o600
+            assert ask_tray(paths, {"op": "credentials", "target": "t"}) == {"ours": "t"}
+        finally:
+            tray.stop()
+    else:
+        before = os.lstat(socket_file.parent if planted == "their-folder" else socket_file)
+        with pytest.raises(UnsafeFileError) as refused:
+            tray.serve()
+        assert "\n" not in str(refused.value)
+        assert ("another user" if planted == "their-folder" else "not a socket") in str(
+            refused.value
+        )
+        after = os.lstat(socket_file.parent if planted == "their-folder" else socket_file)
+        assert (after.st_ino, after.st_uid, after.st_mode) == (
+            before.st_ino,
+            before.st_uid,
+            before.st_mode,
+        )
+    assert not log.exists()
+    time.sleep(0)  # nothing else to wait for: the attacker's log is written at connect
