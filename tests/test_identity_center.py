@@ -377,6 +377,43 @@ def test_config_errors_are_one_line_and_change_nothing(corp, ic):
     assert not (corp.home / "vault.bin").exists()  # no secret store opened for it
 
 
+def test_the_config_menu_adds_an_identity_center_hub(corp, ic):
+    """Issue 13 item 1: `aacli config` on a terminal adds an Identity Center hub, checking the
+    start URL as it is typed (http elsewhere than 127.0.0.1 is asked again)."""
+    import pexpect
+
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "trayapp.cli.main", "config"],
+        env=corp.environ(),
+        encoding="utf-8",
+        timeout=30,
+    )
+    child.expect(r"(\d)\) Add an Identity Center hub")
+    child.sendline(child.match.group(1))
+    child.expect("Hub name")
+    child.sendline("corp2")
+    child.expect("Start URL")
+    child.sendline("http://corp.example/start")
+    child.expect("must be an https:// address")
+    child.expect("Start URL")
+    child.sendline("https://corp2.awsapps.com/start")
+    child.expect("Identity Center region")
+    child.sendline("eu-central-1")
+    child.expect("Added Identity Center hub 'corp2'")
+    child.expect(r"(\d)\) Done")
+    child.sendline(child.match.group(1))
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    hub = config_data(corp)["profiles"]["corp2"]
+    assert hub == {
+        "sso_start_url": "https://corp2.awsapps.com/start",
+        "sso_region": "eu-central-1",
+        "accounts": {},
+    }
+
+
 def test_status_of_an_identity_center_hub_reads_the_cache_without_botocore(corp, ic):
     """Issue 13 item 2: `aacli status` says whether each Identity Center hub is signed in, from
     the token cache alone: no network, no botocore (status stays a fast path)."""

@@ -55,6 +55,19 @@ def _add_profile(service: Service) -> None:
     )
 
 
+def _add_sso(service: Service) -> None:
+    from trayapp.cli import config_sso
+
+    config_sso.add_sso(
+        service,
+        argparse.Namespace(
+            name=ask("Hub name", lambda v: validate.name(v, "profile name"), "corp"),
+            start_url=ask("Start URL (https://…/start)", validate.sso_start_url),
+            region=ask("Identity Center region", validate.region, "us-east-1"),
+        ),
+    )
+
+
 def _add_account(service: Service) -> None:
     from trayapp.cli import config as commands
 
@@ -128,6 +141,7 @@ def _show(service: Service) -> None:
 
 CHOICES: list[tuple[str, Callable[[Service], None]]] = [
     ("Add a profile (hub user)", _add_profile),
+    ("Add an Identity Center hub", _add_sso),
     ("Add an account", _add_account),
     ("Add a role", _add_role),
     ("Import from ~/.aws/config", _import),
