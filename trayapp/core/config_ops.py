@@ -14,9 +14,10 @@ from datetime import datetime
 from typing import Any
 
 from trayapp.core import config as cfg
+from trayapp.core import validate
 from trayapp.core.awsimport import ImportPlan
 from trayapp.core.errors import StsError, UsageError
-from trayapp.core.model import Account, Config, Profile, Role, Settings
+from trayapp.core.model import Account, Config, IdentityCenter, Profile, Role, Settings
 from trayapp.core.service import Removal, Service
 from trayapp.core.sts import StsCaller, get_caller_identity
 
@@ -259,6 +260,49 @@ def _changed_profile(config: Config, name: str, **changes: Any) -> Config:
     if current is None:
         raise UsageError(f"no profile named '{name}' (it was removed meanwhile)")
     return cfg.replace_profile(config, replace(current, **changes))
+
+
+# Identity Center hubs (no key: a sign-in at a start URL)
+
+
+def identity_center_hub(name: str, start_url: str, region: str) -> Profile:
+    """An Identity Center hub from what a person typed, checked as ``config add-sso`` checks it."""
+    region = validate.region(region)
+    return Profile(
+        name=validate.name(name.strip(), "profile name"),
+        access_key_id="",
+        mfa_serial="",
+        sts_region=region,  # as the config file reads it back
+        identity_center=IdentityCenter(validate.sso_start_url(start_url), region),
+    )
+
+
+def add_identity_center_hub(service: Service, name: str, start_url: str, region: str) -> Profile:
+    """A new Identity Center hub (its accounts come from a sync once signed in)."""
+    hub = identity_center_hub(name, start_url, region)
+    service.update_config(lambda config: cfg.add_profile(config, hub))
+    return hub
+
+
+def edit_identity_center_hub(service: Service, name: str, start_url: str, region: str) -> bool:
+    """Change a hub's start URL and region; True when that ended its sign-in (a sign-in
+    belongs to the start URL it was made at: the next one is made at the new one)."""
+    typed = identity_center_hub(name, start_url, region)
+    changed, region = typed.identity_center, typed.sts_region
+    service.reload()
+    current = service.identity_center_hub(name)
+    if current.identity_center == changed:
+        return False
+    signed_out = service.sign_out(name)
+
+    def change(config: Config) -> Config:
+        found = cfg.find_profile(config, name)
+        if found is None or not found.is_identity_center:
+            raise UsageError(f"no Identity Center hub named '{name}' (it was removed meanwhile)")
+        return _changed_profile(config, name, identity_center=changed, sts_region=region)
+
+    service.update_config(change)
+    return signed_out
 
 
 # Accounts and roles
