@@ -76,9 +76,9 @@ def start_serve(
     env, *options: str, code: str | None = None
 ) -> tuple[subprocess.Popen[str], dict[str, str], Lines]:
     """`aacli [options] serve dev/DEVELOPER --code …`; its printed variables and its stderr."""
+    argv = ["serve", "dev/DEVELOPER", "--code", code or env.code()]
     child = subprocess.Popen(
-        [sys.executable, "-m", "trayapp.cli.main", *options, "serve", "dev/DEVELOPER"]
-        + ["--code", code or env.code()],
+        [sys.executable, "-m", "trayapp.cli.main", *options, *argv],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -249,9 +249,9 @@ def attacker_tray(attacker_uid):
     folder.chmod(0o755)
     os.chown(folder, attacker_uid, -1)
     path, log = folder / "tray.sock", folder / "log"
+    setpriv = ["setpriv", f"--reuid={ATTACKER_UID}", "--regid=65534", "--clear-groups"]
     child = subprocess.Popen(
-        ["setpriv", f"--reuid={ATTACKER_UID}", "--regid=65534", "--clear-groups"]
-        + ["/usr/bin/python3", "-I", "-c", ATTACKER_TRAY, str(path), str(log)],
+        [*setpriv, "/usr/bin/python3", "-I", "-c", ATTACKER_TRAY, str(path), str(log)],
         stdout=subprocess.PIPE,
         text=True,
         cwd="/",
