@@ -44,7 +44,8 @@ try:
 except SecretStoreError as error:
     out["error"] = str(error)
 out["discovered"] = keyring.core._keyring_backend is not None
-out["imported"] = sorted(m for m in ("antigravity", "keyrings.alt.file") if m in sys.modules)
+watched = ("antigravity", "keyrings.alt.file", "trayapp.core.secrets.vault")
+out["imported"] = sorted(m for m in watched if m in sys.modules)
 print(json.dumps(out))
 """
 
@@ -78,7 +79,8 @@ def test_the_second_process_uses_the_remembered_backend(
     home: Path,
 ) -> None:
     """Issue 16 (keyring discovery): the first process discovers and remembers which backend
-    (0600, in the state folder, no secret in it); the second uses it without a discovery."""
+    (0600, in the state folder, no secret in it); the second uses it without a discovery.
+    Neither loads the vault's module (cryptography's AES and scrypt) for the keyring."""
     first = open_store(home, secret_service.env)
     assert first == {
         "read": True,

@@ -40,16 +40,25 @@ __all__ = [
 
 
 def _backends(
-    vault_path: Path, passphrase: Passphrase, state_dir: Path | None = None
+    vault_path: Path,
+    passphrase: Passphrase,
+    state_dir: Path | None = None,
+    only: str | None = None,
 ) -> list[SecretBackend]:
-    from trayapp.core.secrets.keyring_store import MEMORY_FILE, KeyringSecretBackend
-    from trayapp.core.secrets.vault import VaultSecretBackend
+    """Every backend, best first; ``only``: just that one (the other's module, keyring or
+    cryptography, is then not even imported)."""
+    found: list[SecretBackend] = []
+    if only in (None, "keyring"):
+        from trayapp.core.secrets.keyring_store import MEMORY_FILE, KeyringSecretBackend
 
-    memory = state_dir / MEMORY_FILE if state_dir is not None else None  # keyring's choice
-    found: list[SecretBackend] = [
-        KeyringSecretBackend(lock_file=keyring_lock_file(vault_path), memory_file=memory),
-        VaultSecretBackend(vault_path, passphrase),
-    ]
+        memory = state_dir / MEMORY_FILE if state_dir is not None else None  # keyring's choice
+        found.append(
+            KeyringSecretBackend(lock_file=keyring_lock_file(vault_path), memory_file=memory)
+        )
+    if only in (None, "vault"):
+        from trayapp.core.secrets.vault import VaultSecretBackend
+
+        found.append(VaultSecretBackend(vault_path, passphrase))
     return sorted(found, key=lambda backend: backend.priority, reverse=True)
 
 
@@ -72,7 +81,9 @@ def open_secret_store(
         raise UsageError(
             f"Unknown secret backend {backend!r}; choose one of {', '.join(BACKEND_CHOICES)}."
         )
-    candidates = _backends(vault_path, passphrase, state_dir)
+    candidates = _backends(
+        vault_path, passphrase, state_dir, None if backend == "auto" else backend
+    )
     if backend != "auto":
         chosen = next(b for b in candidates if b.backend == backend)
         return chosen.open()
