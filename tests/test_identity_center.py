@@ -306,6 +306,33 @@ def test_a_role_chained_from_a_permission_set_is_capped_at_1h_and_renewed(corp, 
     assert renewed["Expiration"] > first["Expiration"]
 
 
+def test_a_chained_role_beside_the_iam_user_hubs_same_role_gets_its_own_aws_profile(corp, ic):
+    """Issue 13 item 4 (the migration path): `add-role corp/dev DEVELOPER --via …` while the
+    IAM-user hub acme has dev/DEVELOPER: the new role writes corp-dev-DEVELOPER (named after its
+    hub, as sync does), and the message names it in full (dev/DEVELOPER is ambiguous now)."""
+    write_config(
+        corp,
+        '\n[profiles.acme]\naccess_key_id = "AKIAAAAAAAAAAAAAAAAA"\n'
+        'mfa_serial = "arn:aws:iam::999999999999:mfa/alice"\n'
+        '[profiles.acme.accounts.dev]\nid = "111111111111"\nregion = "eu-west-1"\n'
+        "[profiles.acme.accounts.dev.roles.DEVELOPER]\n"
+        + corp_hub_toml(
+            ic,
+            '\n[profiles.corp.accounts.dev]\nid = "111111111111"\nregion = "eu-west-1"\n'
+            "[profiles.corp.accounts.dev.roles.AdministratorAccess]\nsynced = true\n",
+        ),
+    )
+    out = ok(
+        corp.aacli("config", "add-role", "corp/dev", "DEVELOPER", "--via", "AdministratorAccess")
+    )
+    assert (
+        "Added role corp/dev/DEVELOPER (chained from AdministratorAccess: at most 1 h, renewed); "
+        "'aacli auth corp/dev/DEVELOPER' writes AWS profile 'corp-dev-DEVELOPER'."
+    ) in out
+    role = config_data(corp)["profiles"]["corp"]["accounts"]["dev"]["roles"]["DEVELOPER"]
+    assert role["aws_profile"] == "corp-dev-DEVELOPER"
+
+
 def test_config_errors_are_one_line_and_change_nothing(corp, ic):
     """Issue 13 item 1: an Identity Center hub with access_key_id, a via naming no permission
     set of its account, a via on an IAM-user hub, a start URL that is not https: each one line

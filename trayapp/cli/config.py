@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from trayapp.cli import config_sso
@@ -263,8 +264,15 @@ def add_role(service: Service, args: argparse.Namespace) -> int:
         **_audit_options(args),
     )
     hub = cfg.find_profile(service.config, profile_name)
-    if hub is not None and hub.is_identity_center and via is None:
-        _refuse_permission_set_options(args, role)
+    if hub is not None and hub.is_identity_center:
+        if via is None:
+            _refuse_permission_set_options(args, role)
+        taken = {t.aws_profile for t in service.targets()}
+        if role.aws_profile is None and f"{account_name}-{role.name}" in taken:
+            # The IAM-user hub beside it has the same account/role (the migration path): the
+            # new one is named after its hub, as sync names them.
+            aws_profile = validate.aws_profile(f"{profile_name}-{account_name}-{role.name}"[:64])
+            role = replace(role, aws_profile=aws_profile)
     config_ops.add_role(service, profile_name, account_name, role)
     aws_name = role.aws_profile or f"{account_name}-{role.name}"
     chained = f" (chained from {via}: at most 1 h, renewed)" if via else ""

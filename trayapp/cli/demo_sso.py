@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 HUB = "corp"
 PERMISSION_SET = "AdministratorAccess"
 CHAINED = "DEVELOPER"  # the sandbox's spoke role, which trusts the permission set's role
-CHAINED_PROFILE = "corp-dev-DEVELOPER"  # dev-DEVELOPER is the IAM-user hub's
+CHAINED_PROFILE = "corp-dev-DEVELOPER"  # dev-DEVELOPER is the IAM-user hub's: named after corp
 
 
 def corp_hub(sandbox: Any) -> Profile:
@@ -70,8 +70,7 @@ def walk(
             return 1
     show_identity(f"dev-{PERMISSION_SET}")
     for argv in (
-        ["config", "add-role", f"{HUB}/dev", CHAINED, "--via", PERMISSION_SET,
-         "--aws-profile", CHAINED_PROFILE],
+        ["config", "add-role", f"{HUB}/dev", CHAINED, "--via", PERMISSION_SET],
         ["auth", f"{HUB}/dev/{CHAINED}"],
     ):  # fmt: skip
         if run_cli(argv) != 0:
