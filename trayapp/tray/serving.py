@@ -91,6 +91,7 @@ class TrayServing:
         self.to_sign_in_worker = to_sign_in_worker
         self.notify = notify
         self._renewers: dict[str, Renewer] = {}  # one per role: Sign out drops its own
+        self._keep_fresh: dict[str, threading.Event] = {}  # role -> stops its background renewal
         self.server: CredentialServer | None = None
         self.port = 0  # the port of this run, kept when the switch goes off and on again
         self.socket = TraySocket(service.deps.app.tray_socket_file, self.answer)
@@ -146,6 +147,7 @@ class TrayServing:
 
     def stop(self) -> None:
         """Quit: the server stops and the socket file goes."""
+        self.forget()  # background renewals end with the tray
         with self._lock:
             self._started = False
             server, self.server = self.server, None
@@ -185,18 +187,35 @@ class TrayServing:
         from trayapp.core.server import Renewer
 
         with self._lock:
-            if label not in self._renewers:
-                self._renewers[label] = Renewer(self.service, self._renewal_source)
-            return self._renewers[label]
+            renewer = self._renewers.get(label)
+            if renewer is not None:
+                return renewer
+            renewer = self._renewers[label] = Renewer(self.service, self._renewal_source)
+            self._renew_ahead(label, renewer)
+            return renewer
+
+    def _renew_ahead(self, label: str, renewer: Renewer) -> None:
+        """A role that renews without asking anyone is renewed in the background when due, so
+        no program waits behind a renewal (SDKs give up after 1-2 s; a stored seed may have to
+        wait for the next 30 s window). One that needs the dialog is renewed when asked."""
+        try:
+            silent = self.service.can_renew_silently(self.service.resolve(label))
+        except AacliError:
+            return
+        if silent:
+            stop = self._keep_fresh[label] = threading.Event()
+            renewer.keep_fresh(label, stop, lambda exc: log.info("renewal of %s: %s", label, exc))
 
     def forget(self, label: str | None = None) -> None:
         """Sign out: the credentials held for ``label`` (None: every role) are dropped, so
         the next program that asks gets a renewal (a dialog, when one is needed)."""
         with self._lock:
-            if label is None:
-                self._renewers.clear()
-            else:
-                self._renewers.pop(label, None)
+            labels = list(self._renewers) if label is None else [label]
+            for name in labels:
+                self._renewers.pop(name, None)
+                stop = self._keep_fresh.pop(name, None)
+                if stop is not None:
+                    stop.set()
 
     def answer(self, request: dict[str, str]) -> dict[str, Any]:
         """The tray socket's handler (core/tray_socket)."""
