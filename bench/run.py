@@ -97,7 +97,7 @@ def main() -> int:
             )
             menu, _ = scale.menu_scale(runs=5 if quick else 20)
             status, _ = scale.status_scale(
-                make_home(tmp / "status", sandbox), runs=5 if quick else 20
+                make_home(tmp / "status", sandbox), install, runs=5 if quick else 20
             )
             section(
                 "4. Scale",

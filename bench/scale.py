@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -362,8 +361,8 @@ def menu_scale(runs: int) -> tuple[str, dict[str, float]]:
     return text, figures
 
 
-def status_scale(home: BenchHome, runs: int) -> tuple[str, dict[str, float]]:
-    """Whole-process `aacli status` with 3 and with 100 sessions in the ledger."""
+def status_scale(home: BenchHome, install: Install, runs: int) -> tuple[str, dict[str, float]]:
+    """Whole-process `aacli status` (wheel install) with 3 and with 100 sessions in the ledger."""
     now = datetime.now(timezone.utc)
     app = AppPaths.from_env(home.env)
 
@@ -382,21 +381,21 @@ def status_scale(home: BenchHome, runs: int) -> tuple[str, dict[str, float]]:
             for n in range(count)
         ]
 
-    py = sys.executable
-    argv = [py, "-m", "trayapp.cli.main", "status"]
+    env = install.env(home.env)
+    argv = [install.aacli, "status"]
     cases = [
-        Case("floor: python -c pass", [py, "-c", "pass"], home.env, shown="python -c pass"),
+        Case("floor: python -c pass", [install.python, "-c", "pass"], env, shown="python -c pass"),
         Case(
             "aacli status, 3 sessions",
             argv,
-            home.env,
+            env,
             before=lambda _n: save_ledger(app.ledger_file, ledger(3)),
             shown="aacli status",
         ),
         Case(
             "aacli status, 100 sessions",
             argv,
-            home.env,
+            env,
             before=lambda _n: save_ledger(app.ledger_file, ledger(100)),
             shown="aacli status",
         ),
@@ -409,7 +408,8 @@ def status_scale(home: BenchHome, runs: int) -> tuple[str, dict[str, float]]:
     ]
     text = "\n".join(
         [
-            f"Whole process, median of {runs} interleaved runs; the ledger is written before each run.",
+            f"Whole process (wheel install), median of {runs} interleaved runs; the ledger is "
+            "written before each run.",
             "",
             table(("command", "median ms", "× floor", "reproduce"), rows),
         ]
