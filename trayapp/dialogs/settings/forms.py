@@ -273,6 +273,76 @@ class RoleForm(Form):
         return {**super().snapshot(), "keep_fresh": self.keep_fresh}
 
 
+class HubForm(Form):
+    """An Identity Center hub: its name (fixed once saved: its sign-in is filed under it), the
+    start URL and region, checked as ``aacli config add-sso`` checks them."""
+
+    kind = "identity_center"
+    checks: ClassVar[dict[str, Check]] = {
+        "name": _required("the hub name", lambda t: validate.name(t.strip(), "profile name")),
+        "start_url": _required("the start URL", validate.sso_start_url),
+        "region": _required("the region", validate.region),
+    }
+
+    def __init__(
+        self, values: dict[str, str] | None = None, *, existing: Profile | None = None
+    ) -> None:
+        super().__init__(values)
+        self.existing = existing
+
+    @classmethod
+    def for_hub(cls, profile: Profile) -> HubForm:
+        sso = profile.identity_center
+        assert sso is not None
+        values = {"name": profile.name, "start_url": sso.start_url, "region": sso.region}
+        return cls(values, existing=profile)
+
+
+class HubRoleForm(RoleForm):
+    """A role of an Identity Center hub: a permission set, or a role chained from one
+    (``via``). No duration: a permission set's session is Identity Center's, a chained one
+    AWS caps at 1 h."""
+
+    kind = "hub_role"
+    checks: ClassVar[dict[str, Check]] = {
+        "name": _required("the role name", validate.role_name),
+        "via": _optional(validate.role_name),
+        "aws_profile": _optional(validate.aws_profile),
+    }
+
+    def __init__(self, profile: str, account: str, values: dict[str, str] | None = None) -> None:
+        Form.__init__(self, values)
+        self.profile, self.account = profile, account
+        self.keep_fresh = False
+        self.duration_seconds = 3600  # kept as the config has it (not used by AWS here)
+
+    @classmethod
+    def for_role(cls, profile: str, account: str, role: Role) -> HubRoleForm:
+        values = {"name": role.name, "via": role.via or "", "aws_profile": role.aws_profile or ""}
+        form = cls(profile, account, values)
+        form.keep_fresh, form.duration_seconds = role.keep_fresh, role.duration_seconds
+        return form
+
+    def chain_note(self) -> str:
+        """``chained from AdministratorAccess (at most 1 h)``, or what a permission set is."""
+        via = self.values["via"].strip()
+        if via and not self.error("via"):
+            return f"chained from {via} (at most 1 h)"
+        return "a permission set: its session lasts as long as Identity Center sets"
+
+    def build(self) -> Role:
+        return Role(
+            name=self.clean("name"),
+            duration_seconds=self.duration_seconds,
+            aws_profile=self.clean("aws_profile"),
+            keep_fresh=self.keep_fresh,
+            via=self.clean("via"),
+        )
+
+    def snapshot(self) -> dict[str, Any]:
+        return {**super().snapshot(), "chain": self.chain_note()}
+
+
 def _warn_minutes(text: str) -> int:
     if not text.strip().isdigit() or not 1 <= int(text) <= 120:
         raise UsageError("warn minutes must be a whole number from 1 to 120")

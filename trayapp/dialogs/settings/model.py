@@ -9,14 +9,26 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from trayapp.core import config_ops
 from trayapp.core.awsimport import ImportPlan
 from trayapp.core.errors import AacliError
 from trayapp.core.model import Config
 from trayapp.core.service import Service
-from trayapp.dialogs.settings.forms import AccountForm, AppForm, Form, ProfileForm, RoleForm
+from trayapp.dialogs.settings.forms import (
+    AccountForm,
+    AppForm,
+    Form,
+    HubForm,
+    HubRoleForm,
+    ProfileForm,
+    RoleForm,
+)
+from trayapp.dialogs.settings.sso_model import HubActions
+
+if TYPE_CHECKING:
+    from trayapp.core.sso.signin import DeviceCode
 
 Path = tuple[str, ...]  # ("acme",), ("acme", "dev"), ("acme", "dev", "DEVELOPER")
 BACKENDS = ("keyring", "vault")
@@ -51,6 +63,8 @@ class SettingsModel:
         self.check: config_ops.KeyCheck | None = None
         self.checking = False
         self.app = self._app_form()
+        self.device_code: DeviceCode | None = None  # shown while a sign-in waits for it
+        self.hubs = HubActions(self)  # an Identity Center hub's sign-in, refresh, sign-out
 
     # What is shown
 
@@ -74,9 +88,12 @@ class SettingsModel:
                     Node(path, f"{account.name}  ({account.account_id}, {account.region})")
                 )
                 for role in account.roles:
-                    minutes = role.duration_seconds // 60
                     fresh = ", keep fresh" if role.keep_fresh else ""
-                    nodes.append(Node((*path, role.name), f"{role.name}  ({minutes} min{fresh})"))
+                    if sso is None:
+                        length = f"{role.duration_seconds // 60} min"
+                    else:
+                        length = f"via {role.via}" if role.via else "permission set"
+                    nodes.append(Node((*path, role.name), f"{role.name}  ({length}{fresh})"))
         return nodes
 
     @property
@@ -107,19 +124,22 @@ class SettingsModel:
     def new_profile(self) -> ProfileForm:
         return self._begin(ProfileForm(), None)
 
+    def new_hub(self) -> HubForm:
+        return self._begin(HubForm(), None)
+
     def new_account(self, profile: str) -> AccountForm:
         return self._begin(AccountForm(profile), None)
 
     def new_role(self, profile: str, account: str) -> RoleForm:
+        if self.hubs.is_hub(profile):
+            return self._begin(HubRoleForm(profile, account), None)
         return self._begin(RoleForm(profile, account), None)
 
     def edit(self, path: Path) -> Form:
         config = self.config
         profile = next(p for p in config.profiles if p.name == path[0])
         if len(path) == 1 and profile.is_identity_center:
-            hub_form = self._begin(ProfileForm.for_profile(profile, secret_stored=False), path)
-            self.problem = _identity_center_note(profile.name)
-            return hub_form
+            return self._begin(HubForm.for_hub(profile), path)
         if len(path) == 1:
             stored = self._guard(lambda: config_ops.hub_secret_stored(self.service, profile.name))
             profile_form = ProfileForm.for_profile(profile, secret_stored=bool(stored))
@@ -132,7 +152,8 @@ class SettingsModel:
                 form = AccountForm.for_account(profile.name, account)
             else:
                 role = next(r for r in account.roles if r.name == path[2])
-                form = RoleForm.for_role(profile.name, account.name, role)
+                kind = HubRoleForm if profile.is_identity_center else RoleForm
+                form = kind.for_role(profile.name, account.name, role)
         return self._begin(form, path)
 
     def _begin(self, form: F, path: Path | None) -> F:
@@ -145,9 +166,6 @@ class SettingsModel:
         """Save the form (only when valid); True when saved. Then open the next natural step:
         a new profile's first account, a new account's first role."""
         form = self.form
-        if isinstance(form, ProfileForm) and form.existing and form.existing.is_identity_center:
-            self.problem = _identity_center_note(form.existing.name)
-            return False
         if form is None or not form.valid:
             self.problem = "Fix the fields marked in red first."
             return False
@@ -159,6 +177,8 @@ class SettingsModel:
 
     def _save(self, form: Form) -> str:
         service, editing = self.service, self.editing
+        if isinstance(form, HubForm):
+            return self.hubs.save(form)
         if isinstance(form, ProfileForm):
             profile = form.build()
             secret = form.new_secret()
@@ -407,12 +427,5 @@ class SettingsModel:
             "status": self.status,
             "problem": self.problem,
             "app": self.app.snapshot(),
+            "hub": self.hubs.snapshot(),
         }
-
-
-def _identity_center_note(name: str) -> str:
-    """Why an Identity Center hub's page has nothing to save (no key, no MFA device)."""
-    return (
-        f"{name} is an Identity Center hub: an Identity Center hub has no hub key or MFA "
-        f"device. Sign in from the tray menu; 'aacli config sync {name}' brings its accounts."
-    )

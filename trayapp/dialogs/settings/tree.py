@@ -6,8 +6,14 @@ import tkinter as tk
 from tkinter import ttk
 from typing import TYPE_CHECKING
 
-from trayapp.dialogs.settings.forms import AccountForm, RoleForm
-from trayapp.dialogs.settings.widgets import FieldRow, Mnemonics, button, check_button
+from trayapp.dialogs.settings.forms import AccountForm, HubRoleForm, RoleForm
+from trayapp.dialogs.settings.widgets import (
+    MESSAGE_WIDTH,
+    FieldRow,
+    Mnemonics,
+    button,
+    check_button,
+)
 
 if TYPE_CHECKING:
     from trayapp.dialogs.settings.model import Path
@@ -22,6 +28,11 @@ ROLE_FIELDS = (
     ("name", "Role _name", "the IAM role's name"),
     ("duration", "_Duration", "15m to 12h (or the role's maximum), e.g. 2h"),
     ("aws_profile", "A_WS profile", "optional; default ACCOUNT-ROLE"),
+)
+HUB_ROLE_FIELDS = (  # an Identity Center hub's role: no duration (not this role's to choose)
+    ("name", "Role _name", "a permission set, or a role of the account chained from one"),
+    ("via", "C_hained from", "optional: the permission set whose credentials assume it"),
+    ROLE_FIELDS[2],
 )
 
 
@@ -42,7 +53,8 @@ class TreeView:
         self.tree.bind("<Alt-Up>", lambda _e: self.move(-1))
         self.tree.bind("<Alt-Down>", lambda _e: self.move(1))
         actions = (
-            ("Add _profile", window.new_profile),
+            ("Add IAM user _hub", window.new_profile),
+            ("Add I_dentity Center hub", window.new_hub),
             ("Add a_ccount", self.add_account),
             ("Add _role", self.add_role),
             ("Remo_ve\u2026", self.remove),
@@ -116,7 +128,7 @@ class SimpleFormView:
 
     def __init__(
         self, parent: ttk.Frame, window: SettingsWindow, form: AccountForm | RoleForm
-    ) -> None:
+    ) -> None:  # RoleForm: a HubRoleForm too (an Identity Center hub's role)
         self.window, self.form = window, form
         self.keys = Mnemonics()
         frame = ttk.Frame(parent)
@@ -126,6 +138,9 @@ class SimpleFormView:
         if isinstance(form, AccountForm):
             fields = ACCOUNT_FIELDS
             title = f"New account in {form.profile}" if editing is None else "Account"
+        elif isinstance(form, HubRoleForm):
+            fields = HUB_ROLE_FIELDS if editing is None else HUB_ROLE_FIELDS[::2]  # via stays
+            title = f"New role in {form.profile}/{form.account}" if editing is None else "Role"
         else:
             fields = ROLE_FIELDS
             title = f"New role in {form.profile}/{form.account}" if editing is None else "Role"
@@ -144,6 +159,10 @@ class SimpleFormView:
             )
             for row, (name, text, hint) in enumerate(fields, start=1)
         }
+        self.chain: ttk.Label | None = None
+        if isinstance(form, HubRoleForm):
+            self.chain = ttk.Label(frame, text="", style="Muted.TLabel", wraplength=MESSAGE_WIDTH)
+            self.chain.grid(row=19, column=1, columnspan=2, sticky="w", pady=(8, 0))
         if isinstance(form, RoleForm):
             fresh = tk.BooleanVar(frame, value=form.keep_fresh)
 
@@ -169,4 +188,6 @@ class SimpleFormView:
     def show(self) -> None:
         for name, row in self.rows.items():
             row.show(self.form.values[name], self.form.message(name))
+        if self.chain is not None and isinstance(self.form, HubRoleForm):
+            self.chain.configure(text=self.form.chain_note())
         self.save_button.state(["!disabled"] if self.window.model.can_save else ["disabled"])

@@ -22,7 +22,9 @@ STEPS = (
     "an encrypted vault, never to a file in clear) and its MFA device. Check asks AWS "
     "whose keys they are.\n"
     "2.  An account (name and 12-digit id) and a role in it, e.g. dev and DEVELOPER.\n"
-    "3.  Save: the role is in the tray's menu; click it and type the code."
+    "3.  Save: the role is in the tray's menu; click it and type the code.\n"
+    "Or an Identity Center hub: its start URL and region; sign in in your browser, and "
+    "Refresh accounts brings its accounts and permission sets (no key, no code)."
 )
 
 
@@ -40,10 +42,13 @@ class WelcomeView:
         )
         buttons = ttk.Frame(frame)
         buttons.grid(sticky="w", pady=(18, 0))
-        self.start = button(buttons, "_Set up a profile\u2026", self.keys, window.new_profile)
+        self.start = button(buttons, "_Set up an IAM user hub\u2026", self.keys, window.new_profile)
         self.start.grid(row=0, column=0, padx=(0, 8))
+        button(buttons, "Set up an Identity _Center hub\u2026", self.keys, window.new_hub).grid(
+            row=0, column=1, padx=(0, 8)
+        )
         button(buttons, "_Import from ~/.aws/config\u2026", self.keys, window.import_aws).grid(
-            row=0, column=1
+            row=1, column=0, sticky="w", pady=(8, 0)
         )
         ttk.Label(
             frame,

@@ -8,15 +8,17 @@ import os
 import queue
 import threading
 import tkinter as tk
+from collections.abc import Callable
 from pathlib import Path
 from tkinter import messagebox, ttk
 from typing import Any
 
 from trayapp.dialogs.common import PAD, make_root, present
 from trayapp.dialogs.settings.appsettings import AppSettingsView
-from trayapp.dialogs.settings.forms import ProfileForm
+from trayapp.dialogs.settings.forms import HubForm, ProfileForm
 from trayapp.dialogs.settings.model import SettingsModel
 from trayapp.dialogs.settings.profile import ProfileView
+from trayapp.dialogs.settings.sso import HubView
 from trayapp.dialogs.settings.tree import SimpleFormView, TreeView
 from trayapp.dialogs.settings.welcome import WelcomeView
 
@@ -37,8 +39,8 @@ class SettingsWindow:
     ) -> None:
         self.root, self.model = root, model
         self.raise_file, self.debug_file = raise_file, debug_file
-        self.results: queue.Queue[Any] = queue.Queue()
-        self.form_view: ProfileView | SimpleFormView | None = None
+        self.results: queue.Queue[Callable[[], None]] = queue.Queue()  # run on the Tk loop
+        self.form_view: ProfileView | HubView | SimpleFormView | None = None
 
         outer = ttk.Frame(root, padding=PAD)
         outer.grid(sticky="nsew")
@@ -88,6 +90,11 @@ class SettingsWindow:
         self.show_page(self.profiles_page)
         self.rebuild_form()
 
+    def new_hub(self) -> None:
+        self.model.new_hub()
+        self.show_page(self.profiles_page)
+        self.rebuild_form()
+
     def select(self, path: tuple[str, ...]) -> None:
         if any(node.path == path for node in self.model.tree()):
             self.model.edit(path)
@@ -108,6 +115,8 @@ class SettingsWindow:
             ).grid(sticky="w")
         elif isinstance(form, ProfileForm):
             self.form_view = ProfileView(self.editor, self, form)
+        elif isinstance(form, HubForm):
+            self.form_view = HubView(self.editor, self, form)
         else:
             self.form_view = SimpleFormView(self.editor, self, form)  # type: ignore[arg-type]
         self.tree.fill(self.model.editing)
@@ -156,19 +165,70 @@ class SettingsWindow:
             return
         self.model.checking = True
         self.refresh()
-        threading.Thread(
-            target=lambda: self.results.put(self.model.run_check(request)),
-            name="aacli-check",
-            daemon=True,
-        ).start()
+        self._off_loop("aacli-check", lambda: self.model.run_check(request), self.model.checked)
+
+    def _off_loop(self, name: str, work: Callable[[], Any], done: Callable[[Any], None]) -> None:
+        """``work()`` on a thread; ``done(its result)`` back on the Tk loop (the poll)."""
+
+        def run() -> None:
+            result = work()
+            self.results.put(lambda: done(result))
+
+        threading.Thread(target=run, name=name, daemon=True).start()
+
+    def start_hub(self, action: str) -> None:
+        """Sign in / Refresh accounts / Sign out of the hub on show, off the Tk loop."""
+        from trayapp.dialogs.settings.sso_model import REFRESH, SIGN_IN
+
+        hubs = self.model.hubs
+        name = hubs.begin(action)
+        if name is None:
+            self.refresh()
+            return
+        work: Callable[[], Any]
+        if action == SIGN_IN:
+            work = lambda: hubs.run_sign_in(  # noqa: E731
+                name,
+                open_browser=self._open_browser,
+                show_device_code=lambda code: self.results.put(lambda: self._show_code(code)),
+                cancelled=hubs.cancelled,
+            )
+        elif action == REFRESH:
+            work = lambda: hubs.run_refresh(name)  # noqa: E731
+        else:
+            work = lambda: hubs.run_sign_out(name)  # noqa: E731
+        self.refresh()
+        self._off_loop(f"aacli-{action}", work, hubs.done)
+
+    def _show_code(self, code: Any) -> None:
+        self.model.device_code = code
+
+    def _open_browser(self, url: str) -> bool:
+        """The sign-in page in the browser (through the private redirect page, never on a
+        command line); False when none could be started: the device code is shown instead."""
+        from trayapp.core.browser import IDENTITY_CENTER_TITLE, open_signin_page
+        from trayapp.core.errors import ConsoleError
+
+        try:
+            open_signin_page(
+                url, self.model.service.deps.app.state_dir, title=IDENTITY_CENTER_TITLE
+            )
+        except ConsoleError:
+            return False
+        return True
 
     def _poll(self) -> None:
-        try:
-            result = self.results.get_nowait()
-        except queue.Empty:
-            pass
-        else:
-            self.model.checked(result)
+        ran = False
+        while True:
+            try:
+                then = self.results.get_nowait()
+            except queue.Empty:
+                break
+            then()
+            ran = True
+        if ran:
+            if isinstance(self.model.form, HubForm) and self.form_view is not None:
+                self.tree.fill(self.model.editing)  # a refresh may have added accounts
             self.refresh()
         self._raise_if_asked()
         self.root.after(POLL_MS, self._poll)
@@ -223,6 +283,7 @@ class SettingsWindow:
         self.refresh()
 
     def close(self) -> None:
+        self.model.hubs.cancel()  # a sign-in waiting for the browser ends with the window
         form = self.model.form
         if (
             form is not None
