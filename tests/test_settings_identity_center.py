@@ -328,3 +328,54 @@ def test_the_window_adds_a_hub_signs_in_with_the_browser_and_refreshes_its_accou
     stderr = child.stderr.read()
     assert "Traceback" not in stderr, stderr
     print(f"signed in {signed_in_after:.1f} s after Alt+I")
+
+
+@pytest.mark.display
+@pytest.mark.slow
+def test_with_no_browser_the_window_shows_the_device_code_copies_it_and_signs_in(
+    configured, display, tmp_path
+):
+    """Issue 13 (settings, hub page): when no browser can be started, Sign in shows the
+    device code and its URL in the window with a Copy button (the code reaches the
+    clipboard); approving it on the sandbox's device page signs the hub in."""
+    import stat
+    import subprocess
+
+    from settings_driver import SettingsDriver
+    from tray_harness import ARTIFACTS
+
+    ic = configured.sandbox.identity_center
+    with (configured.home / "config.toml").open("a", encoding="utf-8") as out:
+        out.write(f'\n[profiles.corp]\nsso_start_url = "{ic.start_url}"\n')
+        out.write(f'sso_region = "{ic.region}"\n')
+        out.write('\n[profiles.corp.accounts.dev]\nid = "111111111111"\nregion = "eu-west-1"\n')
+        out.write("\n[profiles.corp.accounts.dev.roles.AdministratorAccess]\nsynced = true\n")
+    failing = tmp_path / "no-browser.sh"
+    failing.write_text("#!/bin/sh\nexit 3\n")
+    failing.chmod(failing.stat().st_mode | stat.S_IXUSR)
+    env = _window_env(configured, display, BROWSER=str(failing))
+    child, window = SettingsDriver.start(env, tmp_path / "s.json", "--profile=corp")
+    window.until("corp's page", lambda s: s["editing"] == ["corp"])
+    window.focus()
+    time.sleep(0.4)
+    window.key("alt+i")  # Sign in to corp…
+    shown = window.until("the device code", lambda s: s["hub"]["device_code"], timeout=30)
+    code = shown["hub"]["device_code"]
+    assert code["user_code"] and code["url"].startswith(configured.sandbox.endpoint_url)
+    assert shown["hub"]["busy"] == "Signing in to corp\u2026: enter this code on the sign-in page."
+    window.key("alt+c")  # Copy code
+    window.until("copied", lambda s: s["status"] == "Copied the sign-in code.")
+    pasted = subprocess.run(
+        ["xclip", "-selection", "clipboard", "-o"],
+        env=env, capture_output=True, text=True, timeout=10,
+    )  # fmt: skip
+    assert pasted.stdout == code["user_code"], pasted.stderr
+    window.screenshot(ARTIFACTS / "settings-identity-center-code.png")
+    ic.approve(code["user_code"])
+    shown = window.until(
+        "signed in", lambda s: s["hub"]["state"].startswith("Signed in until"), timeout=30
+    )
+    assert shown["hub"]["device_code"] is None and shown["problem"] == ""
+    window.key("Escape")  # nothing changed: the window closes
+    assert child.wait(timeout=10) == 0
+    assert "Traceback" not in child.stderr.read()

@@ -99,6 +99,8 @@ class HubActions:
         return code if self.busy == SIGN_IN and self.busy_hub == self.hub_name() else None
 
     def busy_text(self) -> str:
+        if self.busy == SIGN_IN and self.model.device_code is not None:
+            return f"Signing in to {self.busy_hub}\u2026: enter this code on the sign-in page."
         return BUSY_TEXT[self.busy].format(name=self.busy_hub) if self.busy else ""
 
     def can(self, action: str) -> bool:
