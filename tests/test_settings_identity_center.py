@@ -14,9 +14,9 @@ from conftest import PASSPHRASE
 
 from trayapp.core.paths import AppPaths, AwsPaths
 from trayapp.core.service import Deps, Service
-from trayapp.dialogs.settings.forms import HubForm, HubRoleForm
 from trayapp.dialogs.settings.model import SettingsModel
-from trayapp.dialogs.settings.sso_model import REFRESH, SIGN_IN, SIGN_OUT
+
+SIGN_IN, REFRESH, SIGN_OUT = "sign_in", "refresh", "sign_out"  # the hub page's actions
 
 HEADER = 'version = 1\n\n[settings]\nsecret_backend = "vault"\n'
 
@@ -85,7 +85,7 @@ def test_the_model_adds_a_hub_validated_as_config_add_sso_and_a_bad_one_saves_no
     and opens its page (Not signed in, Sign in offered, Refresh and Sign out not yet)."""
     before = (env.home / "config.toml").read_bytes()
     form = model.new_hub()
-    assert isinstance(form, HubForm)
+    assert form.kind == "identity_center"
     _type(form, name="corp", start_url="http://corp.example/start", region="eu-west-1")
     assert not model.can_save
     assert form.message("start_url").startswith("start URL 'http://corp.example/start' must be")
@@ -101,7 +101,7 @@ def test_the_model_adds_a_hub_validated_as_config_add_sso_and_a_bad_one_saves_no
     assert (hub["sso_start_url"], hub["sso_region"]) == (ic.start_url, ic.region)
     assert not {"access_key_id", "mfa_serial"} & set(hub)
     assert "Added Identity Center hub corp" in model.status
-    assert model.editing == ("corp",) and isinstance(model.form, HubForm)
+    assert model.editing == ("corp",) and model.form.kind == "identity_center"
     shown = model.snapshot()
     assert shown["hub"]["state"] == "Not signed in"
     assert model.hubs.sign_in_label() == "Sign in to corp\u2026"
@@ -172,12 +172,12 @@ def test_a_role_of_a_hub_has_no_duration_and_a_chained_one_says_so(model, env, i
     config_ops.add_role(model.service, "corp", "dev", admin)
 
     form = model.edit(("corp", "dev", "AdministratorAccess"))
-    assert isinstance(form, HubRoleForm)
+    assert form.kind == "hub_role"
     assert "duration" not in form.values
     assert form.chain_note().startswith("a permission set")
 
     new = model.new_role("corp", "dev")
-    assert isinstance(new, HubRoleForm)
+    assert new.kind == "hub_role"
     _type(new, name="DEVELOPER", via="AdministratorAccess")
     assert model.save(), model.problem
     role = _on_disk(env)["profiles"]["corp"]["accounts"]["dev"]["roles"]["DEVELOPER"]
