@@ -22,7 +22,7 @@ STEPS = (
     "an encrypted vault, never to a file in clear) and its MFA device. Check asks AWS "
     "whose keys they are.\n"
     "2.  An account (name and 12-digit id) and a role in it, e.g. dev and DEVELOPER.\n"
-    "3.  Save: the role is in the tray's menu; click it and type the code.\n"
+    "3.  Save: the role is in the tray's menu; click it and type the code.\n\n"
     "Or an Identity Center hub: its start URL and region; sign in in your browser, and "
     "Refresh accounts brings its accounts and permission sets (no key, no code)."
 )
