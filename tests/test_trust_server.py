@@ -271,20 +271,24 @@ def plant(planted: str, socket_file: Path, theirs: Path) -> None:
     socket_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     if planted == "symlink":
         socket_file.symlink_to(theirs)
+    elif planted == "fifo":
+        os.mkfifo(socket_file, 0o600)
+    elif planted == "regular-file":
+        socket_file.write_text('{"Version": 1, "AccessKeyId": "ASIAATTACKERSFAKEKEY"}')
     else:
         os.rename(theirs, socket_file)
-    assert os.lstat(socket_file).st_uid in (ATTACKER_UID, os.getuid())
 
 
-@pytest.mark.parametrize("planted", ["symlink", "their-socket"])
+@pytest.mark.parametrize("planted", ["symlink", "their-socket", "fifo", "regular-file"])
 def test_a_socket_another_user_planted_is_never_asked(configured, attacker_tray, planted):
-    """Issue 16 trust (tray socket): a symlink to another user's socket, or their socket
-    itself, where the tray's socket goes: `credential-process --server` does not connect to
-    it and falls back to the usual path (real credentials), and `env --server` says no tray
-    runs; the other user's socket never sees a connection."""
+    """Issue 16 trust (tray socket): a symlink to another user's socket, their socket itself,
+    a FIFO or a plain file where the tray's socket goes: `credential-process --server` does
+    not connect to it or wait on it and falls back to the usual path (real credentials), and
+    `env --server` says no tray runs; the other user's socket never sees a connection."""
     theirs, log = attacker_tray
     socket_file = AppPaths.from_env(configured.environ()).tray_socket_file
     plant(planted, socket_file, theirs)
+    started = time.monotonic()
     done = configured.aacli(
         "credential-process", "--server", "dev/DEVELOPER", "--code", configured.code()
     )
@@ -295,6 +299,7 @@ def test_a_socket_another_user_planted_is_never_asked(configured, attacker_tray,
     assert env.returncode != 0 and "attacker" not in env.stdout
     assert "tray" in env.stderr.lower() and "Traceback" not in env.stderr
     assert not log.exists()
+    assert time.monotonic() - started < 30
 
 
 @pytest.mark.parametrize("planted", ["symlink", "their-socket", "regular-file", "their-folder"])
@@ -341,4 +346,3 @@ def test_the_tray_listens_only_on_a_socket_of_its_own(configured, attacker_tray,
             before.st_mode,
         )
     assert not log.exists()
-    time.sleep(0)  # nothing else to wait for: the attacker's log is written at connect
