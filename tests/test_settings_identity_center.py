@@ -379,3 +379,74 @@ def test_with_no_browser_the_window_shows_the_device_code_copies_it_and_signs_in
     window.key("Escape")  # nothing changed: the window closes
     assert child.wait(timeout=10) == 0
     assert "Traceback" not in child.stderr.read()
+
+
+def _follow(url):
+    """A browser in a thread: follows the sign-in URL (and its redirect to the listener)."""
+    import contextlib
+    import threading
+    import urllib.request
+
+    def visit():
+        with contextlib.suppress(OSError):  # a refused sign-in's page: the sign-in says why
+            urllib.request.urlopen(url, timeout=20).close()
+
+    threading.Thread(target=visit, daemon=True).start()
+    return True
+
+
+def test_a_refused_or_cancelled_sign_in_is_one_line_and_refresh_needs_a_sign_in(model, env, ic):
+    """Issue 13 (settings, hub page): a sign-in Identity Center refuses shows its one line
+    (no traceback, not signed in); Cancel sign-in ends a sign-in waiting for the browser
+    within seconds; Refresh accounts after the sign-in ended names the window's way to sign
+    in (no terminal command)."""
+    import threading
+
+    from trayapp.core import config_ops
+
+    config_ops.add_identity_center_hub(model.service, "corp", ic.start_url, ic.region)
+    model.edit(("corp",))
+    ic.deny_next()
+    _run(model, SIGN_IN, open_browser=_follow, show_device_code=lambda code: None)
+    assert model.problem and "\n" not in model.problem and "Traceback" not in model.problem
+    assert "denied" in model.problem.lower() or "refused" in model.problem.lower(), model.problem
+    assert model.hubs.sign_in_state() == "Not signed in" and not model.hubs.busy
+
+    # A browser that opens the page but nobody signs in: Cancel sign-in ends the wait.
+    hubs = model.hubs
+    name = hubs.begin(SIGN_IN)
+    results = []
+    worker = threading.Thread(
+        target=lambda: results.append(
+            hubs.run_sign_in(
+                name,
+                open_browser=lambda url: True,
+                show_device_code=lambda code: None,
+                cancelled=hubs.cancelled,
+            )
+        )
+    )
+    worker.start()
+    time.sleep(0.5)
+    assert hubs.busy_text() == "Signing in to corp\u2026 (finish it in the browser)"
+    assert not hubs.can(SIGN_IN) and not hubs.can(REFRESH)  # one action at a time
+    started = time.monotonic()
+    hubs.cancel()
+    worker.join(timeout=5)
+    assert not worker.is_alive() and time.monotonic() - started < 3
+    hubs.done(results[0])
+    assert model.status == "Sign-in to corp cancelled." and model.problem == ""
+    assert model.hubs.sign_in_state() == "Not signed in"
+
+    # Signed in, then every token expired and no refresh possible: Refresh says how.
+    _run(
+        model,
+        SIGN_IN,
+        open_browser=lambda url: False,
+        show_device_code=lambda code: ic.approve(code.user_code),
+    )
+    assert model.hubs.can(REFRESH)
+    assert hubs.begin(REFRESH) == "corp"
+    model.service.sign_out("corp")  # meanwhile, behind the window's back (`aacli logout`)
+    hubs.done(hubs.run_refresh("corp"))
+    assert model.problem == "Sign in to corp first (Sign in to corp\u2026 on this page)."

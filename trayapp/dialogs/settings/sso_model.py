@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from trayapp.core import config_ops
-from trayapp.core.errors import AacliError, CodeCancelled
+from trayapp.core.errors import AacliError, CodeCancelled, SignInNeeded
 from trayapp.dialogs.settings.forms import HubForm
 
 if TYPE_CHECKING:
@@ -119,7 +119,7 @@ class HubActions:
         name = self.hub_name()
         if name is None or not self.can(action):
             return None
-        self.busy, self.busy_hub = action, name
+        self.busy, self.busy_hub, self._cancelled = action, name, False
         self.model.problem = ""
         self.model.device_code = None
         return name
@@ -167,6 +167,8 @@ class HubActions:
             isinstance(result, AacliError) and action == SIGN_IN and self._cancelled
         ):
             model.status, model.problem = f"Sign-in to {name} cancelled.", ""
+        elif isinstance(result, SignInNeeded):  # the core's words name the CLI's way
+            model.problem = f"Sign in to {name} first (Sign in to {name}\u2026 on this page)."
         elif isinstance(result, AacliError):
             model.problem = str(result)
         elif action == SIGN_IN:

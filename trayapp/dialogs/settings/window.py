@@ -24,6 +24,7 @@ from trayapp.dialogs.settings.welcome import WelcomeView
 
 TITLE = "aacli \u2014 Settings"
 POLL_MS = 250
+STATE_EVERY = 20  # polls: a hub page re-reads its sign-in (an expiry, a CLI `aacli login`)
 DEBUG_ENV = "AACLI_SETTINGS_DEBUG"  # a file the window writes its state to (tests)
 SCALING_ENV = "AACLI_TK_SCALING"  # Tk's pixels per point, e.g. 2.66 for 200 %
 
@@ -41,6 +42,7 @@ class SettingsWindow:
         self.raise_file, self.debug_file = raise_file, debug_file
         self.results: queue.Queue[Callable[[], None]] = queue.Queue()  # run on the Tk loop
         self.form_view: ProfileView | HubView | SimpleFormView | None = None
+        self._polls = 0
 
         outer = ttk.Frame(root, padding=PAD)
         outer.grid(sticky="nsew")
@@ -218,6 +220,7 @@ class SettingsWindow:
         return True
 
     def _poll(self) -> None:
+        self._polls += 1
         ran = False
         while True:
             try:
@@ -230,6 +233,8 @@ class SettingsWindow:
             if isinstance(self.model.form, HubForm) and self.form_view is not None:
                 self.tree.fill(self.model.editing)  # a refresh may have added accounts
             self.refresh()
+        elif self._polls % STATE_EVERY == 0 and isinstance(self.model.form, HubForm):
+            self.refresh()  # the sign-in's state may have changed (it ended, a CLI login)
         self._raise_if_asked()
         self.root.after(POLL_MS, self._poll)
 
