@@ -139,7 +139,9 @@ def test_the_model_signs_in_with_the_device_code_refreshes_accounts_and_signs_ou
     assert expiry is not None and expiry > datetime.now(timezone.utc) + timedelta(hours=1)
     until = f"Signed in until {expiry.astimezone().strftime('%H:%M')}"
     assert model.hubs.sign_in_state() == until
-    assert model.status == f"{until} (corp)."
+    assert model.status == (
+        f"{until} (corp). Next: Refresh accounts brings its accounts and permission sets."
+    )
     assert model.hubs.can(REFRESH) and model.hubs.can(SIGN_OUT)
     assert model.hubs.sign_in_label() == "Sign in to corp again\u2026"
 

@@ -173,6 +173,9 @@ class HubActions:
             model.problem = str(result)
         elif action == SIGN_IN:
             model.status = f"{status_line(result, model.service.deps.clock())} ({name})."
+            hub = next((p for p in model.config.profiles if p.name == name), None)
+            if hub is not None and not hub.accounts:
+                model.status += " Next: Refresh accounts brings its accounts and permission sets."
         elif action == REFRESH:
             model.service.reload()
             model.status = refreshed(result) + _added(result.added)

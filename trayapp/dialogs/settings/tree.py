@@ -135,6 +135,7 @@ class SimpleFormView:
         frame.grid(sticky="nsew")
         frame.columnconfigure(1, weight=1)
         editing = window.model.editing
+        fields: tuple[tuple[str, str, str], ...]
         if isinstance(form, AccountForm):
             fields = ACCOUNT_FIELDS
             title = f"New account in {form.profile}" if editing is None else "Account"
