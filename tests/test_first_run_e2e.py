@@ -70,7 +70,7 @@ def test_first_run_from_the_tray_to_the_aws_cli(env, sandbox, tmp_path):
         assert tray.model()["state"] == "idle"
 
         # The profile: keys of the sandbox's hub user; Check asks AWS whose they are.
-        window.key("alt+s")  # "Set up a profile…"
+        window.key("alt+s")  # "Set up an IAM user hub…"
         window.form("profile")
         window.type("acme")
         window.field("k", hub.access_key_id)
