@@ -346,3 +346,52 @@ def test_the_tray_listens_only_on_a_socket_of_its_own(configured, attacker_tray,
             before.st_mode,
         )
     assert not log.exists()
+
+
+# Holds connections open as the attacker: N connections that send half a request and wait.
+HOLDER = """
+import socket, sys, time
+host, port, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+held = []
+for _ in range(count):
+    s = socket.create_connection((host, port), timeout=10)
+    s.sendall(b"GET /role/x HTTP/1.1\\r\\nHost: 127.0.0.1\\r\\n")  # never finished
+    held.append(s)
+print("holding", flush=True)
+time.sleep(30)
+"""
+
+
+def test_another_user_holding_connections_open_does_not_lock_the_sdks_out(configured, attacker_uid):
+    """Issue 16 trust (credential server): another local user opens 40 connections that never
+    finish their request (more than the server answers at once): an SDK with the token still
+    gets its credentials at once, not "busy"."""
+    import http.client
+
+    child, variables, _ = start_serve(configured)
+    holder = None
+    try:
+        url, token = variables[URI_VARIABLE], variables[TOKEN_VARIABLE]
+        port = url.split(":")[2].split("/")[0]
+        setpriv = ["setpriv", f"--reuid={ATTACKER_UID}", "--regid=65534", "--clear-groups"]
+        holder = subprocess.Popen(
+            [*setpriv, "/usr/bin/python3", "-I", "-c", HOLDER, "127.0.0.1", port, "40"],
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd="/",
+        )
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
+        started = time.monotonic()
+        connection = http.client.HTTPConnection("127.0.0.1", int(port), timeout=10)
+        connection.request("GET", "/" + url.split("/", 3)[3], headers={"Authorization": token})
+        response = connection.getresponse()
+        body = json.loads(response.read())
+        connection.close()
+        assert response.status == 200, body
+        assert body["AccessKeyId"].startswith("ASIA")
+        assert time.monotonic() - started < 5
+    finally:
+        if holder is not None:
+            holder.kill()
+            holder.wait()
+        stop(child)

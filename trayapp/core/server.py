@@ -260,20 +260,23 @@ class _Handler(BaseHTTPRequestHandler):
         self.command, self.request_version = "", "HTTP/1.0"  # for a reply before parsing
 
     def handle_one_request(self) -> None:
-        if not self.server.slots.acquire(blocking=False):
-            self.close_connection = True
-            self._reply(503, {"code": "Busy", "message": "too many requests at once"})
-            return
         try:
             super().handle_one_request()
         except _TooLarge:
             self.close_connection = True
             self._reply(431, {"code": "TooLarge", "message": "the request is too large"})
-        finally:
-            self.server.slots.release()
 
     def _serve(self) -> None:
-        status, body = self.server.owner.answer(self.command, self.path, self.headers)
+        # A slot is taken once the whole request is read: a client (another local user) that
+        # connects and never finishes its request holds none, so it cannot lock SDKs out.
+        if not self.server.slots.acquire(blocking=False):
+            self.close_connection = True
+            self._reply(503, {"code": "Busy", "message": "too many requests at once"})
+            return
+        try:
+            status, body = self.server.owner.answer(self.command, self.path, self.headers)
+        finally:
+            self.server.slots.release()
         self._reply(status, body)
 
     do_GET = _serve
