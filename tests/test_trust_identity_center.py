@@ -186,17 +186,24 @@ def test_a_cache_file_aacli_may_not_trust_is_refused_in_one_line(corp, ic, attac
 
 def test_a_cache_file_symlinked_into_another_users_folder_gets_no_token(corp, ic, attacker_dir):
     """Issue 13 trust (token cache): corp's cache file is a dangling symlink into a folder
-    another user owns: a sign-in refuses to write the token (with its refresh token and
-    client secret) there, in one line, and nothing appears in that folder."""
+    another user owns: a sign-in refuses, in one line and before it calls Identity Center, to
+    write the token (with its refresh token and client secret) there; nothing appears in that
+    folder. A symlink loop there is one line too."""
     from trayapp.core.errors import UnsafeFileError
 
     cache_dir(corp).mkdir(parents=True, mode=0o700)
     cache_file(corp).symlink_to(attacker_dir / "stolen.json")
+    before = len(ic.requests)
     with pytest.raises(UnsafeFileError, match="another user") as refused:
         device_sign_in(corp, ic)
     assert "\n" not in str(refused.value)
+    assert ic.requests[before:] == []
     assert list(attacker_dir.iterdir()) == []
     assert cache_file(corp).is_symlink()
+    cache_file(corp).unlink()
+    cache_file(corp).symlink_to(cache_file(corp))
+    result = corp.aacli("login", "corp", "--device-code", BROWSER="/bin/true", timeout=30)
+    assert_one_line_error(result, CACHE_NAME)
 
 
 @pytest.mark.parametrize("kind", ["fifo", "dev-zero", "20-mib"])

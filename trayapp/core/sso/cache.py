@@ -81,9 +81,16 @@ class TokenCache:
     def path(self, session_name: str) -> Path:
         return self.folder / cache_key(session_name)
 
-    def check(self) -> None:
-        """Refuse a cache folder another user owns or may write to (before a sign-in starts)."""
+    def check(self, session_name: str | None = None) -> None:
+        """Refuse a cache folder another user owns or may write to (before a sign-in starts),
+        and the folder a symlinked token file of ``session_name`` points into."""
         files.check_trusted_path(self.folder, what=FOLDER_WHAT)
+        if session_name is not None:
+            try:
+                target = self.path(session_name).resolve()
+            except (OSError, RuntimeError):  # a symlink loop: reading it says so in one line
+                return
+            files.check_trusted_path(target.parent, what=FOLDER_WHAT)
 
     def load(self, session_name: str) -> SsoToken | None:
         """The session's token; None when there is none, or the file is not a usable token.
@@ -135,11 +142,10 @@ class TokenCache:
             GRANT_FIELD: token.registration_flow,
         }
         data.update({key: value for key, value in optional.items() if value})
-        path = self.path(session_name)
         # A symlinked token file is followed (as the AWS CLI does), but only into a folder of
         # the user's own: never hand the tokens to a folder another user controls.
-        files.check_trusted_path(path.resolve().parent, what=FOLDER_WHAT)
-        files.atomic_write(path, json.dumps(data, indent=2) + "\n", mode=0o600)
+        self.check(session_name)
+        files.atomic_write(self.path(session_name), json.dumps(data, indent=2) + "\n", mode=0o600)
 
     def remove(self, session_name: str) -> bool:
         """Remove the session's token file; True when there was one."""

@@ -84,7 +84,7 @@ def sign_in(
     """
     ic = _identity_center(hub)
     session_section(hub.name)  # a name ~/.aws/config cannot hold fails before the browser
-    ctx.cache.check()  # so does a cache folder aacli may not trust,
+    ctx.cache.check(hub.name)  # so does a cache folder (or file) aacli may not trust,
     write_sso_session(ctx, hub, dry_run=True)  # and a ~/.aws/config aacli cannot edit
     api = oidc.Oidc(ctx.client("sso-oidc", ic.region), ctx.clock)
     previous = _cached(ctx, hub)
