@@ -503,3 +503,31 @@ def test_a_hand_written_hostile_hub_name_or_start_url_is_refused_before_any_sign
     assert not corp.aws_config.exists()
     assert not cache_dir(corp).exists()
     assert sys.executable  # the CLI ran in this Python
+
+
+@pytest.mark.parametrize("region", ["evil.example.com/x", "a" * 5000, "us-east-1\x1b[31m"])
+def test_a_region_in_the_cache_file_never_chooses_where_the_refresh_token_goes(corp, ic, region):
+    """Issue 13 trust (token cache): an expired cached token whose ``region`` is hostile (a
+    host and path, 5000 characters, an escape): the refresh (with the refresh token and the
+    client secret) goes to the hub's own region's endpoint, as the AWS CLI's does, so the
+    outcome is the usual one line ("Sign in to corp first"), and logout still works."""
+    cache_dir(corp).mkdir(parents=True, mode=0o700)
+    past = datetime.now(timezone.utc) - timedelta(hours=1)
+    later = datetime.now(timezone.utc) + timedelta(days=30)
+    data = {
+        **a_cached_token(corp, ic),
+        "region": region,
+        "expiresAt": past.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "refreshToken": "not-a-refresh-token",
+        "clientId": "not-a-client",
+        "clientSecret": "not-a-secret",
+        "registrationExpiresAt": later.strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    cache_file(corp).write_text(json.dumps(data))
+    cache_file(corp).chmod(0o600)
+    result = corp.aacli("auth", PERMISSION_SET, timeout=60)
+    assert_one_line_error(result, "sign in to corp first")
+    assert "not-a-secret" not in result.stderr and "not-a-refresh-token" not in result.stderr
+    out = corp.aacli("logout", "corp", timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert not cache_file(corp).exists()

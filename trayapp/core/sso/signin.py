@@ -197,7 +197,7 @@ def sign_out(ctx: SsoContext, hub: Profile) -> bool:
     token = ctx.cache.load(hub.name)
     if token is not None:
         with contextlib.suppress(Exception):  # offline, or already refused: removed anyway
-            ctx.client("sso", token.region or ic.region).logout(accessToken=token.access_token)
+            ctx.client("sso", ic.region).logout(accessToken=token.access_token)
     return ctx.cache.remove(hub.name) or token is not None
 
 
@@ -297,7 +297,8 @@ def _refresh(ctx: SsoContext, ic: IdentityCenter, hub: Profile, token: SsoToken)
         token.registration_expires_at or ctx.clock(),
         token.registration_flow or "",
     )
-    api = oidc.Oidc(ctx.client("sso-oidc", token.region or ic.region), ctx.clock)
+    # The hub's own region, as the AWS CLI does: never one read from the cache file.
+    api = oidc.Oidc(ctx.client("sso-oidc", ic.region), ctx.clock)
     try:
         issued = api.refresh(reg, token.refresh_token)
     except oidc.ClientRejected:
