@@ -395,3 +395,44 @@ def test_another_user_holding_connections_open_does_not_lock_the_sdks_out(config
             holder.kill()
             holder.wait()
         stop(child)
+
+
+def test_the_tray_says_in_one_line_why_programs_cannot_ask_it(configured, attacker_tray):
+    """Issue 16 trust (tray socket): the real tray's serving part starting with a symlink to
+    another user's socket at its socket's path: the tray works on, says why in one line (no
+    traceback), and leaves the symlink and the other socket alone; no connection reaches it."""
+    from trayapp.core.codes import FixedCode
+    from trayapp.core.model import Settings
+    from trayapp.core.paths import AwsPaths
+    from trayapp.core.service import Deps, Service
+    from trayapp.tray.serving import TrayServing
+
+    theirs, log = attacker_tray
+    paths = AppPaths.from_env(configured.environ())
+    plant("symlink", paths.tray_socket_file, theirs)
+    service = Service(
+        Deps(
+            app=paths,
+            aws=AwsPaths(configured.credentials, configured.aws_config),
+            endpoint_url=configured.sandbox.endpoint_url,
+            passphrase=lambda: "unused",
+        )
+    )
+    notices: list[str] = []
+    serving = TrayServing(
+        service,
+        source_for=lambda _target: FixedCode(configured.code()),
+        to_sign_in_worker=lambda: None,
+        notify=notices.append,
+    )
+    serving.start(Settings())
+    try:
+        assert len(notices) == 1 and "\n" not in notices[0], notices
+        assert notices[0].startswith("Programs cannot ask the tray for credentials: ")
+        assert "not a socket" in notices[0] and "Traceback" not in notices[0]
+    finally:
+        serving.stop()
+    assert paths.tray_socket_file.is_symlink() and os.readlink(paths.tray_socket_file) == str(
+        theirs
+    )
+    assert theirs.exists() and not log.exists()
