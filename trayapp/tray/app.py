@@ -10,20 +10,21 @@ import queue
 import shutil
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from trayapp.core.clipboard import ClipboardError, SecretClipboard
+from trayapp.core.clipboard import SecretClipboard
 from trayapp.core.clock import Clock, system_clock
-from trayapp.core.codes import CodeRequest, CodeSource, LazyCode
-from trayapp.core.errors import AacliError, CodeCancelled, ConfigError, UsageError
-from trayapp.core.model import Config, Session, Target
+from trayapp.core.codes import CodeSource
+from trayapp.core.errors import AacliError, CodeCancelled, UsageError
+from trayapp.core.model import Config, Session
 from trayapp.core.service import Removal, Service
 from trayapp.tray import identity_center, notify
 from trayapp.tray.backend import left_click_opens_menu, on_logout, set_tooltip
 from trayapp.tray.identity_center import HubSignIns
+from trayapp.tray.key_actions import KeyActions
 from trayapp.tray.menu import (
     Action,
     MenuEntry,
@@ -34,7 +35,10 @@ from trayapp.tray.menu import (
     time_left,
     tooltip,
 )
+from trayapp.tray.pystray_menu import menu_labels, to_pystray
+from trayapp.tray.role_actions import RoleActions
 from trayapp.tray.scheduler import Scheduler
+from trayapp.tray.watching import Watching
 
 log = logging.getLogger(__name__)
 
@@ -47,95 +51,9 @@ BUSY_KINDS = ("auth", "renew", "rotate", *identity_center.SIGN_IN_KINDS)
 SIGN_IN_KINDS = (*BUSY_KINDS, "renew_quiet")
 
 
-def to_pystray(entries: Sequence[MenuEntry], on_action: Callable[[Action], None]) -> Any:
-    """The pystray menu for ``entries``; every callback only hands its action to ``on_action``."""
-    import pystray  # type: ignore[import-untyped]
-
-    items = []
-    for entry in entries:
-        if entry.separator:
-            items.append(pystray.Menu.SEPARATOR)
-            continue
-        checked = (lambda _item: True) if entry.checked else None
-        if entry.children:
-            # GTK toggles a check item whenever its submenu opens, so a submenu shows a tick
-            # in its label instead.
-            label = f"\u2713 {entry.label}" if entry.checked else entry.label
-            items.append(
-                pystray.MenuItem(
-                    label, to_pystray(entry.children, on_action), enabled=entry.enabled
-                )
-            )
-        else:
-            items.append(
-                pystray.MenuItem(
-                    entry.label,
-                    _callback(entry.action, on_action),
-                    checked=checked,
-                    enabled=entry.enabled and entry.action.kind != "none",
-                )
-            )
-    return pystray.Menu(*items)
-
-
-def _callback(action: Action, on_action: Callable[[Action], None]) -> Callable[[Any, Any], None]:
-    def clicked(_icon: Any, _item: Any) -> None:
-        on_action(action)
-
-    return clicked
-
-
-def menu_labels(entries: Sequence[MenuEntry]) -> list[Any]:
-    """The menu as nested JSON-able data (what AACLI_TRAY_DEBUG_MENU writes)."""
-    return [
-        "---"
-        if e.separator
-        else {
-            "label": e.label,
-            "action": e.action.kind,
-            "target": e.action.target,
-            "checked": e.checked,
-            "enabled": e.enabled,
-            "children": menu_labels(e.children),
-        }
-        for e in entries
-    ]
-
-
-def _no_prompt() -> CodeSource:
-    raise CodeCancelled("A code would be needed to renew; renew from the menu.")
-
-
-class _Watched:
-    """A code source that says when it starts and stops asking (the busy state hides while a
-    dialog is open: then the user, not STS, is who the tray waits for)."""
-
-    def __init__(self, inner: CodeSource, on_ask: Callable[[str, bool], None], label: str) -> None:
-        self.inner, self.on_ask, self.label = inner, on_ask, label
-        self.name = inner.name
-
-    @property
-    def can_retry(self) -> bool:
-        return self.inner.can_retry
-
-    def get_code(self, request: CodeRequest) -> str:
-        self.on_ask(self.label, True)
-        try:
-            return self.inner.get_code(request)
-        finally:
-            self.on_ask(self.label, False)
-
-
-def _mtime(path: Path) -> tuple[int, int, int] | None:
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    return st.st_mtime_ns, st.st_size, st.st_ino
-
-
-class TrayApp:
-    """Owns the icon, the worker, the expiry scheduler and the file poller."""
+class TrayApp(RoleActions, KeyActions, Watching):
+    """Owns the icon, the workers, the expiry scheduler and the file poller (the role actions,
+    the key rotation and the file watching are the mixins' modules)."""
 
     def __init__(
         self,
@@ -353,14 +271,7 @@ class TrayApp:
                 self.notify(notify.activated(short_label(target.label, self.config), session))
         elif kind == "renew_quiet":
             target = self._target(action.target)
-            quiet = target.profile.codes == "process"  # a command: no one is asked
-            hub = target.profile.is_identity_center  # no code, no secret store to open
-            source = (
-                (self._source_for(target) if quiet else None)
-                or (None if hub else self.service.stored_code_source(target.profile))
-                or LazyCode(_no_prompt)
-            )
-            session = self._sign_in(target, source)
+            session = self._sign_in(target, self._quiet_source(target))
             if session is not None:
                 self.notify(notify.renewed(short_label(target.label, self.config), session))
         elif kind in identity_center.SIGN_IN_KINDS:
@@ -404,113 +315,6 @@ class TrayApp:
         elif kind == "quit" and self.config.settings.unauth_on_quit:
             self._report(self.service.unauth_all(), "signed out; credentials removed")
 
-    def _sign_in(self, target: Target, source: CodeSource) -> Session | None:
-        """Authenticate, showing "Signing in to …" while STS works (not while a dialog asks).
-        None when the user pressed Cancel meanwhile: what STS gave is removed again."""
-        with self._lock:
-            self.signing = target.label
-        session = self.service.authenticate(target, _Watched(source, self._asking, target.label))
-        with self._lock:
-            cancelled = target.label in self.cancelled
-        if not cancelled:
-            return session
-        self.service.unauth(target)
-        self.notify(f"Sign-in to {target.label} cancelled; its credentials were removed.")
-        return None
-
-    def _signing_in(self, label: str) -> Callable[[], bool]:
-        """Show "Signing in to …" with Cancel; whether Cancel (or Quit) was chosen since."""
-        with self._lock:
-            self.signing = label
-        self.refresh()
-        return lambda: label in self.cancelled or self.stopping.is_set()
-
-    def _asking(self, label: str, asking: bool) -> None:
-        with self._lock:
-            self.signing = None if asking or label in self.cancelled else label
-        self.refresh()
-
-    def _target(self, label: str) -> Target:
-        for target in self.service.targets():
-            if target.label == label:
-                return target
-        raise UsageError(f"{label} is no longer in the config")
-
-    def _open_console(self, target: Target) -> None:
-        from trayapp.core.browser import open_signin_page
-
-        url = self.service.console_url(target, lambda: self._source_for(target))
-        open_signin_page(str(url), self.service.deps.app.state_dir)  # honours BROWSER
-
-    def _copy_env(self, target: Target) -> None:
-        from trayapp.core.envvars import credential_variables, render
-
-        session = self.service.session_for(target)
-        if session is None:
-            raise UsageError(f"{target.label} is not active; authenticate first")
-        creds = self.service.credentials_of(session)
-        text = render(credential_variables(creds, target.account.region), "sh") + "\n"
-        label = short_label(target.label, self.config)
-        try:
-            copied = self.clipboard.copy(text, target.label)
-        except ClipboardError as exc:
-            self.notify(f'{exc} Use: eval "$(aacli env {target.label})"', "aacli: error")
-            return
-        marked = " (marked sensitive)" if copied.sensitive else ""
-        done = (
-            f"handed to {copied.tool}, but the clipboard did not show them"
-            if copied.confirmed is False
-            else f"copied{marked}; paste them into a terminal"
-        )
-        self.notify(
-            f"Shell variables for {label} {done}. "
-            f"The clipboard is cleared in {copied.clear_after:.0f} s."
-        )
-
-    def _rotate(self, profile: str) -> None:
-        """Rotate a profile's hub key; typing the code in the dialog is the confirmation."""
-        from trayapp.core import keys
-
-        deps = keys.KeyDeps.from_service(self.service)
-        outcome = keys.rotate(deps, profile, self.code_source(), mfa_first=True)
-        self._load_config()
-        self.notify(outcome.describe())
-
-    def _finish_rotations(self) -> None:
-        from trayapp.core import keys
-        from trayapp.core.keys.journal import journaled_profiles
-
-        if not journaled_profiles(self.service.deps.app.state_dir):
-            return
-        try:
-            done, problems = keys.finish_all_interrupted(keys.KeyDeps.from_service(self.service))
-        except AacliError as exc:
-            self._failed(exc)
-            return
-        for outcome in done:
-            self.notify(outcome.describe())
-        for line in problems:
-            self.notify(line, "aacli: error")
-        if done:
-            self._load_config()
-
-    def remind_keys(self) -> None:
-        """Notify about hub keys due for rotation, at most once a day each (cached ages)."""
-        from trayapp.core.keys import due_keys
-        from trayapp.core.keys.age import to_remind
-
-        now = self.clock()
-        try:
-            ages = to_remind(self.service.deps.app.state_dir, due_keys(self.config, now), now)
-        except AacliError as exc:  # an unsafe state folder: the menu line still reminds
-            log.warning("key reminder not recorded: %s", exc)
-            return
-        for age in ages:
-            self.notify(
-                f"The hub key of {age.profile} is {age.days} days old; rotate it from the "
-                "menu (Rotate hub key\u2026)."
-            )
-
     def _open_settings(self, profile: str = "") -> None:
         """The settings window (a child process; a second click raises the open one)."""
         from trayapp.dialogs.settings.launch import open_settings
@@ -526,29 +330,6 @@ class TrayApp:
         except (AacliError, OSError) as exc:  # the menu's "Set up aacli…" still leads there
             log.warning("could not open the welcome window: %s", exc)
 
-    def _needs_secret(self, target: Target) -> bool:
-        """No hub secret key stored for the profile: say so and open its settings instead."""
-        from trayapp.core.config_ops import hub_secret_stored
-
-        name = target.profile.name
-        if target.profile.is_identity_center or hub_secret_stored(self.service, name):
-            return False
-        self.no_secret = self.no_secret | {name}
-        self.notify(f"No secret key is stored for {name}; type it in the settings window.")
-        self._open_settings(name)
-        return True
-
-    def _report(self, removals: Sequence[Removal], what: str) -> None:
-        for removal in removals:
-            label = short_label(removal.session.target, self.config)
-            if removal.left_alone:
-                self.notify(
-                    f"{label}: left AWS profile {', '.join(removal.left_alone)} alone: "
-                    "its keys were changed outside aacli"
-                )
-            else:
-                self.notify(f"{label} {what}", important=True)
-
     # Scheduler callbacks (its own thread)
 
     def _warned(self, session: Session, now: datetime) -> None:
@@ -557,44 +338,6 @@ class TrayApp:
             return
         label = short_label(session.target, self.config)
         self.notify(notify.expiring(label, time_left(session, now), session), important=True)
-        self.refresh()
-
-    def _keep_fresh(self, session: Session) -> bool:
-        """Whether this session is renewed silently: keep_fresh and no prompt needed."""
-        try:
-            target = self._target(session.target)
-            return target.role.keep_fresh and self.service.can_renew_silently(target)
-        except AacliError:
-            return False
-
-    def _source_for(self, target: Target) -> CodeSource:
-        """The profile's YubiKey or MFA command, else the stored seed when there is one, else
-        the dialog (shown only if a code is needed)."""
-        from trayapp.core.codes.configured import configured_source
-
-        if target.profile.is_identity_center:
-            return LazyCode(self.code_source)  # its roles never ask for a code
-        label = short_label(target.label, self.config)
-        configured = configured_source(
-            target.profile,
-            code_windows_file=self.service.deps.app.code_windows_file,
-            clock=self.service.deps.clock,
-            on_prompt=lambda text: self._prompting(text, label),
-        )
-        if configured is not None:
-            return configured
-        stored = self.service.stored_code_source(target.profile)
-        return stored if stored is not None else LazyCode(self.code_source)
-
-    def _prompting(self, text: str | None, label: str) -> None:
-        """ykman waits for a touch (``text``) or is done (None): say so on top of the menu, in
-        the tooltip and in a notification that goes away with the prompt."""
-        with self._lock:
-            self.prompt = f"{text} ({label})" if text else None
-        if text:
-            self.notify(f"{text} to sign in to {label}.")
-        else:
-            self._drop_notification()
         self.refresh()
 
     def _expired(self, removals: list[Removal]) -> None:
@@ -616,94 +359,7 @@ class TrayApp:
         self.notify(message, "aacli: error", important=True)
         self.refresh()
 
-    def _forget_stale_error(self) -> None:
-        """An error about a role or profile that has since been removed goes away with it."""
-        if self.error_target and not any(
-            t.label == self.error_target for t in self.service.targets()
-        ):
-            self.action_error = None
-            self.error_target = ""
-
     # Keeping the menu current
-
-    def _file_stamps(self) -> tuple[object, object]:
-        app = self.service.deps.app
-        return _mtime(app.config_file), _mtime(app.ledger_file)
-
-    def _load_config(self) -> bool:
-        try:
-            config = self.service.reload()
-        except ConfigError as exc:
-            self.config_error = str(exc)
-            return False
-        self.config = config
-        self.config_error = None
-        self.serving.apply(config.settings)  # "Serve credentials to programs" on or off
-        self._find_missing_secrets()
-        self._forget_stale_error()
-        return True
-
-    def _find_missing_secrets(self) -> None:
-        from trayapp.core.config_ops import profiles_without_secret
-
-        try:
-            self.no_secret = profiles_without_secret(self.service)
-        except AacliError as exc:  # an unreadable store: the click will say what is wrong
-            log.debug("secret store not checked: %s", type(exc).__name__)
-            self.no_secret = frozenset()
-
-    def _poll(self) -> None:
-        """Every ``poll_seconds``: notice edits of the config and the ledger, keep minutes fresh."""
-        while not self.stopping.wait(self.poll_seconds):
-            try:
-                self.check_files()
-                if self.hubs.read_expiries():  # an `aacli login` or `logout` meanwhile
-                    self.wake.set()
-                self.check_prompts()
-                if self.no_secret:  # until the settings window stored the missing keys
-                    self._find_missing_secrets()
-                self.remind_keys()
-                self.refresh()
-            except Exception as exc:  # keep polling whatever happens
-                log.warning("refresh failed: %s", type(exc).__name__)
-
-    def check_prompts(self) -> None:
-        """Another aacli (credential_process for an SDK) waits for a YubiKey touch: show it
-        like the tray's own prompt, until it is done (core/prompts)."""
-        from trayapp.core.prompts import waiting
-
-        found = waiting(self.service.deps.app.state_dir)
-        shown = f"{found[0][0]} ({short_label(found[0][1], self.config)})" if found else None
-        if shown == self.outside_prompt:
-            return
-        with self._lock:
-            self.outside_prompt = shown
-        if shown:
-            self.notify(f"{shown}: an AWS tool is signing in.")
-        else:
-            self._drop_notification()
-
-    def _drop_notification(self) -> None:
-        self.notify.close_last()  # a missing notification daemon must not stop the tray
-
-    def check_files(self) -> None:
-        stamps = self._file_stamps()
-        if stamps == self._mtimes:
-            return
-        config_changed = stamps[0] != self._mtimes[0]
-        self._mtimes = stamps
-        if config_changed:
-            had_error = self.config_error
-            if self._load_config():
-                if had_error:
-                    self.notify("Settings are valid again; the menu is up to date.")
-            elif self.config_error != had_error:
-                self.notify(
-                    f"Settings not applied, the last good ones stay: {self.config_error}",
-                    "aacli: error",
-                )
-        self.sessions = self.service.sessions()
-        self.wake.set()
 
     def _snapshot(self) -> tuple[tuple[MenuEntry, ...], tuple[str, int, bool], str]:
         now = self.clock()
