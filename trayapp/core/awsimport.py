@@ -16,7 +16,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from trayapp.core import files, validate
-from trayapp.core.config import config_to_data, find_profile, parse_config
+from trayapp.core.config import config_to_data, find_profile
+from trayapp.core.config_parse import parse_config
 from trayapp.core.errors import AacliError, ConfigError, CredFileError, UsageError
 from trayapp.core.model import DEFAULT_ROLE_DURATION, Account, Config, Profile, Role
 from trayapp.core.paths import AwsPaths

@@ -385,10 +385,11 @@ def edit_role(
 def _checked(config: Config) -> Config:
     from pathlib import Path
 
+    from trayapp.core.config_parse import check_unique_aws_profiles
     from trayapp.core.errors import ConfigError
 
     try:
-        cfg.check_unique_aws_profiles(config, Path("config"))
+        check_unique_aws_profiles(config, Path("config"))
     except ConfigError as exc:
         raise UsageError(str(exc).removeprefix("config: ")) from None
     return config

@@ -9,14 +9,12 @@ from pathlib import Path
 from typing import Any
 
 from trayapp.core import validate
-from trayapp.core.config import (
-    _as_table,
-    _check,
+from trayapp.core.config_parse import (
+    _checked_str,
     _only_keys,
-    _parse_account,
-    _required,
-    _table,
-    _typed,
+    _optional_str,
+    _parse_accounts,
+    _parse_partition,
 )
 from trayapp.core.errors import ConfigError, UsageError
 from trayapp.core.model import DEFAULT_SSO_SCOPES, Account, IdentityCenter, Profile, Role
@@ -51,16 +49,8 @@ def parse_identity_center(name: str, data: Mapping[str, Any], key: str, path: Pa
                 f"(it signs in at sso_start_url); remove {setting}"
             )
     _only_keys(data, SSO_KEYS, key, path)
-    start_url = _check(
-        lambda: validate.sso_start_url(_required(data, "sso_start_url", key, path)),
-        f"{key}.sso_start_url",
-        path,
-    )
-    region = _check(
-        lambda: validate.region(_required(data, "sso_region", key, path)),
-        f"{key}.sso_region",
-        path,
-    )
+    start_url = _checked_str(data, "sso_start_url", key, path, validate.sso_start_url)
+    region = _checked_str(data, "sso_region", key, path, validate.region)
     scopes = data.get("sso_scopes", list(DEFAULT_SSO_SCOPES))
     if (
         not isinstance(scopes, list)
@@ -68,27 +58,15 @@ def parse_identity_center(name: str, data: Mapping[str, Any], key: str, path: Pa
         or not all(isinstance(s, str) and s and s.isprintable() and " " not in s for s in scopes)
     ):
         raise ConfigError(f"{path}: {key}.sso_scopes: must be a list of OAuth scopes")
-    session_name = data.get("session_name")
-    if session_name is not None and not isinstance(session_name, str):
-        raise ConfigError(f"{path}: {key}.session_name: must be a string")
-    accounts = tuple(
-        _parse_account(acc, _as_table(body, f"{key}.accounts.{acc}", path), key, path)
-        for acc, body in _table(data, "accounts", f"{key}.accounts", path).items()
-    )
-    ids = [a.account_id for a in accounts]
-    for dup in {i for i in ids if ids.count(i) > 1}:
-        raise ConfigError(f"{path}: {key}.accounts: account id {dup} is listed twice")
+    session_name = _optional_str(data, "session_name", key, path)
+    accounts = _parse_accounts(data, key, path)
     for account in accounts:
         check_chains(account, data, key, path)
     return Profile(
         name=name,
         access_key_id="",
         mfa_serial="",
-        partition=_check(
-            lambda: validate.partition(_typed(data, "partition", str, key, path, "aws")),
-            f"{key}.partition",
-            path,
-        ),
+        partition=_parse_partition(data, key, path),
         session_name=session_name,
         accounts=accounts,
         identity_center=IdentityCenter(start_url=start_url, region=region, scopes=tuple(scopes)),
