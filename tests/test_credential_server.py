@@ -375,7 +375,7 @@ def test_serve_prints_sh_variables_and_refuses_what_it_must(serving):
         assert set(body) == {"code", "message"}
         assert not any(secret in json.dumps(body) for secret in secrets)
     status, body = _get(url, {"Authorization": token}, path="/role/acme/prod/ReadOnly")
-    assert status == 404 and set(body) == {"code", "message"}
+    assert status == 403 and set(body) == {"code", "message"}  # the token gets its role only
     # And the role is still served: a refusal changes nothing.
     assert _get(url, {"Authorization": token})[0] == 200
 
@@ -703,7 +703,7 @@ def test_env_server_gives_the_trays_server_variables_that_boto3_uses(seeded):
             result = seeded.aacli("env", "--server", "dev/DEVELOPER", **NO_TERMINAL)
             assert result.returncode == 0, result.stderr
             assert "AWS_SECRET_ACCESS_KEY" not in result.stdout
-            assert server.token in result.stdout
+            assert server.token_for(TARGET) in result.stdout
             env = seeded.environ()
             env.pop("AWS_SHARED_CREDENTIALS_FILE")
             shell = subprocess.run(

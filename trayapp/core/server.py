@@ -11,6 +11,7 @@ and the tray share this module; the tray only supplies the code source.
 
 from __future__ import annotations
 
+import base64
 import hmac
 import json
 import logging
@@ -119,7 +120,13 @@ class CredentialServer:
 
     def env(self, target_label: str) -> dict[str, str]:
         """The two variables that point an SDK at this server for ``target_label``."""
-        return {FULL_URI: self.url(target_label), TOKEN_VARIABLE: self.token}
+        return {FULL_URI: self.url(target_label), TOKEN_VARIABLE: self.token_for(target_label)}
+
+    def token_for(self, target_label: str) -> str:
+        """The token handed out for one role: it gets that role only (the tray serves every
+        role on one server; a program given one role's variables must not get another's)."""
+        digest = hmac.new(self.token.encode(), target_label.encode("utf-8"), "sha256").digest()
+        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
     def start(self) -> CredentialServer:
         try:
@@ -166,7 +173,7 @@ class CredentialServer:
             if method != "GET":
                 raise Refused(405, "MethodNotAllowed", "only GET is served")
             label = self._label(path)
-            self._check_token(headers)
+            self._check_token(headers, label)
             return 200, credentials_json(self._credentials(label))
         except Refused as refused:
             return refused.status, {"code": refused.code, "message": refused.message}
@@ -183,11 +190,14 @@ class CredentialServer:
         if headers.get("Origin") is not None or headers.get("Sec-Fetch-Site") is not None:
             raise Refused(403, "ForbiddenOrigin", "requests from web pages are refused")
 
-    def _check_token(self, headers: Any) -> None:
+    def _check_token(self, headers: Any, label: str) -> None:
         given = headers.get("Authorization")
         if not given:
             raise Refused(401, "Unauthorized", "the Authorization header (the token) is missing")
-        if not hmac.compare_digest(given.strip().encode(), self.token.encode()):
+        given_bytes = given.strip().encode()
+        role_token = hmac.compare_digest(given_bytes, self.token_for(label).encode())
+        # The start's own token (never handed out: env() gives the role's) serves any role.
+        if not (role_token | hmac.compare_digest(given_bytes, self.token.encode())):
             raise Refused(403, "Forbidden", "the token is wrong (a new one is made per start)")
 
     def _label(self, path: str) -> str:
