@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+# The Identity Center tests' ic and corp (issue 13), in a module of their own.
+pytest_plugins = ["identity_center_fixtures"]
 
 
 def in_ci() -> bool:

@@ -13,44 +13,9 @@ from datetime import datetime, timezone
 import pytest
 import tomllib
 from conftest import assert_one_line_error, aws_cli_v2
+from identity_center_fixtures import corp_hub_toml, write_config
 
 from trayapp.core.paths import AppPaths, AwsPaths
-
-HEADER = 'version = 1\n\n[settings]\nsecret_backend = "vault"\n'
-
-
-@pytest.fixture
-def ic(sandbox):
-    ic = sandbox.identity_center
-    ic.take_denial()
-    yield ic
-    ic.take_denial()
-
-
-@pytest.fixture
-def corp(env, sandbox, ic, monkeypatch):
-    """``env`` with an Identity Center hub ``corp`` at the sandbox; the test process's HOME is
-    the test's (the token cache is always ~/.aws/sso/cache)."""
-    env.sandbox = sandbox
-    env.vars["AWS_ENDPOINT_URL"] = sandbox.endpoint_url
-    env.vars["AACLI_FEDERATION_URL"] = sandbox.federation_url
-    monkeypatch.setenv("HOME", env.vars["HOME"])
-    env.home.mkdir(mode=0o700)
-    write_config(env, corp_hub_toml(ic))
-    return env
-
-
-def corp_hub_toml(ic, accounts: str = "") -> str:
-    return (
-        f'\n[profiles.corp]\nsso_start_url = "{ic.start_url}"\nsso_region = "{ic.region}"\n'
-        + accounts
-    )
-
-
-def write_config(env, body: str) -> None:
-    path = env.home / "config.toml"
-    path.write_text(HEADER + body, encoding="utf-8")
-    path.chmod(0o600)
 
 
 def config_data(env) -> dict:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT, assert_one_line_error, aws_cli_v2
+from identity_center_fixtures import DEV_ADMINISTRATOR
 
 from trayapp.core.model import Profile
 from trayapp.core.paths import AppPaths, AwsPaths
@@ -38,42 +39,9 @@ CODE_LINE = re.compile(r"enter the code: ([A-Z]{4}-[A-Z]{4})")
 
 
 @pytest.fixture
-def ic(sandbox):
-    """The sandbox's Identity Center, put back as it was after the test."""
-    ic = sandbox.identity_center
-    lifetime = ic.token_lifetime
-    ic.take_denial()
-    yield ic
-    ic.token_lifetime = lifetime
-    ic.take_denial()
-
-
-@pytest.fixture
-def corp(env, sandbox, ic):
-    """``env`` with one Identity Center hub, corp, at the sandbox's start URL."""
-    env.sandbox = sandbox
-    env.vars["AWS_ENDPOINT_URL"] = sandbox.endpoint_url
-    env.home.mkdir(mode=0o700)
-    (env.home / "config.toml").write_text(
-        f"""version = 1
-
-[settings]
-secret_backend = "vault"
-
-[profiles.corp]
-sso_start_url = "{ic.start_url}"
-sso_region = "{ic.region}"
-
-[profiles.corp.accounts.dev]
-id = "111111111111"
-region = "eu-west-1"
-
-[profiles.corp.accounts.dev.roles.AdministratorAccess]
-""",
-        encoding="utf-8",
-    )
-    (env.home / "config.toml").chmod(0o600)
-    return env
+def corp_accounts() -> str:
+    """corp has an account with one permission set (dev, AdministratorAccess)."""
+    return DEV_ADMINISTRATOR
 
 
 def cache_dir(env) -> Path:
@@ -107,9 +75,9 @@ def corp_hub(ic) -> Profile:
 
 
 @pytest.fixture
-def home_env(corp, monkeypatch):
-    """The test process's HOME is the test's, so in-process core calls find its cache."""
-    monkeypatch.setenv("HOME", corp.vars["HOME"])
+def home_env(corp):
+    """``corp``, for tests whose in-process core calls read its token cache (corp makes the
+    test process's HOME the test's)."""
     return corp
 
 

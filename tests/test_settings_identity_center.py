@@ -11,14 +11,13 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import tomllib
 from conftest import PASSPHRASE
+from identity_center_fixtures import HEADER
 
 from trayapp.core.paths import AppPaths, AwsPaths
 from trayapp.core.service import Deps, Service
 from trayapp.dialogs.settings.model import SettingsModel
 
 SIGN_IN, REFRESH, SIGN_OUT = "sign_in", "refresh", "sign_out"  # the hub page's actions
-
-HEADER = 'version = 1\n\n[settings]\nsecret_backend = "vault"\n'
 
 
 def _service(env, sandbox) -> Service:
@@ -31,14 +30,6 @@ def _service(env, sandbox) -> Service:
             passphrase=lambda: PASSPHRASE,
         )
     )
-
-
-@pytest.fixture
-def ic(sandbox):
-    ic = sandbox.identity_center
-    ic.take_denial()
-    yield ic
-    ic.take_denial()
 
 
 @pytest.fixture
