@@ -69,7 +69,9 @@ def _mfa_index_writer(args: tuple[str, int]) -> None:
     from datetime import datetime, timedelta, timezone
 
     from trayapp.core.model import Credentials, Profile
-    from trayapp.core.providers import MfaSessionCache, ProviderContext
+    from trayapp.core.paths import AppPaths
+    from trayapp.core.providers.base import ProviderContext
+    from trayapp.core.providers.cached_session import MfaSessionCache
 
     class NoSecrets:  # the index is under test here, not the secret store
         name = "nowhere"
@@ -87,7 +89,7 @@ def _mfa_index_writer(args: tuple[str, int]) -> None:
             sts_factory=lambda caller: None,
             endpoint_url=None,
             secrets=lambda: NoSecrets(),  # type: ignore[arg-type,return-value]
-            state_dir=Path(state),
+            app=AppPaths(config_dir=Path(state), state_dir=Path(state)),
         )
     )
     profile = Profile(

@@ -15,7 +15,7 @@ from trayapp.core.model import Config, Profile, Role
 
 if TYPE_CHECKING:
     from trayapp.core.model import Target
-    from trayapp.core.providers import ProviderContext
+    from trayapp.core.providers.base import ProviderContext
 
 
 @dataclass(frozen=True)
@@ -103,7 +103,7 @@ def read_user_name(
 ) -> str:
     """The hub IAM user's name from GetCallerIdentity, kept in the config (``save``) for the
     key it was read with: a rotated key reads it again."""
-    from trayapp.core.providers import HubKeys
+    from trayapp.core.providers.hub_keys import HubKeys
     from trayapp.core.sts import caller_user_name
 
     client = ctx.sts_factory(HubKeys(ctx, profile).caller())

@@ -68,7 +68,7 @@ class Service(IdentityCenterVerbs):
             sts_factory=deps.sts_factory,
             endpoint_url=deps.endpoint_url,
             secrets=self.secrets,
-            state_dir=deps.app.state_dir,
+            app=deps.app,
             sso=self.sso_context,
         )
         self.mfa_cache = MfaSessionCache(self.context)

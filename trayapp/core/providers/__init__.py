@@ -10,30 +10,11 @@ A new source of credentials is a new module here, not a new branch in the servic
 
 from __future__ import annotations
 
-from trayapp.core.model import Target
-from trayapp.core.providers.assume_role import AssumeRoleWithMfa
-from trayapp.core.providers.base import CredentialProvider, ProviderContext, call_with_code
-from trayapp.core.providers.cached_session import CachedSession, MfaSessionCache
-from trayapp.core.providers.chained_role import CHAINED_MAX, ChainedRole
-from trayapp.core.providers.hub_keys import HubKeys, hub_secret_key
-from trayapp.core.providers.identity_center import PermissionSet, identity_center_provider
-from trayapp.core.providers.session_token import SessionToken
+from typing import TYPE_CHECKING
 
-__all__ = [
-    "CHAINED_MAX",
-    "AssumeRoleWithMfa",
-    "CachedSession",
-    "ChainedRole",
-    "CredentialProvider",
-    "HubKeys",
-    "MfaSessionCache",
-    "PermissionSet",
-    "ProviderContext",
-    "SessionToken",
-    "call_with_code",
-    "hub_secret_key",
-    "provider_for",
-]
+if TYPE_CHECKING:  # the modules themselves are imported by provider_for, as it picks them
+    from trayapp.core.model import Target
+    from trayapp.core.providers.base import CredentialProvider, ProviderContext
 
 
 def provider_for(
@@ -44,8 +25,10 @@ def provider_for(
     session_name: str,
     source_identity: str | None = None,
 ) -> CredentialProvider:
-    """The provider chain the target's profile asks for."""
+    """The provider chain the target's profile asks for (only its modules are imported)."""
     if target.profile.is_identity_center:
+        from trayapp.core.providers.identity_center import identity_center_provider
+
         return identity_center_provider(
             ctx,
             target,
@@ -53,8 +36,14 @@ def provider_for(
             session_name=session_name,
             source_identity=source_identity,
         )
+    from trayapp.core.providers.hub_keys import HubKeys
+
     hub = HubKeys(ctx, target.profile)
     if target.profile.mfa_session_seconds:
+        from trayapp.core.providers.cached_session import CachedSession
+        from trayapp.core.providers.chained_role import ChainedRole
+        from trayapp.core.providers.session_token import SessionToken
+
         return ChainedRole(
             ctx,
             base=CachedSession(SessionToken(hub, label=target.label)),
@@ -63,6 +52,8 @@ def provider_for(
             session_name=session_name,
             source_identity=source_identity,
         )
+    from trayapp.core.providers.assume_role import AssumeRoleWithMfa
+
     return AssumeRoleWithMfa(
         hub,
         target,

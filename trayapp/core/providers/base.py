@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from trayapp.core.clock import Clock
 from trayapp.core.errors import CodeReusedError, WrongCodeError
 from trayapp.core.model import Credentials
+from trayapp.core.paths import AppPaths
 from trayapp.core.sts import StsClientFactory
 
 if TYPE_CHECKING:
@@ -37,23 +37,16 @@ class CredentialProvider(Protocol):
 
 @dataclass(frozen=True)
 class ProviderContext:
-    """What providers may touch: the clock, STS, the secret store and aacli's state files;
-    ``sso``: Identity Center's files and endpoint (the sign-in's token cache)."""
+    """What providers may touch: the clock, STS, the secret store and aacli's files (``app``:
+    the code windows, the MFA sessions); ``sso``: Identity Center's files and endpoint (the
+    sign-in's token cache)."""
 
     clock: Clock
     sts_factory: StsClientFactory
     endpoint_url: str | None
     secrets: Callable[[], SecretStore]
-    state_dir: Path
+    app: AppPaths
     sso: Callable[[], SsoContext] | None = None  # made on first use, as the secret store
-
-    @property
-    def code_windows_file(self) -> Path:
-        return self.state_dir / "code-windows.json"
-
-    @property
-    def mfa_sessions_file(self) -> Path:
-        return self.state_dir / "mfa-sessions.json"
 
 
 def call_with_code(
@@ -73,7 +66,7 @@ def call_with_code(
     from trayapp.core import validate
     from trayapp.core.codes import CodeGuard, CodeRequest
 
-    guard = CodeGuard(ctx.code_windows_file)
+    guard = CodeGuard(ctx.app.code_windows_file)
     error: str | None = None
     for attempt in range(MAX_CODE_TRIES):
         request = CodeRequest(

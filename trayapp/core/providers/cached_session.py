@@ -112,7 +112,7 @@ class MfaSessionCache:
         from trayapp.core.files import file_lock
 
         with file_lock(
-            self.ctx.state_dir / "mfa-sessions.lock",
+            self.ctx.app.state_dir / "mfa-sessions.lock",
             timeout=30.0,
             busy="Another aacli is changing the MFA sessions; try again.",
         ):
@@ -122,7 +122,7 @@ class MfaSessionCache:
         from trayapp.core.files import read_text
 
         try:
-            text = read_text(self.ctx.mfa_sessions_file, trusted=True)
+            text = read_text(self.ctx.app.mfa_sessions_file, trusted=True)
             data = json.loads(text) if text else {}
         except ValueError:
             return {}
@@ -131,7 +131,7 @@ class MfaSessionCache:
     def _save(self, index: dict[str, dict[str, object]]) -> None:
         from trayapp.core.files import atomic_write
 
-        atomic_write(self.ctx.mfa_sessions_file, json.dumps(index, indent=1))
+        atomic_write(self.ctx.app.mfa_sessions_file, json.dumps(index, indent=1))
 
 
 @dataclass(frozen=True)
