@@ -72,10 +72,12 @@ region = "eu-west-1"
 def attacker_dir(attacker_uid):
     """A folder in /tmp that the attacker owns (0755), removed afterwards."""
     folder = Path(tempfile.mkdtemp(prefix="aacli-attacker-", dir="/tmp"))
-    folder.chmod(0o755)
-    os.chown(folder, attacker_uid, -1)
-    yield folder
-    subprocess.run(["rm", "-rf", str(folder)], check=False)
+    try:
+        folder.chmod(0o755)
+        os.chown(folder, attacker_uid, -1)
+        yield folder
+    finally:
+        subprocess.run(["rm", "-rf", str(folder)], check=False)
 
 
 def cache_dir(env) -> Path:

@@ -251,8 +251,12 @@ while True:
 def attacker_tray(attacker_uid):
     """Another user's socket, listening in their own folder in /tmp; (socket, its log)."""
     folder = Path(tempfile.mkdtemp(prefix="aacli-attacker-", dir="/tmp"))
+    try:
+        os.chown(folder, attacker_uid, -1)
+    except BaseException:
+        folder.rmdir()
+        raise
     folder.chmod(0o755)
-    os.chown(folder, attacker_uid, -1)
     path, log = folder / "tray.sock", folder / "log"
     setpriv = ["setpriv", f"--reuid={ATTACKER_UID}", "--regid=65534", "--clear-groups"]
     child = subprocess.Popen(
