@@ -533,3 +533,31 @@ def test_a_region_in_the_cache_file_never_chooses_where_the_refresh_token_goes(c
     out = corp.aacli("logout", "corp", timeout=60)
     assert out.returncode == 0, out.stderr
     assert not cache_file(corp).exists()
+
+
+def test_debug_output_of_a_browser_sign_in_shows_no_secret(corp, ic, tmp_path):
+    """Issue 13 trust (secrets in logs): `aacli --debug login corp` through a browser (an
+    HTTP client following the redirects to the loopback listener): its output shows neither
+    the authorization code, the access token, the refresh token nor the client secret."""
+    from conftest import ROOT
+
+    record = tmp_path / "followed.json"
+    browser = tmp_path / "follow-browser"
+    browser.write_text(
+        f"#!{sys.executable}\n"
+        "import json, sys, urllib.request\n"
+        f"sys.path.insert(0, {str(ROOT / 'tests')!r})\n"
+        "from signin_page import signin_url_in_page\n"
+        "url = signin_url_in_page(open(sys.argv[1]).read())\n"
+        "with urllib.request.urlopen(url, timeout=30) as answer:\n"
+        f"    open({str(record)!r}, 'w').write(json.dumps({{'final': answer.url}}))\n"
+    )
+    browser.chmod(0o755)
+    result = corp.aacli("--debug", "login", "corp", BROWSER=str(browser), timeout=90)
+    assert result.returncode == 0, result.stderr
+    final = json.loads(record.read_text())["final"]
+    code = urllib.parse.parse_qs(urllib.parse.urlsplit(final).query)["code"][0]
+    data = json.loads(cache_file(corp).read_text())
+    said = result.stdout + result.stderr
+    for secret in (code, data["accessToken"], data["refreshToken"], data["clientSecret"]):
+        assert secret and secret not in said
