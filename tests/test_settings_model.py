@@ -356,11 +356,12 @@ def test_a_changed_form_is_known_so_closing_can_ask(model, env):
 def test_check_says_how_to_find_the_mfa_arn_when_iam_cannot_list_it(env, sandbox, monkeypatch):
     """Issue 12 Check: when iam:ListMFADevices cannot be used (here IAM does not answer),
     Check still shows the user's ARN and says where to find the MFA device's ARN."""
-    from trayapp.core import config_ops, sts
+    from trayapp.core import sts
+    from trayapp.core.hub_key_check import check_hub_keys
 
     monkeypatch.setenv(sts.TIMEOUT_ENV, "1")
     hub = sandbox.add_hub_user(f"settings-noiam{next(_users)}")
-    result = config_ops.check_hub_keys(
+    result = check_hub_keys(
         hub.access_key_id,
         hub.secret_access_key,
         "us-east-1",

@@ -97,19 +97,9 @@ def codes(service: Service, args: argparse.Namespace) -> int:
     else:
         changes = {"codes": "ask"}
         said = "codes typed in (terminal or dialog)"
-    service.update_config(lambda config: _changed_profile(config, args.name, **changes))
+    config_ops.set_codes(service, args.name, **changes)
     say(f"Profile '{args.name}': {said}.")
     return 0
-
-
-def _changed_profile(config: cfg.Config, name: str, **changes: Any) -> cfg.Config:
-    """``config`` with fields of profile ``name`` changed (as it is now: its accounts too)."""
-    from dataclasses import replace
-
-    current = cfg.find_profile(config, name)
-    if current is None:
-        raise UsageError(f"no profile named '{name}' (it was removed meanwhile)")
-    return cfg.replace_profile(config, replace(current, **changes))
 
 
 TOTP_TRADE_OFF = config_ops.TOTP_TRADE_OFF  # the settings window says the same

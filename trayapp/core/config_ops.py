@@ -16,17 +16,9 @@ from typing import Any
 from trayapp.core import config as cfg
 from trayapp.core import validate
 from trayapp.core.awsimport import ImportPlan
-from trayapp.core.errors import StsError, UsageError
+from trayapp.core.errors import UsageError
 from trayapp.core.model import Account, Config, IdentityCenter, Profile, Role, Settings
 from trayapp.core.service import Removal, Service
-from trayapp.core.sts import StsCaller, get_caller_identity
-
-IamFactory = Callable[[StsCaller], Any]
-
-MFA_ARN_HINT = (
-    "Find your MFA device's ARN in the AWS console: IAM → Users → your user → Security "
-    "credentials → Multi-factor authentication (MFA), the 'Identifier' column."
-)
 
 
 def pin_backend(service: Service, config: Config) -> Config:
@@ -253,6 +245,12 @@ def set_mfa_session(service: Service, profile_name: str, seconds: int | None) ->
     if seconds is None:
         service.drop_mfa_session(profile_name)
     return config
+
+
+def set_codes(service: Service, profile_name: str, **changes: str | None) -> Config:
+    """Where a profile's codes come from (``codes``, and the ykman or mfa_process settings
+    that go with it), checked by the caller."""
+    return service.update_config(lambda c: _changed_profile(c, profile_name, **changes))
 
 
 def _changed_profile(config: Config, name: str, **changes: Any) -> Config:
@@ -525,56 +523,3 @@ def change_vault_passphrase(service: Service, old: str, new: str) -> None:
     if not vault.exists:
         raise SecretStoreError(f"There is no vault at {vault.path} to change.")
     vault.change_passphrase(old, new)
-
-
-# Checking hub keys
-
-
-@dataclass(frozen=True)
-class KeyCheck:
-    """What ``sts:GetCallerIdentity`` (and ``iam:ListMFADevices`` if allowed) told."""
-
-    arn: str
-    account: str
-    user_name: str
-    mfa_devices: tuple[str, ...]
-    note: str  # how to find the MFA device when it could not be listed; "" otherwise
-
-
-def check_hub_keys(
-    access_key_id: str,
-    secret_access_key: str,
-    sts_region: str,
-    *,
-    sts_factory: Callable[[StsCaller], Any],
-    endpoint_url: str | None,
-    iam_factory: IamFactory | None = None,
-    iam_endpoint_url: str | None = None,
-) -> KeyCheck:
-    """Whose keys these are (an IAM user, or an error saying what they are), and its MFA
-    devices when the user may list them."""
-    from trayapp.core import iam
-
-    caller = StsCaller(
-        access_key_id=access_key_id,
-        secret_access_key=secret_access_key,
-        region=sts_region,
-        endpoint_url=endpoint_url,
-    )
-    identity = get_caller_identity(sts_factory(caller))
-    kind, _, path = identity.arn.partition(":user/")
-    if not kind.startswith("arn:") or not path:
-        raise StsError(
-            f"These keys are not an IAM user's ({identity.arn}); aacli needs the hub IAM "
-            "user's own access key."
-        )
-    user_name = path.rsplit("/", 1)[-1]
-    make_iam = iam_factory or iam.make_iam_client
-    iam_caller = replace(caller, endpoint_url=iam_endpoint_url or endpoint_url)
-    try:
-        answer = make_iam(iam_caller).list_mfa_devices(UserName=user_name)
-        devices = tuple(str(d["SerialNumber"]) for d in answer.get("MFADevices", []))
-    except Exception:  # not allowed, or IAM unreachable: the user can still type the ARN
-        return KeyCheck(identity.arn, identity.account, user_name, (), MFA_ARN_HINT)
-    note = "" if devices else "This user has no MFA device yet. " + MFA_ARN_HINT
-    return KeyCheck(identity.arn, identity.account, user_name, devices, note)

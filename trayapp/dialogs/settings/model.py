@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from trayapp.core import config_ops
 from trayapp.core.awsimport import ImportPlan
 from trayapp.core.errors import AacliError
+from trayapp.core.hub_key_check import KeyCheck, check_hub_keys
 from trayapp.core.model import Config
 from trayapp.core.service import Service
 from trayapp.dialogs.settings.forms import (
@@ -60,7 +61,7 @@ class SettingsModel:
         self.editing: Path | None = None  # the item the form edits; None: a new one
         self.status = ""  # the last outcome, one line (shown at the bottom of the window)
         self.problem = ""  # the last failure, one line (shown in red)
-        self.check: config_ops.KeyCheck | None = None
+        self.check: KeyCheck | None = None
         self.checking = False
         self.app = self._app_form()
         self.device_code: DeviceCode | None = None  # shown while a sign-in waits for it
@@ -287,13 +288,13 @@ class SettingsModel:
 
         return self.service.secrets().get(hub_secret_key(profile)) or ""
 
-    def run_check(self, request: tuple[str, str, str]) -> config_ops.KeyCheck | AacliError:
+    def run_check(self, request: tuple[str, str, str]) -> KeyCheck | AacliError:
         """The check itself (blocking; any thread): its result or the error to show."""
         from trayapp.core import iam
 
         deps = self.service.deps
         try:
-            return config_ops.check_hub_keys(
+            return check_hub_keys(
                 *request,
                 sts_factory=deps.sts_factory,
                 endpoint_url=deps.endpoint_url,
@@ -302,7 +303,7 @@ class SettingsModel:
         except AacliError as exc:
             return exc
 
-    def checked(self, result: config_ops.KeyCheck | AacliError) -> None:
+    def checked(self, result: KeyCheck | AacliError) -> None:
         """Show a check's result; an empty MFA device field gets the user's device."""
         self.checking = False
         if isinstance(result, AacliError):
