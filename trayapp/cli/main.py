@@ -45,6 +45,8 @@ examples:
   aws s3 ls --profile dev-DEVELOPER  any AWS tool then uses it
   aacli status                       what is active, minutes left
   aacli unauth --all                 remove every credential aacli wrote
+  aacli login corp                   sign in to an Identity Center hub (see config add-sso)
+  aacli exec --server dev/DEVELOPER -- terraform apply    renewed, no keys on disk or in its env
 
 Run 'aacli COMMAND --help' for a command's options.
 """
