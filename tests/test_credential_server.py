@@ -163,24 +163,25 @@ def test_js_sdk_v3_gets_the_role_through_exec_server(seeded):
 @pytest.mark.slow
 def test_a_long_running_boto3_client_keeps_working_across_renewals(seeded):
     """Issue 16 must-show 1: with credentials that expire after 2 minutes, one boto3 client
-    keeps calling through `exec --server` for 2.5 minutes: the server renewed before expiry
-    (new keys, every call answered), and nothing was written to ~/.aws nor to the ledger."""
+    keeps calling through `exec --server` for 85 s, past the renewal at half-life: the server
+    renewed before expiry (new keys, every call answered), and nothing was written to ~/.aws
+    nor to the ledger."""
     sandbox = seeded.sandbox
     sandbox.credential_lifetime = 120
     try:
         before = _aws_files(seeded)
         assumed_before = _assume_role_calls(seeded)
-        result = _exec_server(seeded, sys.executable, "-c", BOTO3_LONG_RUNNING, "150", timeout=240)
+        result = _exec_server(seeded, sys.executable, "-c", BOTO3_LONG_RUNNING, "85", timeout=180)
     finally:
         sandbox.credential_lifetime = None
     assert result.returncode == 0, result.stderr
     calls = json.loads(result.stdout)
-    assert len(calls) >= 25
+    assert len(calls) >= 14
     assert all(":assumed-role/DEVELOPER/" in arn for arn, _ in calls)
     keys = list(dict.fromkeys(key for _, key in calls))
     assert len(keys) >= 2, "the client never got renewed credentials"
-    # Renewed at half-life (60 s of 120 s) in the background: 150 s need two or three.
-    assert 2 <= _assume_role_calls(seeded) - assumed_before <= 4
+    # Renewed at half-life (60 s of 120 s) in the background: 85 s need one (or two).
+    assert 2 <= _assume_role_calls(seeded) - assumed_before <= 3  # the first, then renewals
     _assert_no_session_written(seeded, before)
 
 
