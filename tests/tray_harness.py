@@ -139,12 +139,30 @@ def desktop(tmp: Path, daemon: bool = False) -> Iterator[Desktop]:
                     ["dbus-monitor", "--session", "interface='org.freedesktop.Notifications'"],
                     desk.env(os.environ), stdout=out, stderr=subprocess.STDOUT,
                 )  # fmt: skip
-            desk.spawn(TRAYER, desk.env(os.environ), stderr=subprocess.DEVNULL)
-            wait_for("trayer's window", lambda: _search(desk, "--class", "trayer"))
+            _start_trayer(desk, tmp / "trayer.log")
             yield desk
         finally:
             for child in reversed(desk.children):
                 _stop(child)
+
+
+def _start_trayer(desk: Desktop, log: Path, tries: int = 3) -> None:
+    """trayer, and its window shown; started again when it exits or shows nothing in time
+    (seen once in a while on a busy machine), its output kept in ``log`` for the failure."""
+    for _ in range(tries):
+        with log.open("a") as out:
+            trayer = desk.spawn(TRAYER, desk.env(os.environ), stdout=out, stderr=out)
+        with contextlib.suppress(AssertionError):
+            wait_for(
+                "trayer's window",
+                lambda: trayer.poll() is not None or bool(_search(desk, "--class", "trayer")),
+                timeout=15,
+            )
+        if _search(desk, "--class", "trayer"):
+            return
+        _stop(trayer)
+    said = log.read_text(errors="replace").strip()[-500:]
+    raise AssertionError(f"trayer's window never appeared in {tries} starts: {said}")
 
 
 def _search(desk: Desktop, *args: str) -> list[str]:

@@ -8,6 +8,7 @@ import ctypes.util
 import os
 import shutil
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -36,12 +37,15 @@ def xvfb_display(screen: str = SCREEN, timeout: float = 10.0) -> Iterator[str]:
     """
     require_tools("Xvfb", "xdpyinfo")
     read_end, write_end = os.pipe()
+    # Its messages go to a file: a pipe nobody reads would stop the server once full.
+    errors = tempfile.TemporaryFile()  # noqa: SIM115 - closed in the finally below
     server = subprocess.Popen(
         ["Xvfb", "-displayfd", str(write_end), "-screen", "0", screen, "-nolisten", "tcp"],
         pass_fds=(write_end,),
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=errors,
     )
+    server.stderr = errors  # type: ignore[assignment]  # read back when it fails to start
     os.close(write_end)
     try:
         number = _read_display_number(read_end, server, timeout)
@@ -56,8 +60,7 @@ def xvfb_display(screen: str = SCREEN, timeout: float = 10.0) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
-        if server.stderr is not None:
-            server.stderr.close()
+        errors.close()
 
 
 def _read_display_number(fd: int, server: subprocess.Popen[bytes], timeout: float) -> int:
@@ -66,8 +69,13 @@ def _read_display_number(fd: int, server: subprocess.Popen[bytes], timeout: floa
     os.set_blocking(fd, False)
     while not data.endswith(b"\n"):
         if server.poll() is not None:
-            errors = server.stderr.read().decode(errors="replace") if server.stderr else ""
-            raise RuntimeError(f"Xvfb exited with {server.returncode}: {errors.strip()}")
+            said = b""
+            if server.stderr is not None:
+                server.stderr.seek(0)
+                said = server.stderr.read()
+            raise RuntimeError(
+                f"Xvfb exited with {server.returncode}: {said.decode(errors='replace').strip()}"
+            )
         if time.monotonic() > deadline:
             raise RuntimeError("Xvfb did not report its display number in time")
         with contextlib.suppress(BlockingIOError):
