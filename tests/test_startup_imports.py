@@ -21,9 +21,10 @@ from trayapp.core.sessions import save_ledger
 HEAVY = ("boto3", "botocore", "pystray", "PIL", "tkinter", "gi", "keyring", "cryptography", "moto")
 
 
-def imported_modules(env, *argv: str) -> set[str]:
+def imported_modules(env, *argv: str, code: str | None = None) -> set[str]:
+    command = ["-c", code] if code is not None else ["-m", "trayapp.cli.main", *argv]
     result = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "trayapp.cli.main", *argv],
+        [sys.executable, "-X", "importtime", *command],
         capture_output=True,
         text=True,
         env=env.environ(),
@@ -34,7 +35,7 @@ def imported_modules(env, *argv: str) -> set[str]:
     for line in result.stderr.splitlines():
         if line.startswith("import time:") and "|" in line:
             names.add(line.rsplit("|", 1)[1].strip())
-    assert "trayapp.cli" in names, "no -X importtime report"
+    assert code is not None or "trayapp.cli" in names, "no -X importtime report"
     return names
 
 
@@ -150,6 +151,12 @@ def test_credential_process_with_a_live_session_loads_almost_nothing(live_sessio
     )
     assert heavy == [], f"credential-process imported {heavy}"
     assert "trayapp.core.quick_session" in loaded
+    # Beyond what Python itself loads at start (here: the dev venv's site, which an editable
+    # install makes load re and pathlib), aacli's modules and two C modules only: no json,
+    # re, pathlib, datetime, contextlib, collections or ctypes of its own (core/lean).
+    added = loaded - imported_modules(live_session, code="pass")
+    others = {n for n in added if n.split(".")[0] != "trayapp"} - {"runpy"}  # runpy: -m's
+    assert others <= {"resource", "_json"}, f"credential-process imported {sorted(others)}"
     assert quick["AccessKeyId"] == "ASIAEXAMPLE000000000" and quick["Version"] == 1
 
     loaded, full = credential_process(live_session, "dev/ROLE0")  # a shortening
@@ -172,3 +179,69 @@ def test_help_imports_no_command_module(env):
     loaded = imported_modules(env, "--help")
     commands = sorted(n for n in loaded if n.startswith("trayapp.cli.") and n != "trayapp.cli.main")
     assert commands == [], f"aacli --help imported {commands}"
+
+
+def test_the_quick_path_names_the_files_as_the_full_path_does(tmp_path):
+    """core/quick_session repeats a few names to stay light: they are the full path's own."""
+    from trayapp.core import quick_session, service, sessions
+    from trayapp.core.keys.journal import journal_file
+    from trayapp.core.paths import AppPaths
+
+    app = AppPaths(config_dir=tmp_path, state_dir=tmp_path / "state")
+    assert app.ledger_file.name == quick_session.LEDGER_FILE
+    assert app.config_file.name == quick_session.CONFIG_FILE
+    assert quick_session.LEDGER_VERSION == sessions.LEDGER_VERSION
+    assert quick_session.MIN_LEFT_SECONDS == service.MIN_LEFT.total_seconds()
+    name = journal_file(app.state_dir, "acme").name
+    prefix, suffix = quick_session.ROTATION_JOURNAL
+    assert name.startswith(prefix) and name.endswith(suffix)
+
+
+def _odd_credentials(text: str) -> list[str]:
+    return [
+        text + "[dev-ROLE0]\n",  # the section twice: AWS tools refuse the file
+        text.replace("aws_session_token", "  aws_session_token"),  # a continued value
+        text + "[DEFAULT]\naws_session_token = x\n",  # every section's keys
+        text + "not a key\n",
+        text.replace("\n", "\r", 1),
+        text.replace("ASIAEXAMPLE000000000", "ASIAEXAMPLE000000001"),  # not the ledger's key
+    ]
+
+
+def test_the_quick_path_leaves_every_doubt_to_the_full_path(live_session):
+    """Issue 16 perf: the quick reading answers a plain case exactly, and gives None (the full
+    path answers, or says what is wrong) for an odd credentials file or ledger."""
+    from trayapp.core.quick_session import live_credentials
+
+    env = live_session.environ()
+    found = live_credentials("acme/dev/ROLE0", env)
+    assert found is not None and found["SessionToken"] == "t" * 300
+    assert found["Expiration"].endswith("Z") and len(found["Expiration"]) == 20
+    assert live_credentials("acme/dev/ROLE1", env) is None
+    assert live_credentials("dev/ROLE0", env) is None  # a shortening: the full path resolves it
+
+    text = live_session.credentials.read_text()
+    for odd in _odd_credentials(text):
+        live_session.credentials.write_text(odd)
+        assert live_credentials("acme/dev/ROLE0", env) is None, odd
+    live_session.credentials.write_text(text)
+
+    ledger_file = live_session.home / "state" / "sessions.json"
+    ledger = json.loads(ledger_file.read_text())
+    session = ledger["sessions"][0]
+    odd_ledgers = [
+        {**ledger, "pending": [session]},
+        {**ledger, "version": 2},
+        {**ledger, "sessions": [{**session, "expiration": "2099-01-01T00:00:00+00:00"}]},
+        {
+            **ledger,
+            "sessions": [session, {**session, "target": "x", "expiration": "2000-01-01T00:00:00Z"}],
+        },
+    ]
+    for odd in odd_ledgers:
+        ledger_file.write_text(json.dumps(odd))
+        assert live_credentials("acme/dev/ROLE0", env) is None, odd
+    ledger_file.write_text(json.dumps(ledger))
+    assert live_credentials("acme/dev/ROLE0", env) == found
+    ledger_file.chmod(0o666)  # writable by others: not trusted, so not read here either
+    assert live_credentials("acme/dev/ROLE0", env) is None

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
-
-# Nothing else at import: SDKs start this command for every client, so a live session is
+# Nothing at import: SDKs start this command for every client, so a live session is
 # answered by core/quick_session alone (no service, botocore, keyring or tomllib); the
 # full path is imported only when that cannot answer.
 TYPE_CHECKING = False  # typing's, without importing typing: start-up time
@@ -49,20 +47,25 @@ def from_tray(target_text: str) -> dict[str, object] | None:
 def answer_quickly(target_text: str) -> bool:
     """Print the target's credentials when its live session can answer without the service
     (core/quick_session); False when the full command must run."""
+    from trayapp.core import lean
     from trayapp.core.quick_session import live_credentials
 
     if target_text.startswith("-") or (found := live_credentials(target_text)) is None:
         return False
-    print(json.dumps({"Version": 1, **found}))
+    print(lean.dumps({"Version": 1, **found}))
     return True
 
 
 def run(args: argparse.Namespace) -> int:
     if args.server and (answer := from_tray(args.target)) is not None:
+        import json
+
         print(json.dumps(answer))
         return 0
     if args.code is None and answer_quickly(args.target):
         return 0
+    import json
+
     from trayapp.cli.codes import live_credentials
     from trayapp.core.clock import isoformat_z
 

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import importlib
 import sys
-from collections.abc import Sequence
 
 from trayapp import __version__
 
 TYPE_CHECKING = False  # typing's, without importing typing: start-up time
 if TYPE_CHECKING:
     import argparse  # imported in build_parser: `credential-process TARGET` never needs it
+    from collections.abc import Sequence
 
 # name -> (module, one-line help). Modules are imported only for the command that runs.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -54,6 +53,7 @@ Run 'aacli COMMAND --help' for a command's options.
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     import argparse
+    import importlib
 
     parser = argparse.ArgumentParser(
         prog="aacli",
@@ -94,18 +94,19 @@ def _command_name(argv: Sequence[str]) -> str | None:
 def main(argv: Sequence[str] | None = None) -> int:
     from trayapp.core.hardening import harden_process
 
-    harden_process()  # before any secret is read: a crash must not write one to a core file
     args_list = list(sys.argv[1:] if argv is None else argv)
     # `credential-process TARGET` (SDKs run it for every client) with a live session is
     # answered before argparse or the service is imported (docs/PERFORMANCE.md).
     if len(args_list) == 2 and args_list[0] == "credential-process":
         from trayapp.cli.credential_process import answer_quickly
 
+        harden_process(debuggers=False)  # the keys it reads are in the credentials file
         try:
             if answer_quickly(args_list[1]):
                 return 0
         except BrokenPipeError:
             return 141
+    harden_process()  # before any secret is read: a crash must not write one to a core file
     # Build only the chosen command's parser: start-up stays fast.
     command_name = _command_name(args_list)
     parser = build_parser(only=command_name)

@@ -7,15 +7,17 @@ by :func:`private_dir`. A rule added here cannot be forgotten at the next call s
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import os
 import stat
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 from trayapp.core.errors import UnsafeFileError
+
+TYPE_CHECKING = False  # typing's, without importing typing: reading stays cheap at start-up
+if TYPE_CHECKING:
+    from pathlib import Path
+    from types import TracebackType
 
 # The AWS files of a person with hundreds of profiles are well under 1 MiB.
 MAX_FILE_BYTES = 16 * 1024 * 1024
@@ -46,7 +48,7 @@ def _kind(mode: int) -> str:
     return "not a regular file"
 
 
-def check_trusted(path: Path, st: os.stat_result, *, what: str = "") -> None:
+def check_trusted(path: Path | str, st: os.stat_result, *, what: str = "") -> None:
     """Refuse ``path`` (already stat'ed) when another user owns it or may write to it."""
     if not _POSIX:
         return  # Windows: per-user profile folders and ACLs, not mode bits
@@ -78,7 +80,7 @@ def check_trusted_path(path: Path, *, what: str = "") -> bool:
 
 
 def read_bytes(
-    path: Path,
+    path: Path | str,
     *,
     trusted: bool = False,
     max_bytes: int = MAX_FILE_BYTES,
@@ -89,7 +91,8 @@ def read_bytes(
     Never blocks (a FIFO or a device where a file should be is refused, not waited on), never
     reads more than ``max_bytes``, follows a symlink as the AWS SDKs do. ``trusted``: the file
     decides what aacli does (its config, ledger, vault), so it and its folder must be the
-    user's own and writable by nobody else.
+    user's own and writable by nobody else. ``path`` may be a string (the start-up paths
+    take no pathlib).
     """
     label = f"{what} {path}" if what else str(path)
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
@@ -114,8 +117,13 @@ def read_bytes(
             )
         if trusted:
             check_trusted(path, st, what=what)
-            with contextlib.suppress(FileNotFoundError):
-                check_trusted(path.parent, path.parent.stat())
+            parent = os.path.dirname(os.fspath(path)) or "."
+            try:
+                parent_st: os.stat_result | None = os.stat(parent)
+            except FileNotFoundError:
+                parent_st = None
+            if parent_st is not None:
+                check_trusted(parent, parent_st)
         if st.st_size > max_bytes:
             raise UnsafeFileError(_too_big(label, st.st_size, max_bytes))
         chunks: list[bytes] = []
@@ -181,6 +189,8 @@ def private_dir(folder: Path, *, what: str = "") -> Path:
 def make_dirs(folder: Path) -> None:
     """Create ``folder`` and each missing parent mode 0700 whatever the umask (an existing
     one is left as it is: for folders that are not aacli's, such as ~/.config/autostart)."""
+    import contextlib  # here, not at the top: reading files at start-up need not import it
+
     missing: list[Path] = []
     probe = folder
     while not probe.exists():
@@ -206,6 +216,8 @@ def atomic_write(path: Path, data: str | bytes, *, mode: int = 0o600) -> None:
     Readers see the old file or the new one, never a part; on failure the old file stays.
     The folder is made private when aacli creates it.
     """
+    import contextlib
+
     try:
         target = path.resolve()
     except (OSError, RuntimeError) as exc:
@@ -228,7 +240,6 @@ def atomic_write(path: Path, data: str | bytes, *, mode: int = 0o600) -> None:
         )
     except OSError as exc:
         raise UnsafeFileError(f"Cannot write {path}: {reason(exc)}. Nothing was changed.") from None
-    temp = Path(temp_name)
     try:
         with os.fdopen(fd, "wb") as handle:
             if _POSIX:
@@ -236,10 +247,10 @@ def atomic_write(path: Path, data: str | bytes, *, mode: int = 0o600) -> None:
             handle.write(raw)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(temp, target)
+        os.replace(temp_name, target)
     except OSError as exc:
         with contextlib.suppress(OSError):
-            temp.unlink()
+            os.unlink(temp_name)
         raise UnsafeFileError(
             f"Cannot write {path}: {reason(exc)}. The file was left unchanged."
         ) from None
@@ -253,6 +264,8 @@ def remove_stale_temps(folder: Path, name: str) -> None:
     pid only keeps it a while longer). One without a pid (an older aacli's) is removed when it
     is over a minute old, longer than any write aacli makes.
     """
+    import contextlib
+
     from trayapp.core.children import process_alive
 
     now = time.time()
@@ -281,23 +294,38 @@ def fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-@contextlib.contextmanager
-def file_lock(lock_file: Path, *, timeout: float, busy: str) -> Iterator[None]:
-    """Hold an inter-process lock (file mode 0600 in a private folder); ``busy`` on timeout."""
-    import filelock
+def file_lock(lock_file: Path, *, timeout: float, busy: str) -> FileLock:
+    """Hold an inter-process lock (file mode 0600 in a private folder); ``busy`` on timeout.
+    Use it as ``with file_lock(...):``."""
+    return FileLock(lock_file, timeout=timeout, busy=busy)
 
-    private_dir(lock_file.parent)
-    lock = filelock.FileLock(lock_file, timeout=timeout, mode=0o600)
-    try:
-        lock.acquire()
-    except filelock.Timeout:
-        raise UnsafeFileError(busy) from None
-    except OSError as exc:
-        raise UnsafeFileError(f"Cannot lock {lock_file}: {reason(exc)}.") from None
-    try:
-        yield
-    finally:
-        lock.release()
+
+class FileLock:
+    """:func:`file_lock`'s lock (a class, not contextlib's decorator: reading files at
+    start-up need not import contextlib)."""
+
+    def __init__(self, lock_file: Path, *, timeout: float, busy: str) -> None:
+        self.lock_file, self.timeout, self.busy = lock_file, timeout, busy
+
+    def __enter__(self) -> None:
+        import filelock
+
+        private_dir(self.lock_file.parent)
+        self._lock = filelock.FileLock(self.lock_file, timeout=self.timeout, mode=0o600)
+        try:
+            self._lock.acquire()
+        except filelock.Timeout:
+            raise UnsafeFileError(self.busy) from None
+        except OSError as exc:
+            raise UnsafeFileError(f"Cannot lock {self.lock_file}: {reason(exc)}.") from None
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._lock.release()
 
 
 def warn_if_shared(folder: Path) -> str | None:

@@ -56,7 +56,7 @@ class AppPaths:
     def from_env(cls, env: Mapping[str, str] | None = None) -> AppPaths:
         """``AACLI_HOME`` puts everything under one folder; else the platform dirs."""
         config_dir, state_dir = app_dirs(env)
-        return cls(config_dir=config_dir, state_dir=state_dir)
+        return cls(config_dir=Path(config_dir), state_dir=Path(state_dir))
 
 
 @dataclass(frozen=True)
