@@ -191,7 +191,7 @@ def test_the_quick_path_names_the_files_as_the_full_path_does(tmp_path):
     assert app.ledger_file.name == quick_session.LEDGER_FILE
     assert app.config_file.name == quick_session.CONFIG_FILE
     assert quick_session.LEDGER_VERSION == sessions.LEDGER_VERSION
-    assert quick_session.MIN_LEFT_SECONDS == service.MIN_LEFT.total_seconds()
+    assert service.MIN_LEFT.total_seconds() == quick_session.MIN_LEFT_SECONDS
     name = journal_file(app.state_dir, "acme").name
     prefix, suffix = quick_session.ROTATION_JOURNAL
     assert name.startswith(prefix) and name.endswith(suffix)
@@ -245,3 +245,80 @@ def test_the_quick_path_leaves_every_doubt_to_the_full_path(live_session):
     assert live_credentials("acme/dev/ROLE0", env) == found
     ledger_file.chmod(0o666)  # writable by others: not trusted, so not read here either
     assert live_credentials("acme/dev/ROLE0", env) is None
+
+
+def _status(env) -> tuple[str, bool]:
+    """`aacli status`'s stdout, and whether the quick path answered (no service loaded);
+    it printed nothing on stderr."""
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "trayapp.cli.main", "status"],
+        capture_output=True,
+        text=True,
+        env=env.environ(),
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    said = [line for line in result.stderr.splitlines() if not line.startswith("import time:")]
+    loaded = {line.rsplit("|", 1)[1].strip() for line in result.stderr.splitlines() if "|" in line}
+    return result.stdout + "".join(f"stderr: {line}\n" for line in said), (
+        "trayapp.core.service" not in loaded
+    )
+
+
+def test_status_answers_quickly_what_the_full_path_prints(configured):
+    """Issue 16 perf: `aacli status` in its plain case (a quiet ledger, MFA sessions, hub key
+    ages) prints from core/quick_status exactly what the full path printed, once a full status
+    has remembered the config; any edit of the config, something to sweep or warn about, an
+    untrusted facts file or an Identity Center hub sends it to the full path again."""
+    env = configured
+    assert env.aacli("rotate", "acme").returncode == 0
+    assert env.aacli("config", "mfa-session", "acme", "12h").returncode == 0
+    for target in ("dev/ReadOnly", "prod/ReadOnly"):
+        assert env.aacli("auth", target, "--code", env.code()).returncode == 0
+    config = env.home / "config.toml"
+    created = (datetime.now(timezone.utc) - timedelta(days=97)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    text = config.read_text()
+    config.write_text(
+        "".join(
+            f"key_created = {created}\n" if line.startswith("key_created =") else line
+            for line in text.splitlines(keepends=True)
+        )
+    )
+
+    full, quick = _status(env)
+    assert not quick and "hub key of acme: 97 days old (rotate" in full
+    assert "MFA session of profile acme: until" in full and "prod/ReadOnly" in full
+    assert _status(env) == (full, True)  # remembered: the same lines, quickly
+
+    assert env.aacli("config", "rotate-after", "acme", "0").returncode == 0
+    changed, quick = _status(env)
+    assert not quick and "hub key of acme: 97 days old\n" in changed
+    assert _status(env) == (changed, True)
+    os.utime(config)  # touched by hand, nothing else: still forgotten
+    assert _status(env) == (changed, False)
+
+    facts = env.home / "state" / "status-facts.json"
+    facts.chmod(0o666)  # writable by others: not trusted
+    assert _status(env) == (changed, False)
+    assert facts.stat().st_mode & 0o777 == 0o600  # the full path wrote it again, private
+
+    ledger_file = env.home / "state" / "sessions.json"
+    ledger = json.loads(ledger_file.read_text())
+    ledger["sessions"][0]["expiration"] = "2000-01-01T00:00:00Z"  # something to sweep
+    ledger_file.write_text(json.dumps(ledger))
+    swept, quick = _status(env)
+    assert not quick and "expired; removed" in swept
+    assert _status(env)[1]
+
+    damaged = env.home / "state" / "sessions.json.damaged-20261201T000000Z"
+    damaged.write_text("{")
+    warned, quick = _status(env)
+    assert not quick and "set aside a damaged session ledger" in warned
+    assert _status(env) == (warned, False)  # it warns each time until the copy is gone
+    damaged.unlink()
+
+    hub = ("config", "add-sso", "corp", "--start-url", "https://corp.example/start")
+    assert env.aacli(*hub, "--region", "eu-west-1").returncode == 0
+    with_hub, quick = _status(env)
+    assert not quick and "Identity Center hub corp: not signed in" in with_hub
+    assert _status(env) == (with_hub, False)  # never remembered: its sign-in is read each time

@@ -95,6 +95,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from trayapp.core.hardening import harden_process
 
     args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list == ["--version"]:  # what argparse's version action prints, without argparse
+        print(f"aacli {__version__}")
+        return 0
     # `credential-process TARGET` (SDKs run it for every client) with a live session is
     # answered before argparse or the service is imported (docs/PERFORMANCE.md).
     if len(args_list) == 2 and args_list[0] == "credential-process":
@@ -103,6 +106,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         harden_process(debuggers=False)  # the keys it reads are in the credentials file
         try:
             if answer_quickly(args_list[1]):
+                return 0
+        except BrokenPipeError:
+            return 141
+    if args_list == ["status"]:  # its plain case reads no secret, only what status shows
+        from trayapp.cli.status import answer_quickly as status_quickly
+
+        harden_process(debuggers=False)
+        try:
+            if status_quickly():
                 return 0
         except BrokenPipeError:
             return 141

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import argparse
-import json
-from datetime import datetime
-from typing import TYPE_CHECKING
-
-from trayapp.cli.context import local_time, remaining, say, start
-from trayapp.core.clock import isoformat_z
-
+# Nothing at import: `aacli status` in its plain case is answered by core/quick_status
+# (no service, model or tomllib); the full path imports what it needs in run().
+TYPE_CHECKING = False  # typing's, without importing typing: start-up time
 if TYPE_CHECKING:
+    import argparse
+    from datetime import datetime
+
     from trayapp.core.service import Service
 
 DESCRIPTION = "Show the sessions aacli wrote that are still valid, soonest expiry first."
@@ -20,7 +18,26 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="machine-readable output")
 
 
+def answer_quickly() -> bool:
+    """Print what `aacli status` prints when core/quick_status can say it; False when the
+    full command must run."""
+    from trayapp.core.quick_status import printed_lines
+
+    lines = printed_lines()
+    if lines is None:
+        return False
+    print("\n".join(lines))
+    return True
+
+
 def run(args: argparse.Namespace) -> int:
+    import json
+
+    from trayapp.cli.context import local_time, remaining, say, start
+    from trayapp.core import quick_status, status_lines
+    from trayapp.core.clock import isoformat_z
+
+    config_identity = None if args.json else quick_status.config_identity(_config_file())
     service = start()
     now = service.deps.clock()
     sessions = service.status()
@@ -76,39 +93,42 @@ def run(args: argparse.Namespace) -> int:
         )
         return 0
     for name, expiry in mfa.items():
-        left = remaining(max(0, int((expiry - now).total_seconds())))
-        print(f"MFA session of profile {name}: until {local_time(expiry)} ({left} left)")
-    from trayapp.core.keys.age import describe
-
+        print(status_lines.mfa_session(name, expiry.timestamp(), now.timestamp()))
     for age in key_ages:
-        print(describe(age))
+        print(status_lines.key_age(age.profile, age.days, age.due))
     for name, until in sign_ins.items():
         if until is not None and until > now:
             left = remaining(int((until - now).total_seconds()))
             print(f"Identity Center hub {name}: signed in until {local_time(until)} ({left} left)")
         else:
             print(f"Identity Center hub {name}: not signed in (aacli login {name})")
-    if not sessions:
-        print("No active sessions.")
-        return 0
-    rows = [
-        (
-            s.target,
-            ", ".join(s.aws_profiles),
-            local_time(s.expiration),
-            remaining(max(0, int((s.expiration - now).total_seconds()))),
-        )
-        for s in sessions
-    ]
-    header = ("TARGET", "AWS PROFILE", "UNTIL", "LEFT")
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(4)]
-    for row in [header, *rows]:
-        print("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
+    rows = [(s.target, s.aws_profiles, s.expiration.timestamp()) for s in sessions]
+    print("\n".join(status_lines.sessions_table(rows, now.timestamp())))
+    if not problems:  # the next status may answer from what this one read
+        _remember(service, config_identity)
     return 0
+
+
+def _config_file() -> str:
+    from trayapp.core.paths import AppPaths
+
+    return str(AppPaths.from_env().config_file)
+
+
+def _remember(service: Service, identity: list[int] | None) -> None:
+    from trayapp.core import quick_status
+    from trayapp.core.errors import AacliError
+
+    try:
+        config = service.config
+    except AacliError:
+        return
+    quick_status.remember(service.deps.app, identity, config)
 
 
 def _sign_ins(service: Service) -> dict[str, datetime | None]:
     """Each Identity Center hub's sign-in expiry, from the token cache (no network)."""
+    from trayapp.cli.context import say
     from trayapp.core.errors import AacliError
 
     try:

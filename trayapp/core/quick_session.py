@@ -23,6 +23,7 @@ from trayapp.core.app_dirs import app_dirs
 TYPE_CHECKING = False  # typing's, without importing typing: start-up time
 if TYPE_CHECKING:
     from collections.abc import Mapping
+    from typing import Any
 
 MIN_LEFT_SECONDS = 120  # service.MIN_LEFT: a session closer to expiry is renewed
 # The names AppPaths gives these files (core/paths.py), and the ledger's format (core/sessions);
@@ -31,6 +32,35 @@ LEDGER_FILE = "sessions.json"
 LEDGER_VERSION = 1
 CONFIG_FILE = "config.toml"
 ROTATION_JOURNAL = ("key-rotation-", ".json")  # core/keys/journal.py
+DAMAGED = ".damaged"  # core/sessions: a damaged ledger set aside as sessions.json.damaged-…
+
+
+def quiet_sessions(state_dir: str, now: float) -> list[dict[str, Any]] | None:
+    """The ledger's sessions, when it is quiet: nothing pending, unfinished, set aside as
+    damaged or expired (the full path sweeps it first), no hub key rotation under way; else
+    None. Raises what ``files.read_bytes`` raises, ValueError for what is not the ledger."""
+    from trayapp.core import files, lean
+
+    prefix, suffix = ROTATION_JOURNAL
+    for name in os.listdir(state_dir):
+        if name.startswith(prefix) and name.endswith(suffix):
+            return None  # a rotation to finish first
+        if name.startswith(LEDGER_FILE + DAMAGED):
+            return None  # status warns about it
+    raw = files.read_bytes(
+        os.path.join(state_dir, LEDGER_FILE), trusted=True, what="The session ledger"
+    )
+    ledger = lean.loads(raw.decode("utf-8")) if raw is not None else None
+    if not isinstance(ledger, dict) or set(ledger) != {"version", "sessions"}:
+        return None  # none, pending or unfinished edits, or a format this does not know
+    sessions = ledger["sessions"]
+    if ledger["version"] != LEDGER_VERSION or not isinstance(sessions, list):
+        return None
+    if not all(isinstance(s, dict) for s in sessions):
+        return None
+    if any(lean.epoch_seconds(s["expiration"]) <= now for s in sessions):
+        return None
+    return sessions
 
 
 def live_credentials(
@@ -45,21 +75,11 @@ def live_credentials(
     config_dir, state_dir = app_dirs(env)
     now = time.time() if now is None else now
     try:
-        raw = files.read_bytes(
-            os.path.join(state_dir, LEDGER_FILE), trusted=True, what="The session ledger"
-        )
-        ledger = lean.loads(raw.decode("utf-8")) if raw is not None else None
-        if not isinstance(ledger, dict) or set(ledger) != {"version", "sessions"}:
-            return None  # none, pending or unfinished edits, or a format this does not know
-        sessions = ledger["sessions"]
-        if ledger["version"] != LEDGER_VERSION or not isinstance(sessions, list):
+        sessions = quiet_sessions(state_dir, now)
+        if sessions is None:
             return None
-        if any(lean.epoch_seconds(s["expiration"]) <= now for s in sessions):
-            return None  # the full path sweeps it first
         session = next((s for s in sessions if s["target"] == target_label), None)
         if session is None or lean.epoch_seconds(session["expiration"]) - now <= MIN_LEFT_SECONDS:
-            return None
-        if _rotation_journals(state_dir):
             return None
         # The config changed since (the ledger keeps whole seconds): the target may be gone.
         issued = lean.epoch_seconds(session["issued_at"]) + 1
@@ -79,8 +99,3 @@ def live_credentials(
         }
     except (AacliError, OSError, ValueError, LookupError, TypeError, AttributeError):
         return None  # whatever it is, the full path knows what to say about it
-
-
-def _rotation_journals(state_dir: str) -> bool:
-    prefix, suffix = ROTATION_JOURNAL
-    return any(name.startswith(prefix) and name.endswith(suffix) for name in os.listdir(state_dir))

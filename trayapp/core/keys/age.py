@@ -54,9 +54,9 @@ def with_key(profile: Profile, access_key_id: str, created: datetime) -> Profile
 
 def describe(age: KeyAge) -> str:
     """One line for ``status``, e.g. "hub key of acme: 97 days old (rotate: aacli rotate acme)"."""
-    days = "1 day" if age.days == 1 else f"{age.days} days"
-    advice = f" (rotate: aacli rotate {age.profile})" if age.due else ""
-    return f"hub key of {age.profile}: {days} old{advice}"
+    from trayapp.core.status_lines import key_age as line
+
+    return line(age.profile, age.days, age.due)
 
 
 def rotate_after_days(text: str) -> int:
