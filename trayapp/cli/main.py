@@ -65,9 +65,11 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="log what happens and show tracebacks")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module_name, help_text) in COMMANDS.items():
-        # Only the command that runs is imported: `--help` and `--version` import none.
+        # Only the command that runs is imported: `--help` and `--version` import none; and
+        # when it is known, the others are not even listed (each costs a parser to build).
         if name != only:
-            sub.add_parser(name, help=help_text, add_help=False)
+            if only is None:
+                sub.add_parser(name, help=help_text, add_help=False)
             continue
         module = importlib.import_module(f"trayapp.cli.{module_name}")
         command = sub.add_parser(

@@ -132,10 +132,10 @@ def key_age_lines(service: Service) -> list[KeyAge]:
 
 def finish_rotations(service: Service) -> None:
     """Finish or undo a hub key rotation a killed aacli left (every command runs this)."""
-    from trayapp.core.keys.journal import journaled_profiles
+    from trayapp.core.quick_session import rotation_under_way
 
-    if not journaled_profiles(service.deps.app.state_dir):
-        return  # the common case: a folder listing, no secret store opened
+    if not rotation_under_way(str(service.deps.app.state_dir)):
+        return  # the common case: a folder listing, no secret store or rotation code loaded
     from trayapp.core import keys
 
     try:

@@ -35,18 +35,29 @@ ROTATION_JOURNAL = ("key-rotation-", ".json")  # core/keys/journal.py
 DAMAGED = ".damaged"  # core/sessions: a damaged ledger set aside as sessions.json.damaged-…
 
 
+def rotation_under_way(state_dir: str) -> bool:
+    """Whether a hub key rotation left a journal (every command finishes it first): a folder
+    listing, without importing the rotation code."""
+    try:
+        return _journals(os.listdir(state_dir))
+    except OSError:  # no state folder yet (or not a folder: said where it is used)
+        return False
+
+
+def _journals(names: list[str]) -> bool:
+    prefix, suffix = ROTATION_JOURNAL
+    return any(name.startswith(prefix) and name.endswith(suffix) for name in names)
+
+
 def quiet_sessions(state_dir: str, now: float) -> list[dict[str, Any]] | None:
     """The ledger's sessions, when it is quiet: nothing pending, unfinished, set aside as
     damaged or expired (the full path sweeps it first), no hub key rotation under way; else
     None. Raises what ``files.read_bytes`` raises, ValueError for what is not the ledger."""
     from trayapp.core import files, lean
 
-    prefix, suffix = ROTATION_JOURNAL
-    for name in os.listdir(state_dir):
-        if name.startswith(prefix) and name.endswith(suffix):
-            return None  # a rotation to finish first
-        if name.startswith(LEDGER_FILE + DAMAGED):
-            return None  # status warns about it
+    names = os.listdir(state_dir)
+    if _journals(names) or any(n.startswith(LEDGER_FILE + DAMAGED) for n in names):
+        return None  # a rotation to finish first; a damaged ledger status warns about
     raw = files.read_bytes(
         os.path.join(state_dir, LEDGER_FILE), trusted=True, what="The session ledger"
     )
