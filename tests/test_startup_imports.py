@@ -153,10 +153,11 @@ def test_credential_process_with_a_live_session_loads_almost_nothing(live_sessio
     assert "trayapp.core.quick_session" in loaded
     # Beyond what Python itself loads at start (here: the dev venv's site, which an editable
     # install makes load re and pathlib), aacli's modules and two C modules only: no json,
-    # re, pathlib, datetime, contextlib, collections or ctypes of its own (core/lean).
+    # re, pathlib, datetime, contextlib, collections or ctypes of its own (core/lean); gc and
+    # resource are built in.
     added = loaded - imported_modules(live_session, code="pass")
     others = {n for n in added if n.split(".")[0] != "trayapp"} - {"runpy"}  # runpy: -m's
-    assert others <= {"resource", "_json"}, f"credential-process imported {sorted(others)}"
+    assert others <= {"resource", "_json", "gc"}, f"credential-process imported {sorted(others)}"
     assert quick["AccessKeyId"] == "ASIAEXAMPLE000000000" and quick["Version"] == 1
 
     loaded, full = credential_process(live_session, "dev/ROLE0")  # a shortening
@@ -322,3 +323,37 @@ def test_status_answers_quickly_what_the_full_path_prints(configured):
     with_hub, quick = _status(env)
     assert not quick and "Identity Center hub corp: not signed in" in with_hub
     assert _status(env) == (with_hub, False)  # never remembered: its sign-in is read each time
+
+
+def test_credential_process_server_asks_the_tray_first_and_loads_almost_nothing(live_session):
+    """Issue 16 perf: `credential-process --server TARGET` with a tray listening gets the
+    tray's answer before argparse, the service or json are loaded; the tray's error is said
+    in one line and the tray is asked once (a second ask could mean a second MFA dialog)."""
+    from trayapp.core.paths import AppPaths
+    from trayapp.core.tray_socket import TraySocket
+
+    asked = []
+    answer = {"Version": 1, "AccessKeyId": "ASIATRAY", "SecretAccessKey": "s", "SessionToken": "t",
+              "Expiration": "2099-01-01T00:00:00Z"}  # fmt: skip
+
+    def handler(request):
+        asked.append(request)
+        if request["target"] == "acme/dev/ROLE0":
+            return answer
+        return {"error": "Sign-in to acme/dev/NOPE was cancelled."}
+
+    socket_file = AppPaths.from_env(live_session.vars).tray_socket_file
+    tray = TraySocket(socket_file, handler).serve()
+    try:
+        loaded, found = credential_process(live_session, "--server", "acme/dev/ROLE0")
+        assert found == answer
+        added = loaded - imported_modules(live_session, code="pass")
+        heavy = {"argparse", "json", "dataclasses", "typing", "logging", "threading", "datetime"}
+        assert not (heavy | set(NOT_FOR_CREDENTIAL_PROCESS)) & added, sorted(added)
+        asked.clear()
+        refused = live_session.aacli("credential-process", "acme/dev/NOPE", "--server")
+        assert refused.returncode == 1 and refused.stdout == ""
+        assert refused.stderr == "aacli: the tray: Sign-in to acme/dev/NOPE was cancelled.\n"
+        assert len(asked) == 1
+    finally:
+        tray.stop()

@@ -20,7 +20,8 @@ from trayapp.core.codes import FixedCode
 from trayapp.core.model import Settings
 from trayapp.core.paths import AppPaths, AwsPaths
 from trayapp.core.service import Deps, Service
-from trayapp.core.tray_socket import MAX_REQUEST_BYTES, TraySocket, ask_tray
+from trayapp.core.tray_client import ask_tray
+from trayapp.core.tray_socket import MAX_REQUEST_BYTES, TraySocket
 from trayapp.tray.serving import TrayServing
 
 TARGET = "acme/dev/DEVELOPER"
@@ -99,12 +100,12 @@ def test_socket_is_private_and_removed_at_stop(echo):
     assert stat.S_ISSOCK(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o600
     assert st.st_uid == os.getuid()
     assert stat.S_IMODE(sock_file.parent.stat().st_mode) == 0o700
-    assert ask_tray(paths, {"op": "credentials", "target": "dev"}) == {
+    assert ask_tray(paths.tray_socket_file, {"op": "credentials", "target": "dev"}) == {
         "echo": {"op": "credentials", "target": "dev"}
     }
     tray.stop()
     assert not sock_file.exists()
-    assert ask_tray(paths, {"op": "credentials", "target": "dev"}) is None
+    assert ask_tray(paths.tray_socket_file, {"op": "credentials", "target": "dev"}) is None
 
 
 def test_a_long_state_path_still_works(tmp_path):
@@ -115,7 +116,7 @@ def test_a_long_state_path_still_works(tmp_path):
     assert len(str(paths.tray_socket_file)) > 110
     tray = TraySocket(paths.tray_socket_file, lambda request: {"ok": "yes"}).serve()
     try:
-        assert ask_tray(paths, {"op": "x"}) == {"ok": "yes"}
+        assert ask_tray(paths.tray_socket_file, {"op": "x"}) == {"ok": "yes"}
     finally:
         tray.stop()
     assert not paths.tray_socket_file.exists()
@@ -137,7 +138,7 @@ def test_oversized_and_garbage_requests_get_an_error(echo):
     assert "No request arrived" in answer["error"]
     assert time.monotonic() - started < 5
     assert seen == []
-    assert ask_tray(paths, {"op": "ping"}) == {"echo": {"op": "ping"}}
+    assert ask_tray(paths.tray_socket_file, {"op": "ping"}) == {"echo": {"op": "ping"}}
 
 
 def test_no_tray_means_none_at_once(short_folder):
@@ -146,14 +147,14 @@ def test_no_tray_means_none_at_once(short_folder):
     paths = AppPaths(short_folder, short_folder / "state")
     (short_folder / "state").mkdir(mode=0o700)
     started = time.monotonic()
-    assert ask_tray(paths, {"op": "credentials", "target": "dev"}) is None
+    assert ask_tray(paths.tray_socket_file, {"op": "credentials", "target": "dev"}) is None
     stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     stale.bind(str(paths.tray_socket_file))
     stale.close()  # the file stays, nobody listens
-    assert ask_tray(paths, {"op": "credentials", "target": "dev"}) is None
+    assert ask_tray(paths.tray_socket_file, {"op": "credentials", "target": "dev"}) is None
     paths.tray_socket_file.unlink()
     paths.tray_socket_file.write_text("{}")
-    assert ask_tray(paths, {"op": "credentials", "target": "dev"}) is None
+    assert ask_tray(paths.tray_socket_file, {"op": "credentials", "target": "dev"}) is None
     assert time.monotonic() - started < 0.5
 
 
@@ -244,7 +245,8 @@ def test_tray_errors_are_one_line(configured, tray_serving):
     assert done.returncode != 0 and "Traceback" not in done.stderr
     assert done.stderr.startswith("aacli: the tray: ") and len(done.stderr.splitlines()) == 1
     answer = ask_tray(
-        tray_serving.service.deps.app, {"op": "server-env", "target": "dev/DEVELOPER"}
+        tray_serving.service.deps.app.tray_socket_file,
+        {"op": "server-env", "target": "dev/DEVELOPER"},
     )
     assert "Serve credentials to programs" in answer["error"]
 

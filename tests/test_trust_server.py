@@ -318,7 +318,8 @@ def test_the_tray_listens_only_on_a_socket_of_its_own(configured, attacker_tray,
     a state folder another user owns is refused; another user's socket there is replaced by
     the tray's own (0600, the user's), which answers; the other socket sees no connection."""
     from trayapp.core.errors import UnsafeFileError
-    from trayapp.core.tray_socket import TraySocket, ask_tray
+    from trayapp.core.tray_client import ask_tray
+    from trayapp.core.tray_socket import TraySocket
 
     theirs, log = attacker_tray
     paths = AppPaths.from_env(configured.environ())
@@ -337,7 +338,7 @@ def test_the_tray_listens_only_on_a_socket_of_its_own(configured, attacker_tray,
         try:
             st = os.lstat(socket_file)
             assert st.st_uid == os.getuid() and st.st_mode & 0o777 == 0o600
-            assert ask_tray(paths, {"op": "credentials", "target": "t"}) == {"ours": "t"}
+            assert ask_tray(socket_file, {"op": "credentials", "target": "t"}) == {"ours": "t"}
         finally:
             tray.stop()
     else:

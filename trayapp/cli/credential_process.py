@@ -30,13 +30,16 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 
 def from_tray(target_text: str) -> dict[str, object] | None:
-    """The running tray's credential_process JSON for the target (core/tray_socket); None
-    when no tray listens. Standard library only: this is the fast path."""
-    from trayapp.core.errors import AacliError
-    from trayapp.core.paths import AppPaths
-    from trayapp.core.tray_socket import ask_tray
+    """The running tray's credential_process JSON for the target (over its socket); None
+    when no tray listens. Light (core/tray_client): this is the fast path."""
+    import os
 
-    answer = ask_tray(AppPaths.from_env(), {"op": "credentials", "target": target_text})
+    from trayapp.core.app_dirs import app_dirs
+    from trayapp.core.errors import AacliError
+    from trayapp.core.tray_client import TRAY_SOCKET_FILE, ask_tray
+
+    socket_file = os.path.join(app_dirs()[1], TRAY_SOCKET_FILE)
+    answer = ask_tray(socket_file, {"op": "credentials", "target": target_text})
     if answer is None:
         return None
     if "error" in answer or "AccessKeyId" not in answer:
@@ -44,23 +47,38 @@ def from_tray(target_text: str) -> dict[str, object] | None:
     return answer
 
 
-def answer_quickly(target_text: str) -> bool:
-    """Print the target's credentials when its live session can answer without the service
-    (core/quick_session); False when the full command must run."""
+def print_answer(answer: dict[str, object]) -> None:
+    """The credential_process JSON on stdout (json's own form, without json where it can)."""
     from trayapp.core import lean
+
+    try:
+        print(lean.dumps(answer))  # type: ignore[arg-type]  # refused when not flat
+    except ValueError:
+        import json
+
+        print(json.dumps(answer))
+
+
+def answer_quickly(target_text: str, *, server: bool = False) -> bool:
+    """Print the target's credentials when the running tray (``server``) or its live session
+    can answer without the service (core/quick_session); False when the full command must
+    run. The tray's error is raised, as the full command would."""
     from trayapp.core.quick_session import live_credentials
 
-    if target_text.startswith("-") or (found := live_credentials(target_text)) is None:
+    if target_text.startswith("-"):
         return False
-    print(lean.dumps({"Version": 1, **found}))
+    if server and (answer := from_tray(target_text)) is not None:
+        print_answer(answer)
+        return True
+    if (found := live_credentials(target_text)) is None:
+        return False
+    print_answer({"Version": 1, **found})
     return True
 
 
 def run(args: argparse.Namespace) -> int:
     if args.server and (answer := from_tray(args.target)) is not None:
-        import json
-
-        print(json.dumps(answer))
+        print_answer(answer)
         return 0
     if args.code is None and answer_quickly(args.target):
         return 0

@@ -58,11 +58,10 @@ def server_variables(target_text: str) -> dict[str, str]:
 
     service = make_service()
     target = service.resolve(target_text)
-    try:
-        from trayapp.core.tray_socket import ask_tray
-    except ImportError:  # a build without the tray's socket
-        raise AacliError(NO_TRAY) from None
-    answer = ask_tray(service.deps.app, {"op": "server-env", "target": target.label})
+    from trayapp.core.tray_client import ask_tray
+
+    request = {"op": "server-env", "target": target.label}
+    answer = ask_tray(service.deps.app.tray_socket_file, request)
     if answer is None:
         raise AacliError(NO_TRAY)
     if "error" in answer:

@@ -84,6 +84,18 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def _credential_process_target(argv: Sequence[str]) -> tuple[str, bool] | None:
+    """(target, --server) of exactly `credential-process [--server] TARGET`, which SDKs run
+    for every client: answered before argparse or the service is imported."""
+    if not argv or argv[0] != "credential-process":
+        return None
+    rest = list(argv[1:])
+    server = "--server" in rest
+    if server:
+        rest.remove("--server")
+    return (rest[0], server) if len(rest) == 1 and not rest[0].startswith("-") else None
+
+
 def _command_name(argv: Sequence[str]) -> str | None:
     for arg in argv:
         if arg in COMMANDS:
@@ -93,7 +105,28 @@ def _command_name(argv: Sequence[str]) -> str | None:
     return None
 
 
+# Commands that may run for hours: the cyclic garbage collector is back on for them.
+LONG_RUNNING = frozenset({"tray", "serve", "exec", "demo", "login", "config"})
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    import gc
+
+    # A command lives for a fraction of a second, and what its imports allocate (botocore's
+    # models above all) lives until it exits: collecting cycles meanwhile only costs time
+    # (~15 % of `aacli auth`; docs/PERFORMANCE.md). Reference counting still frees the rest.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _main(argv)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    import gc
+
     from trayapp.core.hardening import harden_process
 
     args_list = list(sys.argv[1:] if argv is None else argv)
@@ -102,15 +135,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     # `credential-process TARGET` (SDKs run it for every client) with a live session is
     # answered before argparse or the service is imported (docs/PERFORMANCE.md).
-    if len(args_list) == 2 and args_list[0] == "credential-process":
+    quick = _credential_process_target(args_list)
+    if quick is not None:
         from trayapp.cli.credential_process import answer_quickly
+        from trayapp.core.errors import AacliError
 
-        harden_process(debuggers=False)  # the keys it reads are in the credentials file
+        # What it hands over, any process of this user can read in the credentials file or
+        # ask the tray for: no ptrace guard here (ctypes: ~3 ms of every SDK client).
+        harden_process(debuggers=False)
         try:
-            if answer_quickly(args_list[1]):
+            if answer_quickly(quick[0], server=quick[1]):
                 return 0
         except BrokenPipeError:
             return 141
+        except AacliError as exc:  # the tray's own sentence: not asked twice
+            print(f"aacli: {exc}", file=sys.stderr)
+            return exc.exit_code
     if args_list == ["status"]:  # its plain case reads no secret, only what status shows
         from trayapp.cli.status import answer_quickly as status_quickly
 
@@ -144,6 +184,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2 if args_list else 0
     from trayapp.core.errors import AacliError
 
+    if command_name in LONG_RUNNING:
+        gc.enable()
     try:
         return int(args._module.run(args) or 0)
     except AacliError as exc:

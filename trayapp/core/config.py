@@ -298,6 +298,17 @@ def iam_user_hub(config: Config, name: str, then: str = "") -> Profile:
     return profile
 
 
+def identity_center_hub(config: Config, name: str) -> Profile:
+    """Profile ``name``, which must be an Identity Center hub."""
+    profile = _must(find_profile(config, name), f"no profile named '{name}'")
+    if not profile.is_identity_center:
+        raise UsageError(
+            f"'{name}' is an IAM-user hub: it needs no sign-in (its roles ask for an MFA "
+            "code); only an Identity Center hub signs in and syncs"
+        )
+    return profile
+
+
 def _must(value: T | None, message: str) -> T:
     if value is None:
         raise UsageError(message)

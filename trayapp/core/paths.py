@@ -50,7 +50,9 @@ class AppPaths:
     @property
     def tray_socket_file(self) -> Path:
         """The running tray's Unix socket (core/tray_socket): credentials, server variables."""
-        return self.state_dir / "tray.sock"
+        from trayapp.core.tray_client import TRAY_SOCKET_FILE
+
+        return self.state_dir / TRAY_SOCKET_FILE
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> AppPaths:

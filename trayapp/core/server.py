@@ -352,9 +352,14 @@ class _Entry:
 
 
 def renew_margin(creds: Credentials, fetched_at: datetime) -> timedelta:
-    """How long before expiry to renew: RENEW_BEFORE, or half the lifetime when the
-    credentials live 30 min or less (a role of 15 min, a short-lived sandbox)."""
-    return min(RENEW_BEFORE, (creds.expiration - fetched_at) / 2)
+    """How long before expiry to renew credentials fetched at ``fetched_at``."""
+    return margin_for(creds.expiration - fetched_at)
+
+
+def margin_for(lifetime: timedelta) -> timedelta:
+    """RENEW_BEFORE, or half the lifetime when credentials live 30 min or less (a role of
+    15 min, a short-lived sandbox)."""
+    return min(RENEW_BEFORE, lifetime / 2)
 
 
 class Renewer:

@@ -15,7 +15,7 @@ not built, so there the folder's and the socket's modes alone keep others out. O
 DACL for the user alone and ``PIPE_REJECT_REMOTE_CLIENTS``, the peer checked through
 ``GetNamedPipeClientProcessId`` and that process's token SID.
 
-``ask_tray`` imports nothing but the standard library: it is on credential-process's fast path.
+The client half (``ask_tray``) is core/tray_client: light, on credential-process's fast path.
 """
 
 from __future__ import annotations
@@ -26,85 +26,23 @@ import logging
 import os
 import socket
 import stat
-import struct
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from trayapp.core.paths import AppPaths
+from trayapp.core.tray_client import SocketAddress, peer_uid, read_all
 
 log = logging.getLogger(__name__)
 
 MAX_REQUEST_BYTES = 4096  # a request names an operation and a target: far less than this
-MAX_ANSWER_BYTES = 64 * 1024  # credentials JSON is ~2 KiB
 REQUEST_SECONDS = 5.0  # a client must have sent its whole request by then
-CONNECT_SECONDS = 2.0
 SEND_SECONDS = 5.0
 DRAIN_SECONDS = 1.0
 MAX_DRAIN_BYTES = 1024 * 1024
 MAX_CLIENTS = 8  # answered at once (each may wait for an MFA dialog); more are told "busy"
-SUN_PATH_BYTES = 100  # sockaddr_un holds 104-108 bytes: longer paths go through /proc/self/fd
 
 Handler = Callable[[dict[str, str]], dict[str, Any]]
-
-
-def ask_tray(
-    paths: AppPaths, request: dict[str, str], *, timeout: float = 130.0
-) -> dict[str, Any] | None:
-    """The running tray's answer to ``request``; None when no tray of this user listens (no
-    socket, a stale one, another uid's): the caller falls back to doing the work itself.
-
-    ``timeout`` bounds the wait for the answer (the tray may be asking for an MFA code); a
-    tray that does not answer in time gives an ``error`` answer, not None, so the caller does
-    not ask for a second code meanwhile."""
-    path = paths.tray_socket_file
-    if not hasattr(socket, "AF_UNIX"):
-        return None
-    try:
-        st = os.lstat(path)
-    except OSError:
-        return None
-    if not stat.S_ISSOCK(st.st_mode) or st.st_uid != os.getuid():
-        return None
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    with sock:
-        sock.settimeout(CONNECT_SECONDS)
-        try:
-            with _address(path) as address:
-                sock.connect(address)
-        except OSError:  # refused (a tray that died), vanished, full backlog: no tray
-            return None
-        if peer_uid(sock) not in (None, os.getuid()):
-            return None
-        try:
-            sock.sendall(json.dumps(request).encode("utf-8"))
-            sock.shutdown(socket.SHUT_WR)
-            sock.settimeout(timeout)
-            data = _read_all(sock, MAX_ANSWER_BYTES)
-        except TimeoutError:
-            return {"error": f"The aacli tray did not answer within {timeout:.0f} s."}
-        except OSError:
-            return None  # the tray went away meanwhile
-    try:
-        answer = json.loads(data)
-    except ValueError:
-        answer = None
-    if not isinstance(answer, dict):
-        return {"error": "The aacli tray's answer was not understood."}
-    return answer
-
-
-def peer_uid(sock: socket.socket) -> int | None:
-    """The uid of the process at the other end (Linux: SO_PEERCRED); None where the platform
-    cannot tell (the folder's mode is then the only guard)."""
-    option = getattr(socket, "SO_PEERCRED", None)
-    if option is None:
-        return None
-    size = struct.calcsize("3i")
-    _pid, uid, _gid = struct.unpack("3i", sock.getsockopt(socket.SOL_SOCKET, option, size))
-    return int(uid)
 
 
 class TraySocket:
@@ -146,7 +84,7 @@ class TraySocket:
             os.unlink(self.path)
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
-            with _address(self.path) as address:
+            with SocketAddress(str(self.path)) as address:
                 listener.bind(address)
             os.chmod(self.path, 0o600)  # the folder is 0700: no one could connect before this
             self._inode = os.lstat(self.path).st_ino
@@ -205,7 +143,7 @@ class TraySocket:
             return {"error": "This aacli tray answers only its own user."}
         conn.settimeout(self.request_seconds)
         try:
-            data = _read_all(conn, MAX_REQUEST_BYTES + 1)
+            data = read_all(conn, MAX_REQUEST_BYTES + 1)
         except OSError:
             return {"error": f"No request arrived within {self.request_seconds:.0f} s."}
         if len(data) > MAX_REQUEST_BYTES:
@@ -234,7 +172,7 @@ def _drain(conn: socket.socket) -> None:
     with contextlib.suppress(OSError):
         conn.shutdown(socket.SHUT_WR)
         conn.settimeout(DRAIN_SECONDS)
-        _read_all(conn, MAX_DRAIN_BYTES)
+        read_all(conn, MAX_DRAIN_BYTES)
 
 
 def _parse_request(data: bytes) -> dict[str, str] | None:
@@ -247,31 +185,3 @@ def _parse_request(data: bytes) -> dict[str, str] | None:
     if not all(isinstance(k, str) and isinstance(v, str) for k, v in request.items()):
         return None
     return request
-
-
-def _read_all(sock: socket.socket, limit: int) -> bytes:
-    """Bytes until the peer's end of data, at most ``limit`` of them."""
-    chunks: list[bytes] = []
-    size = 0
-    while size < limit:
-        chunk = sock.recv(min(65536, limit - size))
-        if not chunk:
-            break
-        chunks.append(chunk)
-        size += len(chunk)
-    return b"".join(chunks)
-
-
-@contextlib.contextmanager
-def _address(path: Path) -> Iterator[str]:
-    """``path`` as a socket address: a long path (a deep AACLI_HOME, a test's temp folder)
-    goes through an open handle on its folder, ``/proc/self/fd/N/tray.sock``, since
-    sockaddr_un holds only about 104 bytes."""
-    if len(os.fsencode(path)) <= SUN_PATH_BYTES or not hasattr(os, "O_PATH"):
-        yield str(path)
-        return
-    folder = os.open(path.parent, os.O_PATH | os.O_DIRECTORY)
-    try:
-        yield f"/proc/self/fd/{folder}/{path.name}"
-    finally:
-        os.close(folder)

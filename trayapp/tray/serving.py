@@ -16,7 +16,6 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from trayapp.core.codes import CodeRequest, CodeSource, LazyCode
@@ -173,7 +172,9 @@ class TrayServing:
             raise UnknownRole(str(exc)) from None
         session = self.service.session_for(target)
         if session is not None:
-            margin = renew_margin_for(session.expiration - session.issued_at)
+            from trayapp.core.server import margin_for
+
+            margin = margin_for(session.expiration - session.issued_at)
             if session.expiration - self.service.deps.clock() > margin:
                 try:
                     creds = self.service.credentials_of(session)
@@ -323,13 +324,6 @@ class TrayServing:
             where, MenuEntry(f"Serving credentials on 127.0.0.1:{server.port}", enabled=False)
         )
         return tuple(decorated)
-
-
-def renew_margin_for(lifetime: timedelta) -> timedelta:
-    """core/server's margin for credentials that lived ``lifetime``."""
-    from trayapp.core.server import RENEW_BEFORE
-
-    return min(RENEW_BEFORE, lifetime / 2)
 
 
 def _with_copy_server_env(entry: MenuEntry) -> MenuEntry:

@@ -10,7 +10,6 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
-from trayapp.core.errors import UsageError
 from trayapp.core.model import Profile
 
 if TYPE_CHECKING:
@@ -56,17 +55,9 @@ class IdentityCenterVerbs:
 
     def identity_center_hub(self: ServiceParts, name: str) -> Profile:
         """Profile ``name``, which must be an Identity Center hub."""
-        from trayapp.core.config import find_profile
+        from trayapp.core.config import identity_center_hub
 
-        hub = find_profile(self.config, name)
-        if hub is None:
-            raise UsageError(f"no profile named '{name}'")
-        if not hub.is_identity_center:
-            raise UsageError(
-                f"'{name}' is an IAM-user hub: it needs no sign-in (its roles ask for an MFA "
-                "code); only an Identity Center hub signs in and syncs"
-            )
-        return hub
+        return identity_center_hub(self.config, name)
 
     def sign_in(
         self: ServiceParts,

@@ -13,6 +13,7 @@ from trayapp.dialogs.settings.widgets import (
     FieldRow,
     Mnemonics,
     button,
+    cancel_save_row,
     check_button,
 )
 
@@ -67,11 +68,7 @@ class ProfileView:
         self.check_label = ttk.Label(checks, text="", wraplength=MESSAGE_WIDTH)
         self.check_label.grid(row=0, column=1, sticky="w", padx=(10, 0))
 
-        buttons = ttk.Frame(frame)
-        buttons.grid(row=31, column=0, columnspan=3, sticky="e", pady=(14, 0))
-        button(buttons, "Cance_l", self.keys, window.cancel_form).grid(row=0, column=0, padx=(0, 8))
-        self.save_button = button(buttons, "_Save", self.keys, window.save, default="active")
-        self.save_button.grid(row=0, column=1)
+        self.save_button = cancel_save_row(frame, 31, self.keys, window.cancel_form, window.save)
         self.first = self.rows["name"].entry
 
     def _row(self, row: int, name: str, text: str, hint: str) -> FieldRow:

@@ -8,7 +8,13 @@ from typing import TYPE_CHECKING
 
 from trayapp.dialogs.settings.forms import HubForm
 from trayapp.dialogs.settings.sso_model import REFRESH, SIGN_IN, SIGN_OUT
-from trayapp.dialogs.settings.widgets import MESSAGE_WIDTH, FieldRow, Mnemonics, button
+from trayapp.dialogs.settings.widgets import (
+    MESSAGE_WIDTH,
+    FieldRow,
+    Mnemonics,
+    button,
+    cancel_save_row,
+)
 
 if TYPE_CHECKING:
     from trayapp.dialogs.settings.window import SettingsWindow
@@ -59,11 +65,7 @@ class HubView:
         self.state_label: ttk.Label | None = None
         if existing is not None:
             self._sign_in_part(frame)
-        buttons = ttk.Frame(frame)
-        buttons.grid(row=40, column=0, columnspan=3, sticky="e", pady=(14, 0))
-        button(buttons, "Cance_l", self.keys, window.cancel_form).grid(row=0, column=0, padx=(0, 8))
-        self.save_button = button(buttons, "_Save", self.keys, window.save, default="active")
-        self.save_button.grid(row=0, column=1)
+        self.save_button = cancel_save_row(frame, 40, self.keys, window.cancel_form, window.save)
         self.first = next(iter(self.rows.values())).entry
 
     def _sign_in_part(self, frame: ttk.Frame) -> None:

@@ -12,6 +12,7 @@ from trayapp.dialogs.settings.widgets import (
     FieldRow,
     Mnemonics,
     button,
+    cancel_save_row,
     check_button,
 )
 
@@ -175,11 +176,7 @@ class SimpleFormView:
                 frame, "Keep _fresh (renew before expiry when no code is needed)", self.keys,
                 fresh, toggled,
             ).grid(row=20, column=1, columnspan=2, sticky="w", pady=(8, 0))  # fmt: skip
-        buttons = ttk.Frame(frame)
-        buttons.grid(row=21, column=0, columnspan=3, sticky="e", pady=(14, 0))
-        button(buttons, "Cance_l", self.keys, window.cancel_form).grid(row=0, column=0, padx=(0, 8))
-        self.save_button = button(buttons, "_Save", self.keys, window.save, default="active")
-        self.save_button.grid(row=0, column=1)
+        self.save_button = cancel_save_row(frame, 21, self.keys, window.cancel_form, window.save)
         self.first = self.rows["name"].entry
 
     def _changed(self, name: str, value: str) -> None:

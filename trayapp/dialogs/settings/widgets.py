@@ -90,6 +90,22 @@ def button(
     return ttk.Button(parent, text=label, underline=index, command=command, **options)  # type: ignore[arg-type]
 
 
+def cancel_save_row(
+    frame: ttk.Frame,
+    row: int,
+    keys: Mnemonics,
+    cancel: Callable[[], None],
+    save: Callable[[], None],
+) -> ttk.Button:
+    """A form's Cancel and Save (the default) at the right of ``row``; the Save button."""
+    buttons = ttk.Frame(frame)
+    buttons.grid(row=row, column=0, columnspan=3, sticky="e", pady=(14, 0))
+    button(buttons, "Cance_l", keys, cancel).grid(row=0, column=0, padx=(0, 8))
+    save_button = button(buttons, "_Save", keys, save, default="active")
+    save_button.grid(row=0, column=1)
+    return save_button
+
+
 def check_button(
     parent: tk.Misc, text: str, keys: Mnemonics, var: tk.BooleanVar, command: Callable[[], None]
 ) -> ttk.Checkbutton:
