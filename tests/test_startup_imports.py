@@ -21,7 +21,9 @@ from trayapp.core.sessions import save_ledger
 HEAVY = ("boto3", "botocore", "pystray", "PIL", "tkinter", "gi", "keyring", "cryptography", "moto")
 
 
-def imported_modules(env, *argv: str, code: str | None = None) -> set[str]:
+def run_with_importtime(env, *argv: str, code: str | None = None):
+    """aacli (or ``code``) under ``-X importtime``: its result, the modules it loaded, and its
+    stderr without the import report."""
     command = ["-c", code] if code is not None else ["-m", "trayapp.cli.main", *argv]
     result = subprocess.run(
         [sys.executable, "-X", "importtime", *command],
@@ -31,12 +33,18 @@ def imported_modules(env, *argv: str, code: str | None = None) -> set[str]:
         timeout=60,
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    names = set()
+    names, said = set(), []
     for line in result.stderr.splitlines():
         if line.startswith("import time:") and "|" in line:
             names.add(line.rsplit("|", 1)[1].strip())
+        else:
+            said.append(line)
     assert code is not None or "trayapp.cli" in names, "no -X importtime report"
-    return names
+    return result, names, said
+
+
+def imported_modules(env, *argv: str, code: str | None = None) -> set[str]:
+    return run_with_importtime(env, *argv, code=code)[1]
 
 
 @pytest.fixture
@@ -249,21 +257,10 @@ def test_the_quick_path_leaves_every_doubt_to_the_full_path(live_session):
 
 
 def _status(env) -> tuple[str, bool]:
-    """`aacli status`'s stdout, and whether the quick path answered (no service loaded);
-    it printed nothing on stderr."""
-    result = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "trayapp.cli.main", "status"],
-        capture_output=True,
-        text=True,
-        env=env.environ(),
-        timeout=60,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    said = [line for line in result.stderr.splitlines() if not line.startswith("import time:")]
-    loaded = {line.rsplit("|", 1)[1].strip() for line in result.stderr.splitlines() if "|" in line}
-    return result.stdout + "".join(f"stderr: {line}\n" for line in said), (
-        "trayapp.core.service" not in loaded
-    )
+    """`aacli status`'s stdout and stderr, and whether the quick path answered (no service)."""
+    result, loaded, said = run_with_importtime(env, "status")
+    shown = result.stdout + "".join(f"stderr: {line}\n" for line in said)
+    return shown, "trayapp.core.service" not in loaded
 
 
 def test_status_answers_quickly_what_the_full_path_prints(configured):
