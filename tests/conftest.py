@@ -130,6 +130,21 @@ class Env:
     def home(self) -> Path:
         return Path(self.vars["AACLI_HOME"])
 
+    def service(self, **deps: object):
+        """The core service of this home in this process (as the tray builds its own), against
+        the sandbox when there is one; ``deps`` set other Deps fields (a clock, a passphrase)."""
+        from trayapp.core.paths import AppPaths, AwsPaths
+        from trayapp.core.service import Deps, Service
+
+        fields: dict[str, object] = {
+            "app": AppPaths.from_env(self.vars),
+            "aws": AwsPaths.from_env(self.vars),
+            "endpoint_url": getattr(self.sandbox, "endpoint_url", None),
+            "passphrase": lambda: PASSPHRASE,
+        }
+        fields.update(deps)
+        return Service(Deps(**fields))
+
     def environ(self, **extra: str) -> dict[str, str]:
         env = {
             k: v

@@ -145,10 +145,6 @@ def test_keep_fresh_renews_through_the_command_without_asking(configured, sandbo
     uses a stored seed): the role is renewed before expiry without a dialog."""
     import threading
 
-    from conftest import PASSPHRASE
-
-    from trayapp.core.paths import AppPaths, AwsPaths
-    from trayapp.core.service import Deps, Service
     from trayapp.tray.app import TrayApp
 
     _set_process(configured, _code_command(configured, tmp_path))
@@ -157,14 +153,7 @@ def test_keep_fresh_renews_through_the_command_without_asking(configured, sandbo
     try:
         assert configured.aacli("auth", "dev/ReadOnly").returncode == 0
         first_key = _key_id(configured)
-        service = Service(
-            Deps(
-                app=AppPaths.from_env(configured.vars),
-                aws=AwsPaths.from_env(configured.vars),
-                endpoint_url=sandbox.endpoint_url,
-                passphrase=lambda: PASSPHRASE,
-            )
-        )
+        service = configured.service()
 
         def no_dialog():
             raise AssertionError("keep-fresh must not ask for a code")

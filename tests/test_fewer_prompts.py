@@ -10,7 +10,7 @@ import urllib.request
 
 import pyotp
 import pytest
-from conftest import PASSPHRASE, assert_one_line_error, aws_cli_v2
+from conftest import assert_one_line_error, aws_cli_v2
 
 NO_TERMINAL = {"DISPLAY": "", "WAYLAND_DISPLAY": ""}  # no terminal either: stdin is a pipe
 
@@ -153,8 +153,6 @@ def test_mfa_session_setting_is_validated(configured):
 
 @pytest.mark.awscli
 def test_keep_fresh_renews_before_expiry_and_the_aws_cli_keeps_working(configured, sandbox):
-    from trayapp.core.paths import AppPaths, AwsPaths
-    from trayapp.core.service import Deps, Service
     from trayapp.tray.app import TrayApp
 
     aws = aws_cli_v2()
@@ -187,14 +185,7 @@ def test_keep_fresh_renews_before_expiry_and_the_aws_cli_keeps_working(configure
             return json.loads(out.stdout)["Arn"]
 
         assert ":assumed-role/ReadOnly/" in identity()
-        service = Service(
-            Deps(
-                app=AppPaths.from_env(configured.vars),
-                aws=AwsPaths.from_env(configured.vars),
-                endpoint_url=sandbox.endpoint_url,
-                passphrase=lambda: PASSPHRASE,
-            )
-        )
+        service = configured.service()
 
         def no_dialog():
             raise AssertionError("keep-fresh must not ask for a code")

@@ -9,7 +9,6 @@ import threading
 import time
 
 import pytest
-from conftest import PASSPHRASE
 
 from trayapp.core.codes import FixedCode
 from trayapp.core.errors import CodeCancelled
@@ -50,17 +49,7 @@ class OpenDialog:
 
 
 def _service(configured):
-    from trayapp.core.paths import AppPaths, AwsPaths
-    from trayapp.core.service import Deps, Service
-
-    return Service(
-        Deps(
-            app=AppPaths.from_env(configured.vars),
-            aws=AwsPaths.from_env(configured.vars),
-            endpoint_url=configured.sandbox.endpoint_url,
-            passphrase=lambda: PASSPHRASE,
-        )
-    )
+    return configured.service()
 
 
 def _running_tray(configured, code_source):

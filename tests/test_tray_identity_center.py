@@ -508,21 +508,14 @@ class _NoCode:
 def _headless_tray(configured, monkeypatch, browser, codes, passphrase=None):
     from conftest import PASSPHRASE
 
-    from trayapp.core.paths import AppPaths, AwsPaths
-    from trayapp.core.service import Deps, Service
     from trayapp.tray import app
     from trayapp.tray.app import TrayApp
 
     monkeypatch.setenv("HOME", configured.vars["HOME"])  # ~/.aws/sso/cache of this test
     monkeypatch.setenv("BROWSER", str(browser))
-    service = Service(
-        Deps(
-            app=AppPaths.from_env(configured.vars),
-            aws=AwsPaths.from_env(configured.vars),
-            endpoint_url=configured.sandbox.endpoint_url,
-            sso_endpoint_url=configured.sandbox.endpoint_url,
-            passphrase=passphrase or (lambda: PASSPHRASE),
-        )
+    service = configured.service(
+        sso_endpoint_url=configured.sandbox.endpoint_url,
+        passphrase=passphrase or (lambda: PASSPHRASE),
     )
     monkeypatch.setattr(app, "to_pystray", lambda entries, on_action: entries)
     tray = TrayApp(service, code_source=lambda: codes, poll_seconds=0.2)

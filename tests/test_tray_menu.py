@@ -223,21 +223,11 @@ def test_menu_follows_settings_not_the_default_warning():
 
 
 def _tray(configured, code_source=None):
-    from conftest import PASSPHRASE
 
     from trayapp.core.codes import FixedCode
-    from trayapp.core.paths import AppPaths, AwsPaths
-    from trayapp.core.service import Deps, Service
     from trayapp.tray.app import TrayApp
 
-    service = Service(
-        Deps(
-            app=AppPaths.from_env(configured.vars),
-            aws=AwsPaths.from_env(configured.vars),
-            endpoint_url=configured.sandbox.endpoint_url if configured.sandbox else None,
-            passphrase=lambda: PASSPHRASE,
-        )
-    )
+    service = configured.service()
     return TrayApp(service, code_source=code_source or (lambda: FixedCode(configured.code())))
 
 

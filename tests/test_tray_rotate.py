@@ -8,25 +8,15 @@ import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from conftest import PASSPHRASE, screenshot_dir
+from conftest import screenshot_dir
 
 from trayapp.core.codes import FixedCode
-from trayapp.core.paths import AppPaths, AwsPaths
-from trayapp.core.service import Deps, Service
 from trayapp.tray.app import TrayApp
 from trayapp.tray.menu import DASH, Action, find_action
 
 
 def _tray(configured, clock) -> TrayApp:
-    service = Service(
-        Deps(
-            app=AppPaths.from_env(configured.vars),
-            aws=AwsPaths.from_env(configured.vars),
-            endpoint_url=configured.sandbox.endpoint_url,
-            passphrase=lambda: PASSPHRASE,
-            clock=clock,
-        )
-    )
+    service = configured.service(clock=clock)
     return TrayApp(service, code_source=lambda: FixedCode(configured.code()), clock=clock)
 
 

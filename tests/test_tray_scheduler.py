@@ -8,12 +8,9 @@ import time
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
-from conftest import PASSPHRASE
-
 from trayapp.core.codes import FixedCode
 from trayapp.core.model import Session
-from trayapp.core.paths import AppPaths, AwsPaths
-from trayapp.core.service import Deps, Service
+from trayapp.core.service import Service
 from trayapp.tray.scheduler import MAX_SLEEP, Scheduler, next_deadline
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=timezone.utc)
@@ -55,15 +52,7 @@ def test_next_deadline_is_the_first_warning_or_expiry():
 
 
 def _service(configured, clock) -> Service:
-    return Service(
-        Deps(
-            app=AppPaths.from_env(configured.vars),
-            aws=AwsPaths.from_env(configured.vars),
-            clock=clock,
-            endpoint_url=configured.sandbox.endpoint_url,
-            passphrase=lambda: PASSPHRASE,
-        )
-    )
+    return configured.service(clock=clock)
 
 
 def _profiles(path) -> list[str]:

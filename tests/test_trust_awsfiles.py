@@ -14,8 +14,7 @@ import pytest
 from conftest import PASSPHRASE, assert_one_line_error
 
 from trayapp.core import sessions as ledger_module
-from trayapp.core.paths import AppPaths, AwsPaths
-from trayapp.core.service import Deps, Service
+from trayapp.core.service import Service
 from trayapp.core.sessions import load_ledger_state
 
 CONFIG = "[default]\nregion = us-west-2\n\n[profile dev-DEVELOPER]\noutput = json\n"
@@ -54,14 +53,7 @@ def _section(path: Path, name: str) -> dict[str, str] | None:
 
 
 def _service(env) -> Service:
-    return Service(
-        Deps(
-            app=AppPaths.from_env(env.vars),
-            aws=AwsPaths.from_env(env.vars),
-            endpoint_url=env.sandbox.endpoint_url,
-            passphrase=lambda: PASSPHRASE,
-        )
-    )
+    return env.service()
 
 
 @pytest.mark.parametrize(

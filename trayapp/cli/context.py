@@ -112,7 +112,10 @@ def pick(items: Sequence[T], labels: Sequence[str], title: str) -> T:
 
 
 def local_time(moment: datetime) -> str:
-    return moment.astimezone().strftime("%H:%M")
+    """``HH:MM`` in the local time zone (core/status_lines: the quick status says it alike)."""
+    from trayapp.core.status_lines import clock_time
+
+    return clock_time(moment.timestamp())
 
 
 def remaining(seconds: int) -> str:

@@ -54,6 +54,7 @@ def remember(app: AppPaths, identity: Sequence[int] | None, config: Config) -> N
     path = app.state_dir / FACTS_FILE
     keys = []
     for p in config.profiles:
+        # key_age's rule for a date of the key in use (its days are counted at each status)
         age = key_age(p, p.key_created) if p.key_created else None
         if p.is_identity_center or (age and age.created.microsecond):
             identity = None  # the full path reads these each time
