@@ -75,7 +75,7 @@ def main() -> int:
                 )
             except BaseException as exc:  # no gnome-keyring here: the vault row still runs
                 print(f"(no Secret Service, keyring row left out: {exc})", file=sys.stderr)
-            body, _ = auth.run(home, keyring_home, install, runs=3 if quick else 10)
+            body, _ = auth.run(home, keyring_home, install, runs=3 if quick else 16)
             section("2. Authenticate end to end", body)
         if "tray" in only:
             home = make_home(tmp / "tray", sandbox)
