@@ -296,6 +296,13 @@ def fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+def _log_debug(message: str, *args: object) -> None:
+    """A --debug line; logging is imported only then (reading files at start-up needs none)."""
+    import logging
+
+    logging.getLogger(__name__).debug(message, *args)
+
+
 def file_lock(lock_file: Path, *, timeout: float, busy: str) -> FileLock:
     """Hold an inter-process lock (file mode 0600 in a private folder); ``busy`` on timeout.
     Use it as ``with file_lock(...):``."""
@@ -328,10 +335,14 @@ class FileLock:
         except OSError as exc:
             raise UnsafeFileError(f"Cannot lock {self.lock_file}: {reason(exc)}.") from None
         deadline = time.monotonic() + self.timeout
+        waited = False
         while True:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
+                if not waited:
+                    _log_debug("waiting for another aacli to release %s", self.lock_file)
+                    waited = True
                 if self.timeout >= 0 and time.monotonic() >= deadline:
                     os.close(fd)
                     raise UnsafeFileError(self.busy) from None

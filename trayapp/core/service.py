@@ -7,6 +7,7 @@ and ``core/console``; the secrets of each profile are ``core/profile_secrets``.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -32,6 +33,8 @@ if TYPE_CHECKING:
     from trayapp.core.console import SigninUrl
     from trayapp.core.secrets import Forgotten
     from trayapp.core.secrets.base import SecretStore
+
+log = logging.getLogger(__name__)
 
 MIN_LEFT = timedelta(minutes=2)  # a session closer to expiry than this is renewed before use
 
@@ -119,7 +122,15 @@ class Service(IdentityCenterVerbs):
         one is needed), write them, record the session."""
         creds = self.fetch_credentials(target, source, duration_seconds=duration_seconds, hint=hint)
         with self.files.locked():
-            return self.files.record(target, creds, also_default)
+            session = self.files.record(target, creds, also_default)
+        log.debug(
+            "%s: wrote AWS profile %s in %s (until %s)",
+            target.label,
+            ", ".join(session.aws_profiles),
+            session.credentials_file,
+            session.expiration.isoformat(),
+        )
+        return session
 
     def fetch_credentials(
         self,
@@ -146,6 +157,7 @@ class Service(IdentityCenterVerbs):
             session_name=identity.session_name,
             source_identity=identity.source_identity,
         )
+        log.debug("%s: credentials from %s", target.label, type(provider).__name__)
         return provider.retrieve(source, hint)
 
     def can_renew_silently(self, target: Target) -> bool:

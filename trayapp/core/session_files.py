@@ -7,6 +7,7 @@ aacli's, and each value aacli changed in a section it did not create put back as
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -18,6 +19,8 @@ from trayapp.core.errors import CredFileError, UsageError
 from trayapp.core.model import Credentials, Session, Target
 from trayapp.core.paths import AppPaths, AwsPaths
 from trayapp.core.sessions import is_expired, load_ledger, read_ledger, save_ledger
+
+log = logging.getLogger(__name__)
 
 DEFAULT_AWS_PROFILE = "default"
 
@@ -346,4 +349,6 @@ class SessionFiles:
                 save_ledger(self.app.ledger_file, ledger)
             raise
         save_ledger(self.app.ledger_file, [s for s in ledger if s.target != session.target])
+        log.debug("%s: removed AWS profile %s (left alone: %s)", session.target,
+                  ", ".join(removed) or "none", ", ".join(left) or "none")  # fmt: skip
         return Removal(session=session, removed=tuple(removed), left_alone=tuple(left))
