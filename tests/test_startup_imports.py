@@ -190,20 +190,14 @@ def test_help_imports_no_command_module(env):
     assert commands == [], f"aacli --help imported {commands}"
 
 
-def test_the_quick_path_names_the_files_as_the_full_path_does(tmp_path):
-    """core/quick_session repeats a few names to stay light: they are the full path's own."""
+def test_the_quick_path_keeps_the_full_paths_rules(tmp_path):
+    """core/quick_session repeats two rules to stay light: they are the full path's own (the
+    file names it shares with AppPaths through core/app_dirs)."""
     from trayapp.core import quick_session, service, sessions
-    from trayapp.core.keys.journal import journal_file
-    from trayapp.core.paths import AppPaths
 
-    app = AppPaths(config_dir=tmp_path, state_dir=tmp_path / "state")
-    assert app.ledger_file.name == quick_session.LEDGER_FILE
-    assert app.config_file.name == quick_session.CONFIG_FILE
     assert quick_session.LEDGER_VERSION == sessions.LEDGER_VERSION
     assert service.MIN_LEFT.total_seconds() == quick_session.MIN_LEFT_SECONDS
-    name = journal_file(app.state_dir, "acme").name
-    prefix, suffix = quick_session.ROTATION_JOURNAL
-    assert name.startswith(prefix) and name.endswith(suffix)
+    assert sessions.DAMAGED == quick_session.DAMAGED
 
 
 def _odd_credentials(text: str) -> list[str]:

@@ -34,9 +34,9 @@ def from_tray(target_text: str) -> dict[str, object] | None:
     when no tray listens. Light (core/tray_client): this is the fast path."""
     import os
 
-    from trayapp.core.app_dirs import app_dirs
+    from trayapp.core.app_dirs import TRAY_SOCKET_FILE, app_dirs
     from trayapp.core.errors import AacliError
-    from trayapp.core.tray_client import TRAY_SOCKET_FILE, ask_tray
+    from trayapp.core.tray_client import ask_tray
 
     socket_file = os.path.join(app_dirs()[1], TRAY_SOCKET_FILE)
     answer = ask_tray(socket_file, {"op": "credentials", "target": target_text})

@@ -84,6 +84,36 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def _answer_before_argparse(args_list: list[str]) -> int | None:
+    """The exit code of `credential-process [--server] TARGET` (SDKs run it for every client)
+    and `status` when their quick paths could answer, before argparse or the service is
+    imported (docs/PERFORMANCE.md); None when the full command must run."""
+    from trayapp.core.errors import AacliError
+    from trayapp.core.hardening import harden_process
+
+    target = _credential_process_target(args_list)
+    if target is None and args_list != ["status"]:
+        return None
+    # What they hand over, any process of this user can read in the credentials file or ask
+    # the tray for, and status reads no secret: no ptrace guard (ctypes: ~3 ms of each start).
+    harden_process(debuggers=False)
+    try:
+        if target is not None:
+            from trayapp.cli.credential_process import answer_quickly
+
+            answered = answer_quickly(target[0], server=target[1])
+        else:
+            from trayapp.cli.status import answer_quickly as status_quickly
+
+            answered = status_quickly()
+    except BrokenPipeError:
+        return 141
+    except AacliError as exc:  # the tray's own sentence: not asked twice
+        print(f"aacli: {exc}", file=sys.stderr)
+        return exc.exit_code
+    return 0 if answered else None
+
+
 def _credential_process_target(argv: Sequence[str]) -> tuple[str, bool] | None:
     """(target, --server) of exactly `credential-process [--server] TARGET`, which SDKs run
     for every client: answered before argparse or the service is imported."""
@@ -133,33 +163,9 @@ def _main(argv: Sequence[str] | None) -> int:
     if args_list == ["--version"]:  # what argparse's version action prints, without argparse
         print(f"aacli {__version__}")
         return 0
-    # `credential-process TARGET` (SDKs run it for every client) with a live session is
-    # answered before argparse or the service is imported (docs/PERFORMANCE.md).
-    quick = _credential_process_target(args_list)
+    quick = _answer_before_argparse(args_list)
     if quick is not None:
-        from trayapp.cli.credential_process import answer_quickly
-        from trayapp.core.errors import AacliError
-
-        # What it hands over, any process of this user can read in the credentials file or
-        # ask the tray for: no ptrace guard here (ctypes: ~3 ms of every SDK client).
-        harden_process(debuggers=False)
-        try:
-            if answer_quickly(quick[0], server=quick[1]):
-                return 0
-        except BrokenPipeError:
-            return 141
-        except AacliError as exc:  # the tray's own sentence: not asked twice
-            print(f"aacli: {exc}", file=sys.stderr)
-            return exc.exit_code
-    if args_list == ["status"]:  # its plain case reads no secret, only what status shows
-        from trayapp.cli.status import answer_quickly as status_quickly
-
-        harden_process(debuggers=False)
-        try:
-            if status_quickly():
-                return 0
-        except BrokenPipeError:
-            return 141
+        return quick
     harden_process()  # before any secret is read: a crash must not write one to a core file
     # Build only the chosen command's parser: start-up stays fast.
     command_name = _command_name(args_list)

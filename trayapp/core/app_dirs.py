@@ -1,4 +1,5 @@
-"""Where aacli's own folders are (config, state), from the environment alone.
+"""Where aacli's own folders are (config, state), from the environment alone, and the names
+of the files in them that the start-up paths read.
 
 Light to import (no pathlib, no platformdirs unless needed): ``credential-process`` and
 ``status`` find their files through it without loading the rest of core, so the folders are
@@ -15,6 +16,13 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
 APP_NAME = "aacli"
+# In the config folder:
+CONFIG_FILE = "config.toml"
+# In the state folder:
+LEDGER_FILE = "sessions.json"
+MFA_SESSIONS_FILE = "mfa-sessions.json"
+TRAY_SOCKET_FILE = "tray.sock"
+ROTATION_JOURNAL = ("key-rotation-", ".json")  # key-rotation-PROFILE.json (core/keys/journal)
 
 
 def app_dirs(env: Mapping[str, str] | None = None) -> tuple[str, str]:

@@ -72,8 +72,10 @@ _DAYS_IN_MONTH = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 def epoch_seconds(text: str) -> int:
     """Unix seconds of ``YYYY-MM-DDTHH:MM:SSZ`` (UTC, to the second, as aacli writes times)."""
+    if len(text) != 20:
+        raise ValueError(f"not a time as aacli writes it: {text!r}")
     fields = (text[0:4], text[5:7], text[8:10], text[11:13], text[14:16], text[17:19])
-    separators = text[4] + text[7] + text[10] + text[13] + text[16] + text[19:]
+    separators = text[4] + text[7] + text[10] + text[13] + text[16] + text[19]
     if separators != "--T::Z" or not all(f.isascii() and f.isdigit() for f in fields):
         raise ValueError(f"not a time as aacli writes it: {text!r}")
     year, month, day, hour, minute, second = map(int, fields)

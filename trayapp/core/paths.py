@@ -8,7 +8,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from trayapp.core.app_dirs import APP_NAME as APP_NAME  # re-exported
-from trayapp.core.app_dirs import app_dirs
+from trayapp.core.app_dirs import (
+    CONFIG_FILE,
+    LEDGER_FILE,
+    MFA_SESSIONS_FILE,
+    TRAY_SOCKET_FILE,
+    app_dirs,
+)
 
 
 @dataclass(frozen=True)
@@ -20,7 +26,7 @@ class AppPaths:
 
     @property
     def config_file(self) -> Path:
-        return self.config_dir / "config.toml"
+        return self.config_dir / CONFIG_FILE
 
     @property
     def vault_file(self) -> Path:
@@ -28,7 +34,7 @@ class AppPaths:
 
     @property
     def ledger_file(self) -> Path:
-        return self.state_dir / "sessions.json"
+        return self.state_dir / LEDGER_FILE
 
     @property
     def code_windows_file(self) -> Path:
@@ -36,7 +42,7 @@ class AppPaths:
 
     @property
     def mfa_sessions_file(self) -> Path:
-        return self.state_dir / "mfa-sessions.json"
+        return self.state_dir / MFA_SESSIONS_FILE
 
     @property
     def lock_file(self) -> Path:
@@ -50,8 +56,6 @@ class AppPaths:
     @property
     def tray_socket_file(self) -> Path:
         """The running tray's Unix socket (core/tray_socket): credentials, server variables."""
-        from trayapp.core.tray_client import TRAY_SOCKET_FILE
-
         return self.state_dir / TRAY_SOCKET_FILE
 
     @classmethod

@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import time
 
-from trayapp.core.app_dirs import app_dirs
+from trayapp.core.app_dirs import CONFIG_FILE, LEDGER_FILE, ROTATION_JOURNAL, app_dirs
 
 TYPE_CHECKING = False  # typing's, without importing typing: start-up time
 if TYPE_CHECKING:
@@ -26,12 +26,8 @@ if TYPE_CHECKING:
     from typing import Any
 
 MIN_LEFT_SECONDS = 120  # service.MIN_LEFT: a session closer to expiry is renewed
-# The names AppPaths gives these files (core/paths.py), and the ledger's format (core/sessions);
-# tests/test_startup_imports.py holds them equal.
-LEDGER_FILE = "sessions.json"
+# The ledger's format (core/sessions): tests/test_startup_imports.py holds them equal.
 LEDGER_VERSION = 1
-CONFIG_FILE = "config.toml"
-ROTATION_JOURNAL = ("key-rotation-", ".json")  # core/keys/journal.py
 DAMAGED = ".damaged"  # core/sessions: a damaged ledger set aside as sessions.json.damaged-…
 
 

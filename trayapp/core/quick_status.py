@@ -16,8 +16,8 @@ import os
 import time
 
 from trayapp.core import status_lines
-from trayapp.core.app_dirs import app_dirs
-from trayapp.core.quick_session import CONFIG_FILE, quiet_sessions
+from trayapp.core.app_dirs import CONFIG_FILE, MFA_SESSIONS_FILE, app_dirs
+from trayapp.core.quick_session import quiet_sessions
 
 TYPE_CHECKING = False  # typing's, without importing typing: start-up time
 if TYPE_CHECKING:
@@ -28,7 +28,6 @@ if TYPE_CHECKING:
 
 FACTS_FILE = "status-facts.json"  # in the state folder
 FACTS_VERSION = 1
-MFA_SESSIONS_FILE = "mfa-sessions.json"  # AppPaths.mfa_sessions_file
 
 
 def config_identity(config_file: str) -> list[int] | None:

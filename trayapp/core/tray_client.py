@@ -19,7 +19,6 @@ if TYPE_CHECKING:
     from types import TracebackType
     from typing import Any
 
-TRAY_SOCKET_FILE = "tray.sock"  # in the state folder (AppPaths.tray_socket_file)
 MAX_ANSWER_BYTES = 64 * 1024  # credentials JSON is ~2 KiB
 CONNECT_SECONDS = 2.0
 SUN_PATH_BYTES = 100  # sockaddr_un holds 104-108 bytes: longer paths go through /proc/self/fd

@@ -11,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 
 from trayapp.core import files
+from trayapp.core.app_dirs import ROTATION_JOURNAL
 from trayapp.core.clock import isoformat_z, parse_iso
 from trayapp.core.errors import AacliError, UnsafeFileError
 
@@ -46,7 +47,8 @@ class Journal:
 
 
 def journal_file(state_dir: Path, profile: str) -> Path:
-    return state_dir / f"key-rotation-{profile}.json"
+    prefix, suffix = ROTATION_JOURNAL
+    return state_dir / f"{prefix}{profile}{suffix}"
 
 
 def read_journal(state_dir: Path, profile: str) -> Journal | None:
@@ -90,7 +92,7 @@ def journaled_profiles(state_dir: Path) -> list[str]:
     """The profiles with a journal (a rotation interrupted, or an old key kept)."""
     if not state_dir.is_dir():
         return []
-    prefix, suffix = "key-rotation-", ".json"
+    prefix, suffix = ROTATION_JOURNAL
     return sorted(
         p.name[len(prefix) : -len(suffix)]
         for p in state_dir.iterdir()
