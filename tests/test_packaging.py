@@ -128,7 +128,7 @@ def test_built_wheel_and_sdist_hold_the_icons_and_the_installed_wheel_runs(tmp_p
         assert f"aacli-0.1.0.data/data/share/aacli/icons/{name}" in names
     assert "trayapp/cli/demo.py" in names and "trayapp/tray/autostart.py" in names
     entry_points = zipfile.ZipFile(wheel).read("aacli-0.1.0.dist-info/entry_points.txt").decode()
-    assert "aacli = trayapp.cli.main:main" in entry_points
+    assert "aacli = trayapp.cli.main:script" in entry_points  # main(), then gc.freeze()
     assert "aacli-tray = trayapp.tray.main:main" in entry_points
 
     sdist = subprocess.run(

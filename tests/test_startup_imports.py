@@ -348,3 +348,37 @@ def test_credential_process_server_asks_the_tray_first_and_loads_almost_nothing(
         assert len(asked) == 1
     finally:
         tray.stop()
+
+
+EXIT_PROBE = """
+import atexit, gc, sys
+from trayapp.cli.main import script
+
+def report():
+    tracked = sum(len(gc.get_objects(generation)) for generation in range(3))
+    print(f"exit-probe {tracked} {gc.get_freeze_count()} {int(gc.isenabled())}", file=sys.stderr)
+
+atexit.register(report)
+sys.argv[0] = "aacli"
+sys.exit(script())
+"""
+
+
+def test_the_aacli_program_leaves_its_objects_out_of_the_collections_at_exit(configured):
+    """Issue 16 (auth cost): the interpreter collects cycles as it exits, and after `aacli auth`
+    that walked every object botocore's models left (~50 ms: bench/NOTES.md). The program
+    (console script and ``-m``) freezes them first: what is left to walk at exit is small."""
+    result = subprocess.run(
+        [sys.executable, "-c", EXIT_PROBE, "auth", "dev/DEVELOPER", "--code", configured.code()],
+        capture_output=True,
+        text=True,
+        env=configured.environ(),
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    probe = [line.split() for line in result.stderr.splitlines() if line.startswith("exit-probe")]
+    assert len(probe) == 1, result.stderr[-2000:]
+    tracked, frozen, enabled = (int(n) for n in probe[0][1:])
+    assert frozen > 50_000, f"only {frozen} objects frozen"
+    assert tracked < 2_000, f"{tracked} objects left for the collections at exit"
+    assert enabled == 0
