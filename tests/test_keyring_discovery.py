@@ -50,9 +50,10 @@ print(json.dumps(out))
 """
 
 
-def open_store(home: Path, env: dict[str, str]) -> dict[str, object]:
+def child_json(code: str, env: dict[str, str], *args: str) -> object:
+    """What a fresh interpreter running ``code`` (this tree on its path) prints, as JSON."""
     result = subprocess.run(
-        [sys.executable, "-c", CHILD, str(home), SECRET],
+        [sys.executable, "-c", code, *args],
         env={**env, "PYTHONPATH": str(ROOT)},
         capture_output=True,
         text=True,
@@ -61,6 +62,12 @@ def open_store(home: Path, env: dict[str, str]) -> dict[str, object]:
     )
     assert result.returncode == 0, result.stderr[-2000:]
     return json.loads(result.stdout)
+
+
+def open_store(home: Path, env: dict[str, str], child: str = CHILD) -> dict[str, object]:
+    out = child_json(child, env, str(home), SECRET)
+    assert isinstance(out, dict)
+    return out
 
 
 @pytest.fixture
@@ -181,3 +188,117 @@ def test_a_memory_of_a_bus_that_is_gone_falls_back_to_a_clear_error(home: Path) 
     gone = open_store(home, env)
     assert gone["discovered"] is True
     assert "No usable system keyring" in str(gone["error"])
+
+
+# A process that only reads, as `aacli auth` does: open the store, read the hub key.
+READER = """
+import json, sys
+from pathlib import Path
+from trayapp.core.errors import SecretStoreError
+from trayapp.core.secrets import open_secret_store
+
+home = Path(sys.argv[1])
+out = {}
+try:
+    store = open_secret_store("keyring", home / "vault.bin", lambda: "", state_dir=home / "state")
+    out["name"] = store.name
+    out["read"] = store.get("acme/secret_access_key") == sys.argv[2]
+    out["absent"] = store.get("nobody/secret_access_key")
+except SecretStoreError as error:
+    out["error"] = str(error)
+out["keyring imported"] = "keyring" in sys.modules
+print(json.dumps(out))
+"""
+
+
+def read_store(home: Path, env: dict[str, str]) -> dict[str, object]:
+    return open_store(home, env, child=READER)
+
+
+@pytest.mark.keyring
+def test_a_read_after_a_remembered_secret_service_loads_no_keyring_package(
+    secret_service: SecretServiceEnv,  # noqa: F811
+    home: Path,
+) -> None:
+    """Issue 16 (auth cost): with keyring's choice of the Secret Service remembered, a process
+    that only reads (`aacli auth`) reads keyring's own item without importing keyring's
+    package (~11 ms); the first process, which discovers and writes, still uses keyring."""
+    assert open_store(home, secret_service.env)["discovered"] is True
+    assert read_store(home, secret_service.env) == {
+        "name": "keyring (SecretService)",
+        "read": True,
+        "absent": None,
+        "keyring imported": False,
+    }
+
+
+@pytest.mark.keyring
+@pytest.mark.parametrize(
+    "setting", [{"KEYRING_PROPERTY_SCHEME": "default"}, {"PYTHON_KEYRING_BACKEND": "x"}]
+)
+def test_keyring_settings_in_the_environment_leave_the_read_to_keyring(
+    secret_service: SecretServiceEnv,  # noqa: F811
+    home: Path,
+    setting: dict[str, str],
+) -> None:
+    """keyring's own settings (another collection or scheme, a named backend) are keyring's
+    to apply: with any of them set, the read goes through keyring."""
+    assert open_store(home, secret_service.env)["discovered"] is True
+    if "PYTHON_KEYRING_BACKEND" in setting:
+        setting = {"PYTHON_KEYRING_BACKEND": "keyring.backends.SecretService.Keyring"}
+    read = read_store(home, {**secret_service.env, **setting})
+    assert read["keyring imported"] is True
+    assert read["read"] is True
+
+
+@pytest.mark.keyring
+def test_a_read_of_a_bus_that_is_gone_is_keyrings_clear_error(home: Path) -> None:
+    """The remembered Secret Service has gone (same bus address, nobody listening): the lean
+    read hands over to keyring, whose discovery finds no keyring: one sentence, nothing hangs."""
+    with running_secret_service(home.parent / "short-lived") as service:
+        env = service.env
+        assert open_store(home, env)["discovered"] is True
+        assert read_store(home, env)["keyring imported"] is False
+    gone = read_store(home, env)
+    assert "No usable system keyring" in str(gone["error"]), gone
+    assert SECRET not in str(gone["error"])
+
+
+@pytest.mark.keyring
+def test_a_locked_collection_is_one_clear_sentence_on_the_lean_read(home: Path) -> None:
+    """A locked default collection, its unlock prompt not answered: the lean read says so in
+    keyring's words and hands nothing over (a second prompt would follow otherwise)."""
+    with running_secret_service(home.parent / "locked") as service:
+        assert open_store(home, service.env)["discovered"] is True
+        lock = (
+            "import secretstorage; c = secretstorage.dbus_init(); "
+            "secretstorage.get_default_collection(c).lock(); c.close()"
+        )
+        subprocess.run([sys.executable, "-c", lock], env=service.env, check=True, timeout=30)
+        read = read_store(home, service.env)
+    assert str(read["error"]).startswith("The system keyring is locked"), read
+    assert read["keyring imported"] is False
+    assert SECRET not in str(read["error"])
+
+
+KEYRING_RULES = """
+import json, sys
+from trayapp.core.secrets import keyring_store
+before = (str(keyring_store._keyring_folder()), str(keyring_store._keyring_config_root()))
+import keyring, keyring.util.platform_ as platform_
+from pathlib import Path
+after = (str(Path(keyring.__file__).parent), str(platform_.config_root()))
+print(json.dumps([before, after, str(keyring_store._keyring_folder())]))
+"""
+
+
+@pytest.mark.parametrize("xdg", [None, "", "/somewhere/config", "relative/config"])
+def test_keyrings_folder_and_config_are_found_as_keyring_finds_them(xdg: str | None) -> None:
+    """What the memory is checked against is found without importing keyring, and it is what
+    keyring itself would use: its package folder and its config root."""
+    env = {k: v for k, v in os.environ.items() if k != "XDG_CONFIG_HOME"}
+    if xdg is not None:
+        env["XDG_CONFIG_HOME"] = xdg
+    before, after, imported = child_json(KEYRING_RULES, env)  # type: ignore[misc]
+    assert before == after
+    assert imported == after[0]

@@ -382,3 +382,30 @@ def test_the_aacli_program_leaves_its_objects_out_of_the_collections_at_exit(con
     assert frozen > 50_000, f"only {frozen} objects frozen"
     assert tracked < 2_000, f"{tracked} objects left for the collections at exit"
     assert enabled == 0
+
+
+@pytest.mark.keyring
+def test_auth_with_the_keyring_reads_the_hub_key_without_keyrings_package(configured, tmp_path):
+    """Issue 16 (auth cost): once keyring's choice of the Secret Service is remembered, `aacli
+    auth` reads the hub key with secretstorage alone: keyring's package and its dependencies
+    (jaraco, more_itertools, importlib_metadata: ~11 ms) stay unloaded, and the role's
+    credentials are written as before."""
+    from secret_service import running_secret_service
+
+    with running_secret_service(tmp_path / "ss") as service:
+        bus = {k: service.env[k] for k in ("DBUS_SESSION_BUS_ADDRESS", "XDG_RUNTIME_DIR")}
+        configured.vars.update(bus)
+        moved = configured.aacli("crypto", "--use", "keyring")
+        assert moved.returncode == 0, moved.stderr
+        first = configured.aacli("auth", "dev/DEVELOPER", "--code", configured.code())
+        assert first.returncode == 0, first.stderr
+        configured.credentials.unlink()
+        _, loaded, _ = run_with_importtime(
+            configured, "auth", "dev/ReadOnly", "--code", configured.next_code()
+        )
+    roots = {name.split(".")[0] for name in loaded}
+    assert "secretstorage" in roots  # the hub key did come from the Secret Service
+    assert not roots & {"keyring", "jaraco", "more_itertools"}, sorted(
+        roots & {"keyring", "jaraco", "more_itertools"}
+    )
+    assert "[dev-ReadOnly]" in configured.credentials.read_text()

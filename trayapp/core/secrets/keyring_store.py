@@ -4,7 +4,8 @@
 CLI must start fast. Its backend discovery (every backend and plugin loaded, each asked for its
 priority: 155-205 ms) is done once and remembered in aacli's state folder (which backend class,
 never a secret); a later process checks that memory cheaply and falls back to the discovery on
-any doubt (see :func:`remembered_keyring`).
+any doubt (see :func:`remembered_keyring`). When it names the Secret Service, reads need not
+import keyring at all (:func:`lean_secret_service`): `aacli auth` only reads the hub key.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from trayapp.core.secrets.base import BackendStatus, check_key
 
 if TYPE_CHECKING:
     from keyring.backend import KeyringBackend
+
+    from trayapp.core.secrets.secret_service import SecretServiceReader
 
 DEFAULT_SERVICE = "aacli"
 INDEX_KEY = "aacli:index"
@@ -82,8 +85,8 @@ REMEMBERED_BACKENDS = (
 def _circumstances() -> dict[str, object]:
     """What keyring's choice depends on, each cheap to look at: the session bus, the Python and
     its installed packages (an install or removal changes the folder's mtime), keyring's own
-    config file."""
-    import keyring.util.platform_ as platform_
+    config file. Found without importing keyring where its rules are plain (not on macOS or
+    Windows), so that :func:`lean_secret_service` need not import it."""
 
     def mtime(path: str | Path) -> int | None:
         try:
@@ -91,8 +94,8 @@ def _circumstances() -> dict[str, object]:
         except OSError:
             return None
 
-    package = Path(sys.modules["keyring"].__file__ or "").parent
-    config = platform_.config_root() / "keyringrc.cfg"
+    package = _keyring_folder()
+    config = _keyring_config_root() / "keyringrc.cfg"
     return {
         "bus": os.environ.get("DBUS_SESSION_BUS_ADDRESS", ""),
         "python": sys.executable,
@@ -102,14 +105,30 @@ def _circumstances() -> dict[str, object]:
     }
 
 
-def remembered_keyring(memory_file: Path) -> KeyringBackend | None:
-    """The backend a discovery chose before, when nothing it depends on has changed since and
-    the backend itself still says it is usable here (for the Secret Service: a D-Bus round trip
-    to the daemon); else None, and the caller discovers afresh.
+def _keyring_folder() -> Path:
+    """keyring's package folder: the imported one, else the one an import would find."""
+    loaded = sys.modules.get("keyring")
+    origin = getattr(loaded, "__file__", None) if loaded is not None else None
+    if origin is None:
+        from importlib.machinery import PathFinder
 
-    The memory is used only when it is the user's own file, writable by nobody else, names one
-    of :data:`REMEMBERED_BACKENDS`, and matches :func:`_circumstances` exactly.
-    """
+        spec = PathFinder.find_spec("keyring")
+        origin = spec.origin if spec is not None else None
+    return Path(origin or "").parent
+
+
+def _keyring_config_root() -> Path:
+    """keyring's ``platform_.config_root()``: on Linux and the other Unixes its rule is
+    ``$XDG_CONFIG_HOME`` (or ``~/.config``) / python_keyring; elsewhere keyring is asked."""
+    if sys.platform in ("darwin", "win32"):
+        import keyring.util.platform_ as platform_
+
+        return Path(platform_.config_root())
+    return Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config", "python_keyring")
+
+
+def _remembered_name(memory_file: Path) -> str | None:
+    """The backend class the memory names, when it may be trusted (see remembered_keyring)."""
     from trayapp.core import files
 
     try:
@@ -122,7 +141,21 @@ def remembered_keyring(memory_file: Path) -> KeyringBackend | None:
     name = memory.get("backend")
     if name not in REMEMBERED_BACKENDS or memory.get("circumstances") != _circumstances():
         return None
-    module_name, _, class_name = str(name).rpartition(".")
+    return str(name)
+
+
+def remembered_keyring(memory_file: Path) -> KeyringBackend | None:
+    """The backend a discovery chose before, when nothing it depends on has changed since and
+    the backend itself still says it is usable here (for the Secret Service: a D-Bus round trip
+    to the daemon); else None, and the caller discovers afresh.
+
+    The memory is used only when it is the user's own file, writable by nobody else, names one
+    of :data:`REMEMBERED_BACKENDS`, and matches :func:`_circumstances` exactly.
+    """
+    name = _remembered_name(memory_file)
+    if name is None:
+        return None
+    module_name, _, class_name = name.rpartition(".")
     try:
         import importlib
 
@@ -130,6 +163,26 @@ def remembered_keyring(memory_file: Path) -> KeyringBackend | None:
     except Exception:  # uninstalled since, or broken: discover afresh
         return None
     return backend if _why_not_real(backend) is None else None
+
+
+SECRET_SERVICE = "keyring.backends.SecretService.Keyring"
+
+
+def lean_secret_service(memory_file: Path) -> SecretServiceReader | None:
+    """A reader of keyring's Secret Service items that needs no keyring import, when the
+    memory may be trusted (:func:`remembered_keyring`'s rules), names the Secret Service, and
+    nothing would make keyring itself read otherwise: no ``PYTHON_KEYRING_BACKEND``, no
+    ``KEYRING_PROPERTY_*`` (another collection or scheme). The daemon is not asked here: a read
+    that finds none hands over to keyring (:class:`KeyringStore`)."""
+    if os.environ.get("PYTHON_KEYRING_BACKEND") or any(
+        name.startswith("KEYRING_PROPERTY_") for name in os.environ
+    ):
+        return None
+    if _remembered_name(memory_file) != SECRET_SERVICE:
+        return None
+    from trayapp.core.secrets.secret_service import SecretServiceReader
+
+    return SecretServiceReader()
 
 
 def remember_keyring(memory_file: Path, backend: KeyringBackend) -> None:
@@ -212,6 +265,8 @@ class KeyringStore:
         self._lock_file = lock_file
         self._memory_file = memory_file
         self._backend: KeyringBackend | None = None
+        self._reader: SecretServiceReader | None = None  # reads without keyring's import
+        self._lean_tried = False
         self._label = ""
 
     def __repr__(self) -> str:
@@ -219,12 +274,18 @@ class KeyringStore:
 
     @property
     def name(self) -> str:
+        if self._backend is None and self._lean() is not None:
+            return self._label
         self._resolved()
         return self._label
 
     def get(self, key: str) -> str | None:
         self._check(key)
-        value = self._call("read a secret", self._resolved().get_password, key)
+        value: object = _HANDED_OVER
+        if self._backend is None and self._lean() is not None:
+            value = self._call("read a secret", self._lean_read, key)
+        if value is _HANDED_OVER:
+            value = self._call("read a secret", self._resolved().get_password, key)
         return value if isinstance(value, str) else None
 
     def set(self, key: str, value: str) -> None:
@@ -316,6 +377,29 @@ class KeyringStore:
         except UnsafeFileError as error:
             raise SecretStoreError(str(error)) from None
 
+    def _lean(self) -> SecretServiceReader | None:
+        """The Secret Service reader that spares keyring's import, where the remembered
+        discovery allows it (:func:`lean_secret_service`); looked for once."""
+        if not self._lean_tried:
+            self._lean_tried = True
+            if self._requested is None and self._memory_file is not None:
+                self._reader = lean_secret_service(self._memory_file)
+                if self._reader is not None:
+                    self._label = "keyring (SecretService)"
+        return self._reader
+
+    def _lean_read(self, service: str, key: str) -> object:
+        from trayapp.core.secrets.secret_service import Unreachable
+
+        reader = self._reader
+        if reader is None:
+            return _HANDED_OVER
+        try:
+            return reader.get_password(service, key)
+        except Unreachable:  # keyring itself then finds why, and says it
+            self._reader = None
+            return _HANDED_OVER
+
     def _resolved(self) -> KeyringBackend:
         if self._backend is None:
             backend, label = resolve_keyring(self._requested, memory_file=self._memory_file)
@@ -343,6 +427,8 @@ class KeyringStore:
                 ) from None
             raise SecretStoreError(f"The {self._label} could not {action} ({kind}).") from None
 
+
+_HANDED_OVER = object()  # the lean read found no Secret Service: keyring's own read follows
 
 PROBE_SECONDS = 3.0
 
