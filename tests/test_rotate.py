@@ -54,11 +54,25 @@ def _journal_files(env) -> list[str]:
     return sorted(p.name for p in state.glob("key-rotation-*.json")) if state.is_dir() else []
 
 
-def previous_code(env) -> str:
-    """The code of the 30 s window before (AWS, and the sandbox, still take it)."""
+def code_window(moment: datetime | None = None) -> int:
+    """The number of the 30 s code window ``moment`` (default: now) falls in."""
     from trayapp.sandbox.totp import STEP
 
-    moment = datetime.now(timezone.utc) - STEP
+    moment = moment or datetime.now(timezone.utc)
+    return int(moment.timestamp() // STEP.total_seconds())
+
+
+def unused_code(env, used: set[int], *, keep: bool = True) -> str:
+    """A code the sandbox takes now (the window before, this one or the next, as AWS does)
+    from a window not in ``used``, which ``keep`` adds it to: the test's steps may cross a
+    window's end, and a code AWS took once it refuses after."""
+    from trayapp.sandbox.totp import STEP
+
+    now = code_window()
+    window = next(w for w in (now, now + 1, now - 1) if w not in used)
+    if keep:
+        used.add(window)
+    moment = datetime.fromtimestamp(window * STEP.total_seconds() + 1, timezone.utc)
     return env.sandbox._devices.code_at(env.hub.mfa_serial, moment)
 
 
@@ -115,16 +129,17 @@ def test_rotate_with_mfa_condition_keep_old_then_delete(configured, iam_mfa):
     refused = env.aacli("rotate", "acme", DISPLAY="", WAYLAND_DISPLAY="")
     assert_one_line_error(refused, "needs an MFA code", "--code")
     assert env.sandbox.access_keys(env.hub) == {old: "Active"}
-    result = env.aacli("rotate", "acme", "--keep-old", "--code", env.code())
+    used: set[int] = set()
+    result = env.aacli("rotate", "acme", "--keep-old", "--code", unused_code(env, used))
     assert result.returncode == 0, result.stderr
     keys = env.sandbox.access_keys(env.hub)
     new = next(k for k in keys if k != old)
     assert keys == {old: "Inactive", new: "Active"}
     assert "--delete-old" in result.stderr
-    _auth_and_aws_cli(env, env.next_code())
-    again = env.aacli("rotate", "acme", "--code", previous_code(env))
+    _auth_and_aws_cli(env, unused_code(env, used))
+    again = env.aacli("rotate", "acme", "--code", unused_code(env, used, keep=False))
     assert_one_line_error(again, "still kept Inactive", "--delete-old")
-    done = env.aacli("rotate", "acme", "--delete-old", "--code", previous_code(env))
+    done = env.aacli("rotate", "acme", "--delete-old", "--code", unused_code(env, used))
     assert done.returncode == 0, done.stderr
     assert env.sandbox.access_keys(env.hub) == {new: "Active"}
     assert _journal_files(env) == []
