@@ -234,7 +234,11 @@ def test_a_read_after_a_remembered_secret_service_loads_no_keyring_package(
 
 @pytest.mark.keyring
 @pytest.mark.parametrize(
-    "setting", [{"KEYRING_PROPERTY_SCHEME": "default"}, {"PYTHON_KEYRING_BACKEND": "x"}]
+    "setting",
+    [
+        {"KEYRING_PROPERTY_SCHEME": "default"},
+        {"PYTHON_KEYRING_BACKEND": "keyring.backends.SecretService.Keyring"},
+    ],
 )
 def test_keyring_settings_in_the_environment_leave_the_read_to_keyring(
     secret_service: SecretServiceEnv,  # noqa: F811
@@ -244,8 +248,6 @@ def test_keyring_settings_in_the_environment_leave_the_read_to_keyring(
     """keyring's own settings (another collection or scheme, a named backend) are keyring's
     to apply: with any of them set, the read goes through keyring."""
     assert open_store(home, secret_service.env)["discovered"] is True
-    if "PYTHON_KEYRING_BACKEND" in setting:
-        setting = {"PYTHON_KEYRING_BACKEND": "keyring.backends.SecretService.Keyring"}
     read = read_store(home, {**secret_service.env, **setting})
     assert read["keyring imported"] is True
     assert read["read"] is True

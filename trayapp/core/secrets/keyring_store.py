@@ -21,11 +21,10 @@ from typing import TYPE_CHECKING, Any
 
 from trayapp.core.errors import SecretStoreError, UnsafeFileError
 from trayapp.core.secrets.base import BackendStatus, check_key
+from trayapp.core.secrets.secret_service import UNREACHABLE, SecretServiceReader
 
 if TYPE_CHECKING:
     from keyring.backend import KeyringBackend
-
-    from trayapp.core.secrets.secret_service import SecretServiceReader
 
 DEFAULT_SERVICE = "aacli"
 INDEX_KEY = "aacli:index"
@@ -180,8 +179,6 @@ def lean_secret_service(memory_file: Path) -> SecretServiceReader | None:
         return None
     if _remembered_name(memory_file) != SECRET_SERVICE:
         return None
-    from trayapp.core.secrets.secret_service import SecretServiceReader
-
     return SecretServiceReader()
 
 
@@ -281,10 +278,11 @@ class KeyringStore:
 
     def get(self, key: str) -> str | None:
         self._check(key)
-        value: object = _HANDED_OVER
-        if self._backend is None and self._lean() is not None:
-            value = self._call("read a secret", self._lean_read, key)
-        if value is _HANDED_OVER:
+        value: object = UNREACHABLE
+        if self._backend is None and (reader := self._lean()) is not None:
+            value = self._call("read a secret", reader.get_password, key)
+        if value is UNREACHABLE:  # keyring itself then finds why, and says it
+            self._reader = None
             value = self._call("read a secret", self._resolved().get_password, key)
         return value if isinstance(value, str) else None
 
@@ -388,18 +386,6 @@ class KeyringStore:
                     self._label = "keyring (SecretService)"
         return self._reader
 
-    def _lean_read(self, service: str, key: str) -> object:
-        from trayapp.core.secrets.secret_service import Unreachable
-
-        reader = self._reader
-        if reader is None:
-            return _HANDED_OVER
-        try:
-            return reader.get_password(service, key)
-        except Unreachable:  # keyring itself then finds why, and says it
-            self._reader = None
-            return _HANDED_OVER
-
     def _resolved(self) -> KeyringBackend:
         if self._backend is None:
             backend, label = resolve_keyring(self._requested, memory_file=self._memory_file)
@@ -427,8 +413,6 @@ class KeyringStore:
                 ) from None
             raise SecretStoreError(f"The {self._label} could not {action} ({kind}).") from None
 
-
-_HANDED_OVER = object()  # the lean read found no Secret Service: keyring's own read follows
 
 PROBE_SECONDS = 3.0
 

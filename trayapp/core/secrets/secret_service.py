@@ -15,16 +15,22 @@ if TYPE_CHECKING:
     from secretstorage.collection import Collection
 
 
-class Unreachable(Exception):
-    """No Secret Service answers here (no bus, no daemon, or secretstorage is missing): the
-    caller asks keyring instead, which says why in its own words."""
+class _Unreachable:
+    def __repr__(self) -> str:
+        return "UNREACHABLE"
+
+
+UNREACHABLE = _Unreachable()
+"""What a read returns when no Secret Service answers here (no bus, no daemon, or no
+secretstorage): the caller asks keyring instead, which says why in its own words."""
 
 
 class SecretServiceReader:
     """Reads what keyring's SecretService backend stored, on one D-Bus connection per read."""
 
-    def get_password(self, service: str, username: str) -> str | None:
-        """The secret of ``username`` for ``service``, or None when there is none.
+    def get_password(self, service: str, username: str) -> str | _Unreachable | None:
+        """The secret of ``username`` for ``service``, None when there is none, or
+        :data:`UNREACHABLE`.
 
         A locked collection or item is unlocked as keyring does (the daemon may show its
         prompt); still locked afterwards, secretstorage's LockedException is raised.
@@ -32,19 +38,19 @@ class SecretServiceReader:
         try:
             import secretstorage
             from secretstorage.exceptions import LockedException, SecretServiceNotAvailableException
-        except ImportError as error:
-            raise Unreachable(type(error).__name__) from None
+        except ImportError:
+            return UNREACHABLE
         try:
             connection = secretstorage.dbus_init()
-        except (SecretServiceNotAvailableException, OSError) as error:  # no bus at that address
-            raise Unreachable(type(error).__name__) from None
+        except (SecretServiceNotAvailableException, OSError):  # no bus at that address
+            return UNREACHABLE
         try:
             try:
                 collection = _unlocked(secretstorage.get_default_collection(connection))
                 items = collection.search_items({"username": username, "service": service})
                 item = next(iter(items), None)
-            except SecretServiceNotAvailableException as error:  # a bus, but no daemon on it
-                raise Unreachable(type(error).__name__) from None
+            except SecretServiceNotAvailableException:  # a bus, but no daemon on it
+                return UNREACHABLE
             if item is None:
                 return None
             if item.is_locked():
